@@ -1,0 +1,132 @@
+"""build(): the whole pipeline, load -> transform -> emit, written atomically.
+
+Every command reuses this: `kb build` calls build(), `kb serve` keeps the
+BuildContext and re-runs parts of it, `kb search` reads what it wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.config import Config
+from kb.diagnostics import by_note, unique_sorted
+from kb.emit.assets import emit_assets
+from kb.emit.feeds import emit_feeds
+from kb.emit.pages import emit_lists, emit_notes
+from kb.load import load
+from kb.model import BuildContext, Diagnostic
+from kb.theme import make_env
+from kb.transform.parse import parse_all
+from kb.transform.publish import publish
+from kb.transform.resolve import resolve
+
+
+class BuildError(Exception):
+    """The build cannot complete (no vault, broken template...): nothing was replaced."""
+
+
+@dataclass
+class BuildResult:
+    ctx: BuildContext
+    diagnostics: list[Diagnostic]
+    pages: int
+    seconds: float
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.diagnostics)
+
+    def summary(self) -> str:
+        return (
+            f"built {len(self.ctx.notes)} notes, {self.pages} pages, "
+            f"{self.warnings} warnings in {self.seconds:.2f} s -> {self.ctx.out}"
+        )
+
+
+def dedupe_slugs(ctx: BuildContext) -> None:
+    """Two notes with one URL: the later path (sorted) gets -2, -3... and a warning."""
+    taken: dict[str, str] = {}
+    reserved = {"tags", "archive", "static", "search", "404"}
+    for note in ctx.notes.values():
+        base = note.slug
+        slug, i = base, 1
+        while slug in taken or slug.split("/")[0] in reserved and "/" not in slug:
+            i += 1
+            slug = f"{base}-{i}"
+        if slug != base:
+            other = taken.get(base, "a reserved site path")
+            ctx.warn(note.path, 1, "duplicate-slug", f"URL '{base}/' already used by {other}; using '{slug}/'")
+            note.slug = slug
+        taken[slug] = note.path
+
+
+def transform(ctx: BuildContext) -> None:
+    """Per-note and vault-wide steps, in order."""
+    publish(ctx)
+    dedupe_slugs(ctx)
+    parse_all(ctx)
+    resolve(ctx)
+    related_step = ctx.extra.get("related_step")
+    if related_step:
+        related_step(ctx)
+
+
+def emit(ctx: BuildContext) -> list[str]:
+    env = make_env(ctx.vault)
+    ctx.extra["problems"] = by_note(ctx.diagnostics)
+    written = emit_notes(ctx, env)
+    written += emit_lists(ctx, env)
+    written += emit_feeds(ctx)
+    written += emit_assets(ctx)
+    for extra in ctx.extra.get("emitters", []):
+        written += extra(ctx)
+    return written
+
+
+def swap_in(tmp: Path, out: Path) -> None:
+    """Replace `out` by `tmp` with renames only, so readers never see half a site."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build(vault: Path, out: Path, config: Config, *, embed: bool = True) -> BuildResult:
+    start = time.perf_counter()
+    if not vault.is_dir():
+        raise BuildError(f"{vault}: vault folder not found")
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    ctx = BuildContext(vault=vault.resolve(), out=tmp, config=config)
+    ctx.extra["embed"] = embed
+    try:
+        load(ctx)
+        transform(ctx)
+        written = emit(ctx)
+        os.chmod(tmp, 0o755)
+        swap_in(tmp, out)
+    except Exception as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, BuildError):
+            raise
+        import jinja2
+
+        if isinstance(exc, jinja2.TemplateError):
+            where = getattr(exc, "filename", None) or getattr(exc, "name", "") or "template"
+            line = getattr(exc, "lineno", None)
+            raise BuildError(f"{where}:{line or 0}: template error: {exc}") from exc
+        raise
+    ctx.out = out
+    diags = unique_sorted(ctx.diagnostics)
+    pages = sum(1 for w in written if w.endswith(".html"))
+    return BuildResult(ctx, diags, pages, time.perf_counter() - start, written)

@@ -1,0 +1,120 @@
+"""kb.toml: site settings. Every problem is reported at once, not one by one."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_IGNORE = [".obsidian/**", ".trash/**", ".git/**", ".kb-cache/**", "templates/**"]
+
+
+class ConfigError(Exception):
+    """kb.toml cannot be read or has invalid values; message names the file."""
+
+
+@dataclass
+class SearchConfig:
+    enabled: bool = True
+    model: str = ""  # empty: the packaged all-MiniLM-L6-v2
+    pq_m: int = 0  # 0: chosen automatically from the vault size
+    full_model_in_browser: bool = False
+
+
+@dataclass
+class Config:
+    title: str = "My Notes"
+    description: str = ""
+    author: str = ""
+    base_url: str = "http://localhost:8000/"  # absolute, with the path prefix
+    language: str = "en"
+    ignore: list[str] = field(default_factory=list)
+    feed_items: int = 20
+    search: SearchConfig = field(default_factory=SearchConfig)
+    path: Path | None = None  # the kb.toml this came from
+
+    @property
+    def prefix(self) -> str:
+        """Path prefix of the site, always starting and ending with '/'."""
+        from urllib.parse import urlparse
+
+        p = urlparse(self.base_url).path or "/"
+        return p if p.endswith("/") else p + "/"
+
+    @property
+    def ignore_globs(self) -> list[str]:
+        return DEFAULT_IGNORE + list(self.ignore)
+
+
+def _apply(obj: Any, data: dict[str, Any], where: str, problems: list[str]) -> None:
+    known = {f.name: f for f in fields(obj) if f.name != "path"}
+    for key, value in data.items():
+        if key not in known:
+            problems.append(f"{where}: unknown setting '{key}'")
+            continue
+        current = getattr(obj, key)
+        if isinstance(current, SearchConfig):
+            if isinstance(value, dict):
+                _apply(current, value, f"{where} [search]", problems)
+            else:
+                problems.append(f"{where}: [search] must be a table")
+        elif isinstance(current, bool) and not isinstance(value, bool):
+            problems.append(f"{where}: '{key}' must be true or false")
+        elif isinstance(current, int) and not isinstance(current, bool) and not isinstance(value, int):
+            problems.append(f"{where}: '{key}' must be an integer")
+        elif isinstance(current, str) and not isinstance(value, str):
+            problems.append(f"{where}: '{key}' must be a string")
+        elif isinstance(current, list) and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            problems.append(f"{where}: '{key}' must be a list of strings")
+        else:
+            setattr(obj, key, value)
+
+
+def load_config(path: Path | None) -> Config:
+    """Read kb.toml at `path` (None or missing file: defaults)."""
+    cfg = Config()
+    if path is None or not path.is_file():
+        return cfg
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    problems: list[str] = []
+    _apply(cfg, data, str(path), problems)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    if not cfg.base_url.endswith("/"):
+        cfg.base_url += "/"
+    cfg.path = path
+    return cfg
+
+
+def find_vault(arg: str | None, cwd: Path) -> tuple[Path, Config]:
+    """The vault to build: the argument, else the one ./kb.toml names, else content/."""
+    if arg:
+        vault = Path(arg)
+        cfg = load_config(vault / "kb.toml")
+        return vault.resolve(), cfg
+    local = cwd / "kb.toml"
+    if local.is_file():
+        data = tomllib.loads(local.read_text(encoding="utf-8"))
+        vault_dir = data.get("vault")
+        if isinstance(vault_dir, str):
+            vault = (cwd / vault_dir).resolve()
+            return vault, load_config(vault / "kb.toml") if (vault / "kb.toml").is_file() else _without_vault_key(local)
+        return cwd.resolve(), load_config(local)
+    vault = cwd / "content"
+    return vault.resolve(), load_config(vault / "kb.toml")
+
+
+def _without_vault_key(path: Path) -> Config:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data.pop("vault", None)
+    cfg = Config()
+    problems: list[str] = []
+    _apply(cfg, data, str(path), problems)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    cfg.path = path
+    return cfg

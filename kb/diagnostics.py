@@ -1,0 +1,25 @@
+"""Print problems as `path:line: level[code] message`, sorted and de-duplicated."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from kb.model import Diagnostic
+
+
+def unique_sorted(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return sorted(set(diags))
+
+
+def report(diags: Iterable[Diagnostic], stream: TextIO = sys.stderr) -> None:
+    for d in unique_sorted(diags):
+        print(d.format(), file=stream)
+
+
+def by_note(diags: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    out: dict[str, list[Diagnostic]] = {}
+    for d in unique_sorted(diags):
+        out.setdefault(d.path, []).append(d)
+    return out

@@ -1,0 +1,1 @@
+"""Emit stage: each emitter writes files under ctx.out and returns the paths it wrote."""

@@ -1,0 +1,92 @@
+"""RSS 2.0 and Atom feeds with full content, sitemap.xml and robots.txt."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
+
+from kb.emit.common import write
+from kb.emit.pages import by_date
+from kb.model import BuildContext, Note
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _abs(ctx: BuildContext, url: str) -> str:
+    return ctx.config.base_url + url
+
+
+def absolutize(html: str, ctx: BuildContext) -> str:
+    """Feed readers need absolute URLs: root-relative hrefs get the site origin."""
+    from urllib.parse import urlparse
+
+    u = urlparse(ctx.config.base_url)
+    origin = f"{u.scheme}://{u.netloc}"
+    return html.replace('href="/', f'href="{origin}/').replace('src="/', f'src="{origin}/')
+
+
+def feed_notes(ctx: BuildContext) -> list[Note]:
+    return [n for n in by_date(ctx.notes.values()) if n.date][: ctx.config.feed_items]
+
+
+def rss(ctx: BuildContext) -> str:
+    cfg = ctx.config
+    items = []
+    notes = feed_notes(ctx)
+    for n in notes:
+        link = escape(_abs(ctx, n.url))
+        cats = "".join(f"<category>{escape(t)}</category>" for t in n.tags)
+        items.append(
+            f"<item><title>{escape(n.title)}</title><link>{link}</link>"
+            f'<guid isPermaLink="true">{link}</guid><pubDate>{format_datetime(n.date or EPOCH)}</pubDate>'
+            f"{cats}<description>{escape(absolutize(n.html, ctx))}</description></item>"
+        )
+    last = format_datetime(notes[0].date) if notes and notes[0].date else format_datetime(EPOCH)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
+        f"<title>{escape(cfg.title)}</title><link>{escape(cfg.base_url)}</link>"
+        f"<description>{escape(cfg.description or cfg.title)}</description><language>{escape(cfg.language)}</language>"
+        f'<lastBuildDate>{last}</lastBuildDate><atom:link href="{escape(cfg.base_url)}rss.xml" rel="self" type="application/rss+xml"/>'
+        + "".join(items)
+        + "</channel></rss>\n"
+    )
+
+
+def atom(ctx: BuildContext) -> str:
+    cfg = ctx.config
+    notes = feed_notes(ctx)
+    updated = max(((n.updated or n.date) for n in notes), default=EPOCH)
+    entries = []
+    for n in notes:
+        link = escape(_abs(ctx, n.url), {'"': "&quot;"})
+        cats = "".join(f'<category term="{escape(t, {chr(34): "&quot;"})}"/>' for t in n.tags)
+        entries.append(
+            f"<entry><title>{escape(n.title)}</title><link href=\"{link}\"/><id>{link}</id>"
+            f"<published>{(n.date or EPOCH).isoformat()}</published><updated>{(n.updated or n.date or EPOCH).isoformat()}</updated>"
+            f'{cats}<content type="html">{escape(absolutize(n.html, ctx))}</content></entry>'
+        )
+    author = f"<author><name>{escape(cfg.author or cfg.title)}</name></author>"
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>{escape(cfg.title)}</title><id>{escape(cfg.base_url)}</id>"
+        f'<link href="{escape(cfg.base_url)}"/><link rel="self" href="{escape(cfg.base_url)}atom.xml"/>'
+        f"<updated>{updated.isoformat()}</updated>{author}" + "".join(entries) + "</feed>\n"
+    )
+
+
+def sitemap(ctx: BuildContext) -> str:
+    urls = [""] + sorted(n.url for n in ctx.notes.values())
+    body = []
+    for u in urls:
+        body.append(f"<url><loc>{escape(_abs(ctx, u))}</loc></url>")
+    return '<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(body) + "</urlset>\n"
+
+
+def emit_feeds(ctx: BuildContext) -> list[str]:
+    return [
+        write(ctx.out, "rss.xml", rss(ctx)),
+        write(ctx.out, "atom.xml", atom(ctx)),
+        write(ctx.out, "sitemap.xml", sitemap(ctx)),
+        write(ctx.out, "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {ctx.config.base_url}sitemap.xml\n"),
+    ]

@@ -1,0 +1,82 @@
+"""HTML pages: one per note, home, tag index and tag pages, archive, 404."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import jinja2
+
+from kb.emit.common import page_path, write
+from kb.model import BuildContext, Note
+from kb.paths import slugify
+
+
+def by_date(notes: Iterable[Note]) -> list[Note]:
+    """Newest first; undated notes last, by title, so the order is stable."""
+    dated = sorted((n for n in notes if n.date), key=lambda n: (n.date, n.path), reverse=True)
+    undated = sorted((n for n in notes if not n.date), key=lambda n: (n.title.lower(), n.path))
+    return dated + undated
+
+
+def tag_url(tag: str) -> str:
+    return "tags/" + "/".join(slugify(p) or "_" for p in tag.split("/")) + "/"
+
+
+def base_context(ctx: BuildContext) -> dict[str, Any]:
+    return {"site": ctx.config, "prefix": ctx.config.prefix, "tag_url": tag_url, "search": ctx.extra.get("search_enabled", False)}
+
+
+def note_context(ctx: BuildContext, note: Note) -> dict[str, Any]:
+    notes = ctx.notes
+    backlinks = [
+        {"title": notes[b.source].title, "url": notes[b.source].url, "context": b.context}
+        for b in sorted(note.backlinks, key=lambda b: (notes[b.source].title.lower(), b.source))
+        if b.source in notes
+    ]
+    related = [{"title": notes[p].title, "url": notes[p].url} for p in note.related if p in notes]
+    return {**base_context(ctx), "note": note, "backlinks": backlinks, "related": related, "problems": ctx.extra.get("problems", {}).get(note.path, [])}
+
+
+def render_note(ctx: BuildContext, env: jinja2.Environment, note: Note) -> str:
+    return env.get_template("note.html").render(**note_context(ctx, note))
+
+
+def emit_notes(ctx: BuildContext, env: jinja2.Environment, only: set[str] | None = None) -> list[str]:
+    written = []
+    for note in ctx.notes.values():
+        if only is not None and note.path not in only:
+            continue
+        try:
+            written.append(write(ctx.out, page_path(note.url), render_note(ctx, env, note)))
+        except jinja2.TemplateError:
+            raise
+        except Exception as exc:  # a single bad page never stops the others
+            ctx.error(note.path, note.body_line, "render", f"page failed: {exc!r}")
+    return written
+
+
+def tag_tree(ctx: BuildContext) -> list[dict[str, Any]]:
+    return [{"name": t, "url": tag_url(t), "count": len(paths), "depth": t.count("/")} for t, paths in ctx.tags.items()]
+
+
+def emit_lists(ctx: BuildContext, env: jinja2.Environment) -> list[str]:
+    base = base_context(ctx)
+    notes = by_date(ctx.notes.values())
+    tags = tag_tree(ctx)
+    written = [write(ctx.out, "index.html", env.get_template("index.html").render(**base, notes=notes[:20], tags=tags, total=len(notes)))]
+    written.append(write(ctx.out, "tags/index.html", env.get_template("tags.html").render(**base, tags=tags)))
+    for tag, paths in ctx.tags.items():
+        children = [t for t in tags if t["name"].startswith(tag + "/") and t["depth"] == tag.count("/") + 1]
+        page = env.get_template("tag.html").render(**base, tag=tag, notes=by_date(ctx.notes[p] for p in paths), children=children)
+        written.append(write(ctx.out, page_path(tag_url(tag)), page))
+    years: dict[int, dict[int, list[Note]]] = defaultdict(lambda: defaultdict(list))
+    for n in notes:
+        if n.date:
+            years[n.date.year][n.date.month].append(n)
+    archive = [(y, [(m, years[y][m]) for m in sorted(years[y], reverse=True)]) for y in sorted(years, reverse=True)]
+    undated = [n for n in notes if not n.date]
+    written.append(write(ctx.out, "archive/index.html", env.get_template("archive.html").render(**base, archive=archive, undated=undated)))
+    written.append(write(ctx.out, "404.html", env.get_template("404.html").render(**base)))
+    return written

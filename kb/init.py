@@ -1,0 +1,59 @@
+"""`kb init DIR`: a starter vault that builds as it is."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+KB_TOML = """\
+# kb settings. Every key is optional.
+title = "My Notes"
+description = "Notes and posts"
+author = ""
+# Absolute URL of the site, with its path prefix if it is not served at the root.
+base_url = "http://localhost:8000/"
+# Extra paths to leave out (globs, relative to the vault).
+ignore = []
+
+[search]
+enabled = true
+# model = "/path/to/a/sentence-transformers/model"   # default: all-MiniLM-L6-v2
+"""
+
+WELCOME = """\
+---
+title: Welcome
+date: {date}
+tags: [kb, getting-started]
+---
+
+# Welcome
+
+This vault was made by `kb init`. Write notes in markdown, link them with
+[[Second note]], tag them with #ideas, and run `kb serve` to see the site.
+"""
+
+SECOND = """\
+---
+title: Second note
+tags: ideas
+---
+
+Linked from [[Welcome]]. Try a callout:
+
+> [!tip] Tip
+> `kb build --strict` fails when a link does not resolve.
+"""
+
+
+def init_vault(target: Path) -> int:
+    if target.exists() and any(target.iterdir()):
+        print(f"kb init: {target} exists and is not empty; nothing written", file=sys.stderr)
+        return 1
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "kb.toml").write_text(KB_TOML, encoding="utf-8")
+    (target / "Welcome.md").write_text(WELCOME.format(date="2026-01-01"), encoding="utf-8")
+    (target / "Second note.md").write_text(SECOND, encoding="utf-8")
+    (target / ".gitignore").write_text(".kb-cache/\n", encoding="utf-8")
+    print(f"kb init: wrote a starter vault in {target}; build it with: kb build {target}")
+    return 0

@@ -1,0 +1,190 @@
+"""Load stage: vault files -> Note records (frontmatter parsed, nothing rendered yet)."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import re
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.model import BuildContext, Diagnostic, Note
+from kb.paths import clean_permalink, path_slug
+
+try:  # the C loader is several times faster on big vaults
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+NOTE_EXT = ".md"
+_FM_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
+_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+
+
+def ignored(rel: str, globs: list[str]) -> bool:
+    if any(part.startswith(".") for part in rel.split("/")):
+        return True
+    return any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(rel + "/", g) for g in globs)
+
+
+def walk(vault: Path, globs: list[str]) -> tuple[list[str], list[str]]:
+    """Vault-relative POSIX paths of notes and of other files, sorted, ignores applied."""
+    notes: list[str] = []
+    files: list[str] = []
+    for root, dirs, names in os.walk(vault):
+        rel_root = os.path.relpath(root, vault).replace(os.sep, "/")
+        rel_root = "" if rel_root == "." else rel_root + "/"
+        dirs[:] = sorted(d for d in dirs if not ignored(rel_root + d, globs))
+        for name in names:
+            rel = rel_root + name
+            if ignored(rel, globs) or name == "kb.toml":
+                continue
+            (notes if name.lower().endswith(NOTE_EXT) else files).append(rel)
+    return sorted(notes), sorted(files)
+
+
+def split_frontmatter(text: str) -> tuple[str | None, str, int]:
+    """-> (yaml text or None, body, 1-based line on which the body starts)."""
+    if not text.startswith("---"):
+        return None, text, 1
+    first_nl = text.find("\n")
+    if first_nl == -1 or text[:first_nl].strip() != "---":
+        return None, text, 1
+    m = _FM_END.search(text, first_nl + 1)
+    if not m:
+        return None, text, 1
+    fm = text[first_nl + 1 : m.start()]
+    end = m.end()
+    if end < len(text) and text[end] == "\n":
+        end += 1
+    return fm, text[end:], text[:end].count("\n") + 1
+
+
+def parse_yaml(fm: str, rel: str) -> tuple[dict[str, Any], Diagnostic | None]:
+    try:
+        data = yaml.load(fm, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1  # +1 for '---', +1 for 0-based
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return {}, Diagnostic(rel, line, "warning", "frontmatter", f"invalid YAML frontmatter: {problem}; properties ignored")
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        return {}, Diagnostic(rel, 2, "warning", "frontmatter", "frontmatter is not a mapping; properties ignored")
+    return {str(k): v for k, v in data.items()}, None
+
+
+def as_list(value: Any) -> list[str]:
+    """Frontmatter lists may be written as a list, a comma string or a space string."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if v is not None and str(v).strip()]
+    text = str(value)
+    parts = text.split(",") if "," in text else text.split()
+    return [p.strip() for p in parts if p.strip()]
+
+
+def normalize_tag(tag: str) -> str:
+    """'#Project/Alpha ' -> 'project/alpha'. Tags are case-insensitive in Obsidian."""
+    tag = tag.strip().lstrip("#").strip().lower()
+    tag = re.sub(r"\s+", "-", tag)
+    return "/".join(p for p in tag.split("/") if p)
+
+
+def parse_date(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return bool(value)
+
+
+def first_h1(body: str) -> str:
+    m = _H1.search(_FENCE.sub("", body))
+    return m.group(1).strip() if m else ""
+
+
+def decode(raw: bytes, rel: str) -> tuple[str, Diagnostic | None]:
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        diag = Diagnostic(rel, line, "warning", "encoding", f"not valid UTF-8 (byte {exc.start}); undecodable bytes replaced")
+        return raw.decode("utf-8", errors="replace"), diag
+
+
+def make_note(rel: str, raw: bytes) -> tuple[Note, list[Diagnostic]]:
+    """One file's bytes -> Note. Never raises on bad content: problems become diagnostics."""
+    diags: list[Diagnostic] = []
+    text, d = decode(raw, rel)
+    if d:
+        diags.append(d)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    fm, body, body_line = split_frontmatter(text)
+    meta: dict[str, Any] = {}
+    if fm is not None:
+        meta, d = parse_yaml(fm, rel)
+        if d:
+            diags.append(d)
+    title = str(meta.get("title") or "").strip() or first_h1(body) or Path(rel).stem
+    slug_value = meta.get("permalink") or meta.get("slug")
+    slug = clean_permalink(str(slug_value)) if slug_value else path_slug(rel)
+    draft = _truthy(meta.get("draft", False)) or ("publish" in meta and not _truthy(meta["publish"]))
+    note = Note(
+        path=rel,
+        source=body,
+        body_line=body_line,
+        meta=meta,
+        title=title,
+        slug=slug,
+        aliases=as_list(meta.get("aliases") or meta.get("alias")),
+        date=parse_date(meta.get("date") or meta.get("created")),
+        updated=parse_date(meta.get("updated") or meta.get("modified") or meta.get("lastmod")),
+        draft=draft,
+        digest=hashlib.sha256(raw).hexdigest(),
+        description=str(meta.get("description") or meta.get("summary") or "").strip(),
+    )
+    note.tags = [t for t in (normalize_tag(t) for t in as_list(meta.get("tags") or meta.get("tag"))) if t]
+    return note, diags
+
+
+def read_note(vault: Path, rel: str) -> tuple[Note | None, list[Diagnostic]]:
+    try:
+        raw = (vault / rel).read_bytes()
+    except OSError as exc:
+        return None, [Diagnostic(rel, 0, "error", "read", f"cannot read: {exc.strerror}")]
+    return make_note(rel, raw)
+
+
+def load(ctx: BuildContext) -> None:
+    """Fill ctx.notes (drafts included; the publish step drops them) and list other files."""
+    note_paths, files = walk(ctx.vault, ctx.config.ignore_globs)
+    for rel in note_paths:
+        note, diags = read_note(ctx.vault, rel)
+        ctx.diagnostics.extend(diags)
+        if note is not None:
+            ctx.notes[rel] = note
+    ctx.extra["files"] = files

@@ -1,0 +1,96 @@
+"""RenderEnv: what the markdown plugins need from the vault while rendering one note.
+
+markdown-it passes an `env` dict through every rule; kb puts one RenderEnv in
+env["kb"]. Plugins record what they find (links, tags, headings) on it and ask
+it to resolve names; they never touch other notes directly.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kb.model import Diagnostic, Heading, Link
+from kb.paths import Resolver, anchor
+
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".bmp"}
+AUDIO_EXT = {".mp3", ".wav", ".ogg", ".m4a", ".flac", ".webm"}
+VIDEO_EXT = {".mp4", ".mov", ".mkv", ".ogv"}
+
+
+@dataclass
+class RenderEnv:
+    path: str  # vault path of the note being rendered
+    body_line: int  # file line of the first body line (1-based)
+    resolver: Resolver
+    url_of: Callable[[str], str]  # vault path of a note -> absolute site URL ("/prefix/slug/")
+    file_url: Callable[[str], str]  # vault path of an attachment -> absolute site URL
+    embed_html: Callable[[str, str, "RenderEnv"], str] | None = None  # (target path, heading, env) -> html
+    embed_stack: tuple[str, ...] = ()
+    collect: bool = True  # False inside embeds: links there belong to the embedded note
+    links: list[Link] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    block_ids: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def line(self, rel_line: int) -> int:
+        """Body-relative 0-based line -> 1-based file line."""
+        return self.body_line + rel_line
+
+    def warn(self, rel_line: int, code: str, message: str) -> None:
+        if self.collect:
+            self.diagnostics.append(Diagnostic(self.path, self.line(rel_line), "warning", code, message))
+
+    def add_link(self, link: Link) -> None:
+        if self.collect:
+            self.links.append(link)
+
+    def resolve_link(self, target: str, heading: str, rel_line: int, written: str) -> str | None:
+        """-> href for a note link, or None (and a warning) when it does not resolve."""
+        dest = self.resolver.note(target, self.path)
+        if dest is None:
+            self.warn(rel_line, "unresolved-link", f"unresolved link {written}")
+            return None
+        frag = ""
+        if heading:
+            last = heading.split("#")[-1].strip()
+            frag = "#" + (last if last.startswith("^") else anchor(last))
+        if dest == self.path and frag:
+            return frag
+        return self.url_of(dest) + frag
+
+    def resolve_file(self, target: str, rel_line: int, written: str) -> str | None:
+        dest = self.resolver.file(target, self.path)
+        if dest is None:
+            self.warn(rel_line, "unresolved-embed", f"unknown attachment {written}")
+            return None
+        if self.collect:
+            self.attachments.append(dest)
+        return self.file_url(dest)
+
+
+def media_html(url: str, name: str, size: str, alt: str) -> str:
+    """HTML for an embedded attachment by its extension; size is '300' or '300x200'."""
+    ext = posixpath.splitext(name)[1].lower()
+    u = html.escape(url, quote=True)
+    a = html.escape(alt or posixpath.basename(name), quote=True)
+    dims = ""
+    if size:
+        w, _, h = size.partition("x")
+        if w.isdigit():
+            dims += f' width="{w}"'
+        if h.isdigit():
+            dims += f' height="{h}"'
+    if ext in IMAGE_EXT:
+        return f'<img src="{u}" alt="{a}"{dims} loading="lazy">'
+    if ext in AUDIO_EXT:
+        return f'<audio controls src="{u}"></audio>'
+    if ext in VIDEO_EXT:
+        return f'<video controls src="{u}"{dims}></video>'
+    if ext == ".pdf":
+        return f'<object class="embed-pdf" data="{u}" type="application/pdf"{dims}><a href="{u}">{a}</a></object>'
+    return f'<a class="attachment" href="{u}">{a}</a>'

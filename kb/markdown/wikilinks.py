@@ -1,0 +1,133 @@
+"""[[wikilinks]] and ![[embeds]] as a markdown-it inline rule.
+
+Forms: [[note]], [[note|alias]], [[note#Heading]], [[note#^block]], [[#Heading]],
+![[note]], ![[note#Heading]], ![[image.png|300]], ![[image.png|300x200]].
+Inside tables Obsidian writes the alias pipe as \\|, which is accepted too.
+Also rewrites ordinary markdown links to notes ([x](other.md)) to their pages.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
+
+from kb.markdown.env import RenderEnv, media_html
+from kb.model import Link
+
+_SIZE = re.compile(r"^\d+(x\d+)?$")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def split_target(inner: str) -> tuple[str, str, str]:
+    """'note#Heading|alias' -> ('note', 'Heading', 'alias')."""
+    inner = inner.replace("\\|", "|")
+    target, _, alias = inner.partition("|")
+    target, _, heading = target.partition("#")
+    return target.strip(), heading.strip(), alias.strip()
+
+
+def _wikilink_rule(state: StateInline, silent: bool) -> bool:
+    src, pos = state.src, state.pos
+    embed = src.startswith("![[", pos)
+    if not (embed or src.startswith("[[", pos)):
+        return False
+    start = pos + (3 if embed else 2)
+    end = src.find("]]", start)
+    if end == -1:
+        return False
+    inner = src[start:end]
+    if not inner.strip() or "\n" in inner or "[[" in inner:
+        return False
+    if not silent:
+        target, heading, alias = split_target(inner)
+        tok = state.push("wikilink", "", 0)
+        tok.content = src[pos : end + 2]
+        tok.meta = {
+            "target": target,
+            "heading": heading,
+            "alias": alias,
+            "embed": embed,
+            "rel_line": src[:pos].count("\n"),
+        }
+    state.pos = end + 2
+    return True
+
+
+def _line_of(tokens: Sequence[Token], idx: int) -> int:
+    """Body-relative line of inline child idx: the parent map is fixed up by kb.markdown.lines."""
+    return int(tokens[idx].meta.get("line", tokens[idx].meta.get("rel_line", 0)))
+
+
+def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: dict[str, Any]) -> str:
+    tok = tokens[idx]
+    kb: RenderEnv | None = env.get("kb")
+    m = tok.meta
+    target, heading, alias, embed = m["target"], m["heading"], m["alias"], m["embed"]
+    label = alias or (target + (" > " + heading if heading else "") if target else heading.lstrip("^"))
+    if kb is None:
+        return html.escape(label)
+    line = _line_of(tokens, idx)
+    written = tok.content
+    ext = posixpath.splitext(target)[1].lower()
+    if embed and ext and ext != ".md":
+        url = kb.resolve_file(target, line, written)
+        if url is None:
+            return f'<span class="unresolved embed" title="missing attachment">{html.escape(written)}</span>'
+        size = alias if _SIZE.match(alias) else ""
+        return media_html(url, target, size, "" if size else alias)
+    if ext and ext != ".md" and kb.resolver.file(target, kb.path):
+        url = kb.resolve_file(target, line, written)
+        return f'<a class="internal attachment" href="{html.escape(url or "", quote=True)}">{html.escape(label)}</a>'
+    kb.add_link(Link(target=target, heading=heading, alias=alias, embed=embed, line=kb.line(line)))
+    href = kb.resolve_link(target, heading, line, written)
+    if href is None:
+        return f'<span class="unresolved" title="unresolved link">{html.escape(label)}</span>'
+    if embed and kb.embed_html is not None:
+        dest = kb.resolver.note(target, kb.path) or kb.path
+        if dest in kb.embed_stack:
+            kb.warn(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (dest,))}")
+            return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'
+        inner = kb.embed_html(dest, heading, kb)
+        return (
+            f'<div class="embed" data-src="{html.escape(dest, quote=True)}">'
+            f'<a class="embed-link" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>{inner}</div>'
+        )
+    return f'<a class="internal" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>'
+
+
+def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: dict[str, Any]) -> str:
+    """[text](other.md) and [text](Other%20Note.md#Heading) point at the rendered page."""
+    tok = tokens[idx]
+    kb: RenderEnv | None = env.get("kb")
+    href = str(tok.attrGet("href") or "")
+    if kb is not None and href and not _SCHEME.match(href) and not href.startswith(("#", "//")):
+        path, _, frag = href.partition("#")
+        ext = posixpath.splitext(path)[1].lower()
+        line = _line_of(tokens, idx)
+        if ext in ("", ".md"):
+            kb.add_link(Link(target=path, heading=frag, line=kb.line(line)))
+            new = kb.resolve_link(path, frag, line, f"[…]({href})")
+            if new is None:
+                tok.attrSet("class", "unresolved")
+                tok.attrs.pop("href", None)
+            else:
+                tok.attrSet("href", new)
+                tok.attrSet("class", "internal")
+        elif kb.resolver.file(path, kb.path):
+            tok.attrSet("href", kb.resolve_file(path, line, href) or href)
+    return self.renderToken(tokens, idx, options, env)
+
+
+def wikilinks_plugin(md: MarkdownIt) -> None:
+    md.inline.ruler.before("link", "wikilink", _wikilink_rule)
+    md.add_render_rule("wikilink", render_wikilink)
+    md.add_render_rule("link_open", render_link_open)

@@ -1,0 +1,116 @@
+"""Slugs, URLs and Obsidian link resolution: the one place where names become paths."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import unicodedata
+from collections import defaultdict
+from urllib.parse import unquote
+
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def slugify(text: str) -> str:
+    """'05 - Concepts' -> '05-concepts'; keeps letters of any script, drops symbols and emoji."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _NON_WORD.sub("-", text).strip("-_")
+
+
+def path_slug(vault_path: str) -> str:
+    """'Notes/My Note.md' -> 'notes/my-note'. Each folder is slugified separately."""
+    parts = vault_path.split("/")
+    parts[-1] = posixpath.splitext(parts[-1])[0]
+    slugs = [slugify(p) or "untitled" for p in parts]
+    if slugs[-1] == "index" and len(slugs) > 1:
+        # notes/index.md would collide with the folder listing; keep it distinct
+        slugs[-1] = "index-note"
+    return "/".join(slugs)
+
+
+def clean_permalink(value: str) -> str:
+    """A user-given permalink/slug, made safe: no '..', no leading slash, slugified parts."""
+    parts = [slugify(p) for p in value.strip().strip("/").split("/")]
+    return "/".join(p for p in parts if p and p not in (".", ".."))
+
+
+def anchor(text: str) -> str:
+    """Heading text -> id attribute, the same rule used by links to `#Heading`."""
+    return slugify(text) or "section"
+
+
+def is_inside(base: str, path: str) -> bool:
+    """True when the normalised vault-relative `path` stays inside the vault."""
+    norm = posixpath.normpath(path)
+    return not (norm.startswith("../") or norm == ".." or norm.startswith("/"))
+
+
+class Resolver:
+    """Resolves link targets the way Obsidian does.
+
+    Order: exact vault path (with or without .md), then path suffix / file name
+    ignoring case (shortest path wins, then alphabetical), then aliases.
+    """
+
+    def __init__(self, note_paths: list[str], aliases: dict[str, list[str]], files: list[str]) -> None:
+        self.notes = set(note_paths)
+        self.files = set(files)
+        self._lower: dict[str, str] = {}
+        self._by_name: dict[str, list[str]] = defaultdict(list)
+        for p in sorted(note_paths, key=lambda p: (len(p), p)):
+            self._lower.setdefault(p.lower(), p)
+            self._by_name[posixpath.basename(p)[:-3].lower()].append(p)
+        self._alias: dict[str, str] = {}
+        for p in sorted(aliases, key=lambda p: (len(p), p)):
+            for a in aliases[p]:
+                self._alias.setdefault(a.strip().lower(), p)
+        self._files_lower: dict[str, str] = {}
+        self._files_by_name: dict[str, list[str]] = defaultdict(list)
+        for f in sorted(files, key=lambda p: (len(p), p)):
+            self._files_lower.setdefault(f.lower(), f)
+            self._files_by_name[posixpath.basename(f).lower()].append(f)
+
+    def note(self, target: str, from_path: str = "") -> str | None:
+        t = unquote(target).strip().lstrip("/")
+        if not t:
+            return from_path or None  # [[#heading]] links to the same note
+        if t.lower().endswith(".md"):
+            t = t[:-3]
+        cand = t + ".md"
+        if cand in self.notes:
+            return cand
+        # relative to the linking note (markdown links and ./ ../ wikilinks)
+        if from_path:
+            rel = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), cand))
+            if rel in self.notes:
+                return rel
+        low = cand.lower()
+        if low in self._lower:
+            return self._lower[low]
+        name = posixpath.basename(t).lower()
+        if "/" in t:
+            for p in self._by_name.get(name, []):
+                if p.lower().endswith("/" + low) or p.lower() == low:
+                    return p
+        else:
+            hits = self._by_name.get(name)
+            if hits:
+                return hits[0]
+        return self._alias.get(t.lower())
+
+    def file(self, target: str, from_path: str = "") -> str | None:
+        """An attachment (image, PDF, ...) by path or file name."""
+        t = unquote(target).strip().lstrip("/")
+        if t in self.files:
+            return t
+        if from_path:
+            rel = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), t))
+            if rel in self.files:
+                return rel
+        low = t.lower()
+        if low in self._files_lower:
+            return self._files_lower[low]
+        for f in self._files_by_name.get(posixpath.basename(low), []):
+            if "/" not in t or f.lower().endswith("/" + low):
+                return f
+        return None

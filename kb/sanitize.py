@@ -1,0 +1,40 @@
+"""Raw HTML inside notes is cleaned with nh3 (Rust's ammonia): scripts, event
+handlers, javascript: URLs and styles never reach the site.
+
+Only notes whose markdown actually contains raw HTML pay for this; everything
+markdown-it itself produces is already escaped.
+"""
+
+from __future__ import annotations
+
+import nh3
+
+MATHML = {
+    "math", "mi", "mn", "mo", "ms", "mspace", "mtext", "mrow", "mfrac", "msqrt", "mroot", "mstyle",
+    "merror", "mpadded", "mphantom", "msub", "msup", "msubsup", "munder", "mover", "munderover",
+    "mtable", "mtr", "mtd", "semantics", "annotation", "menclose", "mmultiscripts", "mprescripts", "none",
+}
+EXTRA_TAGS = {
+    "details", "summary", "input", "figure", "figcaption", "mark", "audio", "video", "source",
+    "object", "section", "aside", "kbd", "sup", "sub", "abbr", "del", "ins", "s", "u", "span", "div",
+}
+TAGS = set(nh3.ALLOWED_TAGS) | MATHML | EXTRA_TAGS
+GENERIC_ATTRS = {
+    "class", "id", "title", "lang", "dir", "width", "height", "align", "colspan", "rowspan",
+    "alt", "src", "href", "type", "checked", "disabled", "open", "controls", "loading", "data",
+    "display", "xmlns", "mathvariant", "stretchy", "fence", "separator", "accent", "accentunder",
+    "columnalign", "rowspacing", "columnspacing", "displaystyle", "scriptlevel", "encoding",
+    "lspace", "rspace", "minsize", "maxsize", "movablelimits", "linethickness", "start", "reversed",
+    "data-callout", "data-callout-fold", "data-src", "data-line", "aria-hidden", "aria-label", "role",
+}
+
+
+def clean_html(fragment: str) -> str:
+    return nh3.clean(
+        fragment,
+        tags=TAGS,
+        attributes={"*": GENERIC_ATTRS},
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )

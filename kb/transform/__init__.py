@@ -1,0 +1,1 @@
+"""Transform stage: per-note steps, then vault-wide steps, each a plain function."""

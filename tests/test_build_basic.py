@@ -1,0 +1,40 @@
+from pathlib import Path
+
+from kb.load import make_note
+
+
+def read(site: Path, rel: str) -> str:
+    return (site / rel).read_text(encoding="utf-8")
+
+
+def test_wikilinks_backlinks_and_unresolved(make_site):
+    r = make_site({"a.md": "# A\nSee [[B]] and [[nope]].\n", "sub/b.md": "# B\ntext\n"})
+    a = read(r.ctx.out, "a/index.html")
+    assert '<a class="internal" href="/sub/b/">B</a>' in a
+    assert '<span class="unresolved"' in a and "nope" in a
+    assert "/nope" not in a
+    b = read(r.ctx.out, "sub/b/index.html")
+    assert 'href="/a/"' in b.split('id="backlinks-h"')[1]
+    assert [d.format() for d in r.diagnostics] == ["a.md:2: warning[unresolved-link] unresolved link [[nope]]"]
+
+
+def test_invalid_frontmatter_reports_line_and_still_builds(make_site):
+    r = make_site({"bad.md": "---\ntitle: ok\ntags: [unclosed\n---\nBody text\n", "good.md": "fine"})
+    assert (r.ctx.out / "bad/index.html").is_file() and (r.ctx.out / "good/index.html").is_file()
+    (d,) = r.diagnostics
+    assert d.path == "bad.md" and d.code == "frontmatter" and d.line in (3, 4)
+    assert "Body text" in read(r.ctx.out, "bad/index.html")
+
+
+def test_title_sources():
+    assert make_note("x/My File.md", b"---\ntitle: From FM\n---\n# H1\n")[0].title == "From FM"
+    assert make_note("x/My File.md", b"```\n# not\n```\n# Real H1\n")[0].title == "Real H1"
+    assert make_note("x/My File.md", b"no heading")[0].title == "My File"
+
+
+def test_drafts_excluded_everywhere(make_site):
+    r = make_site({"pub.md": "---\ndate: 2024-01-01\n---\n[[secret]]", "secret.md": "---\ndraft: true\ndate: 2024-02-01\n---\nhidden"})
+    assert not (r.ctx.out / "secret").exists()
+    for f in ("index.html", "rss.xml", "atom.xml", "sitemap.xml", "archive/index.html"):
+        assert "/secret/" not in read(r.ctx.out, f) and "hidden" not in read(r.ctx.out, f)
+    assert 'class="unresolved"' in read(r.ctx.out, "pub/index.html")
