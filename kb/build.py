@@ -54,15 +54,16 @@ def dedupe_slugs(ctx: BuildContext) -> None:
     taken: dict[str, str] = {}
     reserved = {"tags", "archive", "static", "search", "404"}
     for note in ctx.notes.values():
-        base = note.slug
+        # kept so that `kb serve` can re-run this step after notes come and go
+        base = note.extra.setdefault("base_slug", note.slug)
         slug, i = base, 1
         while slug in taken or slug.split("/")[0] in reserved and "/" not in slug:
             i += 1
             slug = f"{base}-{i}"
+        note.slug = slug
         if slug != base:
             other = taken.get(base, "a reserved site path")
             ctx.warn(note.path, 1, "duplicate-slug", f"URL '{base}/' already used by {other}; using '{slug}/'")
-            note.slug = slug
         taken[slug] = note.path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -14,7 +15,11 @@ def write(out: Path, rel: str, data: str | bytes) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    target.write_bytes(data)
+    # temp file + rename: `kb serve` rewrites pages in the served site, and a
+    # reader must see either the old page or the new one, never half of one
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
     return rel
 
 

@@ -61,16 +61,24 @@ def tag_tree(ctx: BuildContext) -> list[dict[str, Any]]:
     return [{"name": t, "url": tag_url(t), "count": len(paths), "depth": t.count("/")} for t, paths in ctx.tags.items()]
 
 
-def emit_lists(ctx: BuildContext, env: jinja2.Environment) -> list[str]:
+def emit_lists(ctx: BuildContext, env: jinja2.Environment, tags: set[str] | None = None, pages: bool = True) -> list[str]:
+    """Home, tag index, tag pages, archive and 404. `kb serve` passes the tags whose
+    pages changed (None: all) and pages=False when home/index/archive are unchanged."""
     base = base_context(ctx)
     notes = by_date(ctx.notes.values())
-    tags = tag_tree(ctx)
-    written = [write(ctx.out, "index.html", env.get_template("index.html").render(**base, notes=notes[:20], tags=tags, total=len(notes)))]
-    written.append(write(ctx.out, "tags/index.html", env.get_template("tags.html").render(**base, tags=tags)))
+    tree = tag_tree(ctx)
+    written = []
+    if pages:
+        written.append(write(ctx.out, "index.html", env.get_template("index.html").render(**base, notes=notes[:20], tags=tree, total=len(notes))))
+        written.append(write(ctx.out, "tags/index.html", env.get_template("tags.html").render(**base, tags=tree)))
     for tag, paths in ctx.tags.items():
-        children = [t for t in tags if t["name"].startswith(tag + "/") and t["depth"] == tag.count("/") + 1]
+        if tags is not None and tag not in tags:
+            continue
+        children = [t for t in tree if t["name"].startswith(tag + "/") and t["depth"] == tag.count("/") + 1]
         page = env.get_template("tag.html").render(**base, tag=tag, notes=by_date(ctx.notes[p] for p in paths), children=children)
         written.append(write(ctx.out, page_path(tag_url(tag)), page))
+    if not pages:
+        return written
     years: dict[int, dict[int, list[Note]]] = defaultdict(lambda: defaultdict(list))
     for n in notes:
         if n.date:

@@ -1,44 +1,65 @@
-"""Vault-wide step: resolved targets, backlinks with context, tag index, attachments."""
+"""Vault-wide step: resolved targets, backlinks with context, tag index, attachments.
+
+Split into small functions so `kb serve` can re-run them for a few notes
+(kb.rebuild) instead of the whole vault.
+"""
 
 from __future__ import annotations
 
 import re
 
-from kb.model import Backlink, BuildContext
+from kb.model import Backlink, BuildContext, Note
+from kb.paths import Resolver
 
 _MD_NOISE = re.compile(r"(!?\[\[|\]\]|[*_`>#=]+|^\s*[-+] (\[.\] )?)")
 
 
-def context_line(source: str, body_line: int, line: int) -> str:
-    lines = source.split("\n")
+def context_line(source: str | list[str], body_line: int, line: int) -> str:
+    lines = source.split("\n") if isinstance(source, str) else source
     i = line - body_line
     text = lines[i] if 0 <= i < len(lines) else ""
     text = _MD_NOISE.sub("", text).strip()
     return text[:240]
 
 
-def resolve(ctx: BuildContext) -> None:
-    renderer = ctx.extra["renderer"]
-    for note in ctx.notes.values():
-        for link in note.links:
-            link.resolved = renderer.resolver.note(link.target, note.path)
-    for note in ctx.notes.values():
-        note.backlinks = []
-    for note in ctx.notes.values():
-        seen: set[str] = set()
-        for link in note.links:
-            dest = link.resolved
-            if dest is None or dest == note.path or dest in seen or dest not in ctx.notes:
-                continue
-            seen.add(dest)
-            ctx.notes[dest].backlinks.append(Backlink(note.path, context_line(note.source, note.body_line, link.line)))
-        ctx.attachments.update(note.attachments)
+def resolve_links(note: Note, resolver: Resolver) -> None:
+    for link in note.links:
+        link.resolved = resolver.note(link.target, note.path)
+
+
+def outgoing(note: Note, notes: dict[str, Note]) -> dict[str, str]:
+    """Target path -> backlink context, for the first link to each other note."""
+    out: dict[str, str] = {}
+    lines: list[str] | None = None  # split once per note: splitting per link was O(links x size)
+    for link in note.links:
+        dest = link.resolved
+        if dest is None or dest == note.path or dest in out or dest not in notes:
+            continue
+        if lines is None:
+            lines = note.source.split("\n")
+        out[dest] = context_line(lines, note.body_line, link.line)
+    return out
+
+
+def tag_index(notes: dict[str, Note]) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = {}
-    for note in ctx.notes.values():
+    for note in notes.values():
         for tag in note.tags:
             parts = tag.split("/")
             for i in range(1, len(parts) + 1):  # a note tagged a/b also lists under a
                 bucket = tags.setdefault("/".join(parts[:i]), [])
                 if not bucket or bucket[-1] != note.path:
                     bucket.append(note.path)
-    ctx.tags = dict(sorted(tags.items()))
+    return dict(sorted(tags.items()))
+
+
+def resolve(ctx: BuildContext) -> None:
+    renderer = ctx.extra["renderer"]
+    for note in ctx.notes.values():
+        resolve_links(note, renderer.resolver)
+        note.backlinks = []
+    for note in ctx.notes.values():
+        for dest, context in outgoing(note, ctx.notes).items():
+            ctx.notes[dest].backlinks.append(Backlink(note.path, context))
+        ctx.attachments.update(note.attachments)
+    ctx.tags = tag_index(ctx.notes)
