@@ -1,0 +1,170 @@
+"""affected(): which pages an edit changes, worked out in one place.
+
+Every page kb writes shows some facts about other notes: a note page shows the
+titles, URLs and link contexts of its backlinks, and the HTML of the notes it
+embeds; tag pages, home, archive and feeds show titles, URLs, dates and tags.
+`NoteInfo` holds exactly those facts for one note. `affected(before, after,
+changed)` compares two snapshots and says what to re-parse, re-render and
+delete. It is a pure function, so tests can feed it two full builds; `kb serve`
+(kb.rebuild) feeds it the state before and after applying a batch of edits.
+
+Quartz lets each emitter decide its own rebuild and misses pages that embed or
+link to the edited note (#791, #1709); MkDocs --dirty compares mtimes and leaves
+navigation stale. Here the dependencies are read off the notes themselves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kb.emit.common import page_path
+from kb.emit.pages import tag_url
+from kb.model import BuildContext, Diagnostic, Note
+from kb.transform.resolve import outgoing
+
+
+@dataclass(frozen=True)
+class NoteInfo:
+    """What other pages (and the note's own page, beyond its HTML) show about a note."""
+
+    slug: str
+    title: str
+    date: datetime | None
+    tags: tuple[str, ...]
+    targets: tuple[str | None, ...]  # resolved destination of every link, in order
+    embeds: frozenset[str]  # notes whose content this note's HTML includes
+    out: tuple[tuple[str, str], ...]  # (linked note, backlink context)
+    related: tuple[str, ...] = ()  # shown with their titles on this note's page
+    problems: tuple[Diagnostic, ...] = ()
+
+    @property
+    def listing(self) -> tuple[object, ...]:
+        """The part shown in lists: home, archive, tag pages, feeds, backlinks."""
+        return (self.slug, self.title, self.date)
+
+
+def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic] = ()) -> NoteInfo:
+    return NoteInfo(
+        slug=note.slug,
+        title=note.title,
+        date=note.date,
+        tags=tuple(note.tags),
+        targets=tuple(link.resolved for link in note.links),
+        embeds=frozenset(link.resolved for link in note.links if link.embed and link.resolved),
+        out=tuple(outgoing(note, notes).items()),
+        related=tuple(note.related),
+        problems=tuple(problems),
+    )
+
+
+def snapshot(ctx: BuildContext, paths: Iterable[str] | None = None) -> dict[str, NoteInfo]:
+    problems = ctx.extra.get("problems", {})
+    keys = ctx.notes.keys() if paths is None else [p for p in paths if p in ctx.notes]
+    return {p: note_info(ctx.notes[p], ctx.notes, problems.get(p, ())) for p in keys}
+
+
+@dataclass
+class Affected:
+    reparse: set[str] = field(default_factory=set)  # notes whose HTML must be rendered again
+    render: set[str] = field(default_factory=set)  # notes whose page must be written again
+    tags: set[str] = field(default_factory=set)  # tag pages to write (tags that still exist)
+    removed: set[str] = field(default_factory=set)  # site-relative files to delete
+    lists: bool = False  # home, tag index, archive, sitemap
+    feeds: bool = False  # RSS and Atom
+
+    def __bool__(self) -> bool:
+        return bool(self.reparse or self.render or self.tags or self.removed or self.lists or self.feeds)
+
+
+def _with_parents(tags: Iterable[str]) -> set[str]:
+    out = set()
+    for tag in tags:
+        parts = tag.split("/")
+        out.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return out
+
+
+def _embedders(after: dict[str, NoteInfo], seeds: set[str]) -> set[str]:
+    """Notes that embed any of `seeds`, directly or through other embeds."""
+    by_target: dict[str, set[str]] = defaultdict(set)
+    for p, info in after.items():
+        for t in info.embeds:
+            by_target[t].add(p)
+    found: set[str] = set()
+    todo = list(seeds)
+    while todo:
+        for p in by_target.get(todo.pop(), ()):
+            if p not in found:
+                found.add(p)
+                todo.append(p)
+    return found
+
+
+def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: set[str]) -> Affected:
+    """`changed`: notes whose file was edited, created or deleted (drafts count as deleted).
+
+    `before` and `after` must hold every note for which anything differs; notes
+    absent from one side were created or deleted.
+    """
+    a = Affected()
+    gone = set(before) - set(after)
+    new = set(after) - set(before)
+    moved = {p for p in set(before) & set(after) if before[p].slug != after[p].slug}
+    # 1. HTML: the changed notes, notes whose links now resolve elsewhere, notes
+    #    linking to a page that moved, then everything embedding any of those.
+    reparse = (changed & set(after)) | new
+    url_changed = gone | moved
+    for p, info in after.items():
+        old = before.get(p)
+        if old is info:  # kb serve keeps unchanged entries as the same objects
+            if url_changed and not url_changed.isdisjoint(t for t in info.targets if t):
+                reparse.add(p)
+        elif old is not None and old.targets != info.targets:
+            reparse.add(p)
+        elif url_changed and not url_changed.isdisjoint(t for t in info.targets if t):
+            reparse.add(p)
+    reparse |= _embedders(after, reparse | gone)
+    a.reparse = reparse & set(after)
+    # 2. Pages: re-parsed notes, notes whose backlinks or problems changed.
+    render = set(a.reparse)
+    relisted: set[str] = set()
+    for p in set(before) | set(after):
+        old, cur = before.get(p), after.get(p)
+        if old is cur:
+            continue
+        if old is not None and cur is not None and old.out == cur.out and old.listing == cur.listing:
+            if old.problems != cur.problems:
+                render.add(p)
+            continue
+        old_out = dict(old.out) if old else {}
+        cur_out = dict(cur.out) if cur else {}
+        listing_changed = old is None or cur is None or old.listing != cur.listing
+        if listing_changed:
+            relisted.add(p)
+        for dest in old_out.keys() | cur_out.keys():
+            if listing_changed or old_out.get(dest) != cur_out.get(dest):
+                render.add(dest)
+    if relisted:  # "related notes" lists show titles and URLs too
+        render.update(p for p, info in after.items() if not relisted.isdisjoint(info.related))
+    a.render = render & set(after)
+    # 3. Lists: anything a listing shows (title, URL, date, tags, which notes exist).
+    listed = relisted | {p for p in set(before) & set(after) if before[p] is not after[p] and before[p].tags != after[p].tags}
+    tags: set[str] = set()
+    for p in listed:
+        for side in (before, after):
+            if p in side:
+                tags |= _with_parents(side[p].tags)
+    new_tags = _with_parents(t for info in after.values() for t in info.tags) if tags else set()
+    a.tags = tags & new_tags
+    a.lists = bool(listed)
+    a.feeds = a.lists or any(after[p].date for p in a.reparse)
+    # 4. Files to delete: pages of notes that left or moved, tag pages of tags that left.
+    live = {page_path(info.slug + "/") for p, info in after.items() if p in moved or p in new}
+    for p in gone | moved:
+        a.removed.add(page_path(before[p].slug + "/"))
+    a.removed.update(page_path(tag_url(t)) for t in tags - new_tags)
+    a.removed -= live
+    return a

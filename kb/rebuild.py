@@ -1,0 +1,288 @@
+"""Rebuilder: apply a batch of changed files to the BuildContext of the last good
+build and rewrite only the pages kb.incremental.affected() names.
+
+It reuses the pipeline's own steps: kb.load.read_note, kb.build.dedupe_slugs,
+kb.transform.parse.Renderer, kb.transform.resolve's functions and the emitters
+(with their subset arguments). Nothing here renders markdown or HTML itself.
+
+Hook for other steps (the semantic index): if ctx.extra["on_rebuilt"] is set, it
+is called as on_rebuilt(ctx, outcome) after every successful rebuild, in the
+rebuild thread; it must return quickly and do slow work (embeddings) in a
+thread of its own, serving the previous index until it is done.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.build import dedupe_slugs, emit, swap_in
+from kb.diagnostics import unique_sorted
+from kb.emit.feeds import emit_feeds
+from kb.emit.pages import emit_lists, emit_notes
+from kb.incremental import Affected, NoteInfo, affected, snapshot
+from kb.load import read_note
+from kb.model import Backlink, BuildContext, Diagnostic, Note
+from kb.theme import make_env
+from kb.transform.parse import Renderer
+from kb.transform.resolve import resolve_links, tag_index
+
+LOAD_CODES = {"frontmatter", "encoding", "read"}  # found by kb.load, not by parsing
+SLUG_CODES = {"duplicate-slug"}
+ATTACHMENT_CODES = {"unresolved-embed", "unresolved-link"}  # may resolve once a file appears
+
+
+@dataclass
+class Outcome:
+    affected: Affected
+    written: list[str] = field(default_factory=list)  # site-relative files written
+    removed: list[str] = field(default_factory=list)
+    reported: list[Diagnostic] = field(default_factory=list)  # problems of the notes just rebuilt
+    fixed: list[str] = field(default_factory=list)  # notes whose problems went away
+    kept: list[Diagnostic] = field(default_factory=list)  # edits refused; previous page kept
+    seconds: float = 0.0
+
+    def urls(self, prefix: str) -> list[str]:
+        """URL paths whose content changed, as the browser sees them."""
+        out = []
+        for rel in self.written + self.removed:
+            if rel.endswith("index.html"):
+                out.append(prefix + rel[: -len("index.html")])
+            else:
+                out.append(prefix + rel)
+        return sorted(set(out))
+
+
+class Rebuilder:
+    def __init__(self, ctx: BuildContext) -> None:
+        self.ctx = ctx
+        self.env = make_env(ctx.vault)
+        self.load_diags: dict[str, list[Diagnostic]] = {}
+        self.slug_diags: dict[str, list[Diagnostic]] = {}
+        self.parse_diags: dict[str, list[Diagnostic]] = {}
+        self.other_diags: list[Diagnostic] = []  # not about a published note (drafts, files)
+        for d in ctx.diagnostics:
+            if d.path not in ctx.notes:
+                self.other_diags.append(d)
+                continue
+            kind = self.load_diags if d.code in LOAD_CODES else self.slug_diags if d.code in SLUG_CODES else self.parse_diags
+            kind.setdefault(d.path, []).append(d)
+        self._sync_problems(set(ctx.notes))
+        self.info: dict[str, NoteInfo] = snapshot(ctx)
+
+    # --- state -----------------------------------------------------------
+    def problems_of(self, path: str) -> list[Diagnostic]:
+        return unique_sorted(self.load_diags.get(path, []) + self.slug_diags.get(path, []) + self.parse_diags.get(path, []))
+
+    def _sync_problems(self, paths: set[str]) -> None:
+        problems = self.ctx.extra.setdefault("problems", {})
+        for p in paths:
+            found = self.problems_of(p) if p in self.ctx.notes else []
+            if found:
+                problems[p] = found
+            else:
+                problems.pop(p, None)
+        self.ctx.diagnostics = self.other_diags + [d for p in sorted(problems) for d in problems[p]]
+
+    def _parse(self, note: Note) -> None:
+        renderer: Renderer = self.ctx.extra["renderer"]
+        try:
+            self.parse_diags[note.path] = renderer.parse(note)
+        except Exception as exc:  # same rule as parse_all: one broken note never stops the others
+            self.parse_diags[note.path] = [Diagnostic(note.path, note.body_line, "error", "parse", f"could not render: {exc!r}")]
+        resolve_links(note, renderer.resolver)
+
+    # --- one batch -------------------------------------------------------
+    def _reload(self, rels: set[str], out: Outcome) -> tuple[set[str], bool]:
+        """Re-read changed notes into ctx.notes -> (notes really changed, link names changed)."""
+        ctx, changed, names = self.ctx, set(), False
+        for rel in sorted(rels):
+            note, diags = read_note(ctx.vault, rel)
+            old = ctx.notes.get(rel)
+            unreadable = note is None and (ctx.vault / rel).exists()
+            if unreadable or (old is not None and any(d.code == "encoding" for d in diags)):
+                # unreadable, or half-written (not UTF-8 yet): keep serving the previous page
+                out.kept.extend(diags)
+                continue
+            if note is not None and note.draft:
+                note = None
+            if old is not None and note is not None and old.digest == note.digest:
+                continue  # saved without a change
+            changed.add(rel)
+            self.parse_diags.pop(rel, None)
+            if note is None:
+                self.load_diags.pop(rel, None)
+                names |= ctx.notes.pop(rel, None) is not None
+                continue
+            self.load_diags[rel] = [d for d in diags if d.code in LOAD_CODES]
+            if old is None or old.aliases != note.aliases:
+                names = True
+            if old is not None:  # filled by later steps, carried until they run again
+                note.backlinks, note.related = old.backlinks, old.related
+            ctx.notes[rel] = note
+        if names:  # keep ctx.notes sorted by path, in place: the Renderer holds this dict
+            items = sorted(ctx.notes.items())
+            ctx.notes.clear()
+            ctx.notes.update(items)
+        return changed, names
+
+    def _files(self, files: set[str]) -> tuple[set[str], bool]:
+        """Attachments added or removed -> (notes to re-parse, resolver must change)."""
+        ctx = self.ctx
+        known = set(ctx.extra.get("files", []))
+        present = {f for f in files if (ctx.vault / f).is_file()}
+        now = (known - files) | present
+        dirty: set[str] = set()
+        if now == known:
+            return dirty, False
+        ctx.extra["files"] = sorted(now)
+        gone = known - now
+        for p, note in ctx.notes.items():
+            if not gone.isdisjoint(note.attachments) or any(d.code in ATTACHMENT_CODES for d in self.parse_diags.get(p, [])):
+                dirty.add(p)
+        return dirty, True
+
+    def _slugs(self) -> None:
+        saved, self.ctx.diagnostics = self.ctx.diagnostics, []
+        dedupe_slugs(self.ctx)
+        found, self.ctx.diagnostics = self.ctx.diagnostics, saved
+        self.slug_diags = {}
+        for d in found:
+            self.slug_diags.setdefault(d.path, []).append(d)
+
+    def _backlinks(self, before: dict[str, NoteInfo], after: dict[str, NoteInfo]) -> None:
+        notes = self.ctx.notes
+        touched: set[str] = set()
+        for p in before.keys() | after.keys():
+            old, cur = before.get(p), after.get(p)
+            if old is cur or (old and cur and old.out == cur.out):
+                continue
+            for dest, _ in old.out if old else ():
+                if dest in notes:
+                    notes[dest].backlinks = [b for b in notes[dest].backlinks if b.source != p]
+                    touched.add(dest)
+            for dest, context in cur.out if cur else ():
+                notes[dest].backlinks.append(Backlink(p, context))
+                touched.add(dest)
+        for dest in touched:  # the order a full build gives: by source path
+            notes[dest].backlinks.sort(key=lambda b: b.source)
+
+    def apply(self, notes: set[str], files: set[str] = frozenset()) -> Outcome:  # type: ignore[assignment]
+        start = time.perf_counter()
+        ctx = self.ctx
+        out = Outcome(Affected())
+        before = self.info
+        had_problems = {p for p in notes if p in ctx.extra.get("problems", {})}
+        changed, names = self._reload(notes, out)
+        dirty, file_names = self._files(set(files))
+        names |= file_names
+        old_slugs = {p: n.slug for p, n in ctx.notes.items()}
+        self._slugs()
+        moved = {p for p, n in ctx.notes.items() if old_slugs[p] != n.slug}
+        if names:
+            ctx.extra["renderer"] = Renderer(ctx)
+        renderer: Renderer = ctx.extra["renderer"]
+        fresh = (changed | dirty) & set(ctx.notes)
+        for p in sorted(fresh):
+            self._parse(ctx.notes[p])
+            ctx.attachments.update(ctx.notes[p].attachments)
+        if names:
+            for note in ctx.notes.values():
+                resolve_links(note, renderer.resolver)
+        self._sync_problems(fresh | moved | (changed - set(ctx.notes)))
+        after = dict(before)
+        for p in set(before) - set(ctx.notes):
+            del after[p]
+        refresh = set(ctx.notes) if names else fresh | moved
+        after.update(snapshot(ctx, refresh))
+        a = affected(before, after, changed | dirty)
+        out.affected = a
+        for p in sorted(a.reparse - fresh):  # embedders and linkers of moved pages
+            self._parse(ctx.notes[p])
+        self._sync_problems(a.reparse)
+        after.update(snapshot(ctx, a.reparse - fresh))
+        self._backlinks(before, after)
+        if a.tags or a.lists:
+            ctx.tags = tag_index(ctx.notes)
+        self.info = after
+        copy = {f for p in fresh for f in ctx.notes[p].attachments} | (set(files) & ctx.attachments)
+        self._emit(a, out, copy)
+        self._report(out, (fresh | a.reparse) & set(ctx.notes), had_problems)
+        out.seconds = time.perf_counter() - start
+        hook = ctx.extra.get("on_rebuilt")
+        if hook:
+            hook(ctx, out)
+        return out
+
+    def _emit(self, a: Affected, out: Outcome, attachments: set[str]) -> None:
+        ctx = self.ctx
+        out.written += emit_notes(ctx, self.env, only=a.render)
+        if a.tags or a.lists:
+            out.written += emit_lists(ctx, self.env, tags=a.tags, pages=a.lists)
+        if a.feeds:
+            out.written += emit_feeds(ctx)
+        for rel in sorted(a.removed):
+            target = ctx.out / rel
+            if target.is_file():
+                target.unlink()
+                out.removed.append(rel)
+                _prune_empty(target.parent, ctx.out)
+        for rel in sorted(attachments):
+            out.written += _copy_if_changed(ctx.vault / rel, ctx.out, rel)
+
+    def _report(self, out: Outcome, rebuilt: set[str], had: set[str]) -> None:
+        problems = self.ctx.extra.get("problems", {})
+        for p in sorted(rebuilt):
+            out.reported.extend(problems.get(p, []))
+        out.fixed = sorted(p for p in had if p not in problems)
+
+    # --- everything ------------------------------------------------------
+    def rerender_all(self) -> list[str]:
+        """Templates changed: write every page again from the parsed notes, into a
+        temporary folder swapped in whole, so a template error changes nothing."""
+        ctx = self.ctx
+        out_dir = ctx.out
+        tmp = out_dir.with_name(f".{out_dir.name}.tmp-serve")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        ctx.out = tmp
+        try:
+            written = emit(ctx)  # problems come from ctx.diagnostics, kept in sync by _sync_problems
+            os.chmod(tmp, 0o755)
+            ctx.out = out_dir
+            swap_in(tmp, out_dir)
+        except BaseException:
+            ctx.out = out_dir
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.env = make_env(ctx.vault)
+        return written
+
+
+def _prune_empty(folder: Path, root: Path) -> None:
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _copy_if_changed(src: Path, out: Path, rel: str) -> list[str]:
+    dest = out / rel
+    try:
+        st = src.stat()
+    except OSError:
+        return []
+    if dest.is_file():
+        d = dest.stat()
+        if d.st_size == st.st_size and d.st_mtime >= st.st_mtime:
+            return []
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+    return [rel]

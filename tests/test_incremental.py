@@ -1,0 +1,158 @@
+"""affected() on pairs of full builds, and Rebuilder output == a fresh full build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kb.build import build
+from kb.config import Config
+from kb.incremental import affected, snapshot
+from kb.rebuild import Rebuilder
+from tests.conftest import write_vault
+
+CFG = Config(base_url="https://example.org/")
+
+VAULT = {
+    "a.md": "---\ntags: [x]\ndate: 2024-01-01\n---\n# A\nLinks to [[b]].\n",
+    "b.md": "---\ntags: [y/z]\n---\n# B\nBody of b.\n",
+    "c.md": "# C\nEmbeds ![[b]] here.\n",
+    "d.md": "# D\nEmbeds ![[c]] too.\n",
+    "e.md": "# E\nAlone, links to [[nothing]].\n",
+    "f.md": "# F\nLinks to [[a]].\n",
+}
+
+
+def two_builds(tmp_path: Path, edits: dict[str, str | None]):
+    """Snapshots of the vault before and after `edits` (None deletes a file)."""
+    vault = write_vault(tmp_path / "v", VAULT)
+    first = build(vault, tmp_path / "s1", CFG, embed=False).ctx
+    for rel, text in edits.items():
+        if text is None:
+            (vault / rel).unlink()
+        else:
+            write_vault(vault, {rel: text})
+    second = build(vault, tmp_path / "s2", CFG, embed=False).ctx
+    return snapshot(first), snapshot(second), set(edits)
+
+
+def test_body_edit_rerenders_note_and_embedders_only(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"b.md": VAULT["b.md"].replace("Body of b.", "New body.")})
+    a = affected(before, after, changed)
+    assert a.reparse == {"b.md", "c.md", "d.md"}  # c embeds b, d embeds c
+    assert a.render == {"b.md", "c.md", "d.md"}
+    assert not a.lists and not a.tags and not a.removed
+
+
+def test_link_line_edit_rerenders_target_backlinks(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"a.md": VAULT["a.md"].replace("Links to [[b]].", "Now links to [[b]]!")})
+    a = affected(before, after, changed)
+    assert a.reparse == {"a.md"}
+    assert a.render == {"a.md", "b.md"}  # b's backlink context changed
+    assert not a.lists
+
+
+def test_title_change_updates_backlinks_lists_and_tags(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"a.md": VAULT["a.md"].replace("# A", "# A renamed")})
+    a = affected(before, after, changed)
+    assert a.render == {"a.md", "b.md"}  # b lists a's title among its backlinks
+    assert a.tags == {"x"} and a.lists and a.feeds
+
+
+def test_tag_change_rewrites_old_and_new_tag_pages(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"b.md": VAULT["b.md"].replace("[y/z]", "[w]")})
+    a = affected(before, after, changed)
+    assert a.tags == {"w"}
+    assert {"tags/y/index.html", "tags/y/z/index.html"} <= a.removed
+    assert a.lists
+
+
+def test_delete_unresolves_links_and_removes_page(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"b.md": None})
+    a = affected(before, after, changed)
+    assert a.reparse == {"a.md", "c.md", "d.md"}  # a's link and c's embed no longer resolve
+    assert "b/index.html" in a.removed and "tags/y/z/index.html" in a.removed
+    assert a.lists
+
+
+def test_rename_moves_page_and_updates_linkers(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"b.md": None, "bee.md": VAULT["b.md"]})
+    a = affected(before, after, changed)
+    assert {"bee.md", "a.md", "c.md", "d.md"} <= a.reparse
+    assert "b/index.html" in a.removed and "bee/index.html" not in a.removed
+
+
+def test_new_note_resolves_dangling_links(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"nothing.md": "# Nothing\nnow exists\n"})
+    a = affected(before, after, changed)
+    assert a.reparse == {"nothing.md", "e.md"}
+    assert a.render == {"nothing.md", "e.md"} and a.lists and not a.removed
+
+
+def test_unrelated_note_untouched_by_permalink_change(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"a.md": VAULT["a.md"].replace("tags: [x]", "tags: [x]\npermalink: alpha")})
+    a = affected(before, after, changed)
+    assert "f.md" in a.reparse  # f links to a, whose URL moved
+    assert "a/index.html" in a.removed and "e.md" not in a.render
+
+
+# --- Rebuilder: incremental result equals a fresh full build ----------------
+
+
+def site_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def assert_same_as_full_build(vault: Path, site: Path, tmp_path: Path) -> None:
+    fresh = build(vault, tmp_path / "fresh", CFG, embed=False).ctx.out
+    got, want = site_files(site), site_files(fresh)
+    assert sorted(got) == sorted(want)
+    for rel in want:
+        assert got[rel] == want[rel], rel
+
+
+def test_rebuilder_sequence_matches_full_build(tmp_path):
+    vault = write_vault(tmp_path / "v", VAULT)
+    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    steps: list[dict[str, str | None]] = [
+        {"b.md": VAULT["b.md"].replace("Body of b.", "Changed [[e]] and #newtag")},
+        {"nothing.md": "---\ndate: 2023-05-05\naliases: [nada]\n---\n# Nothing\nHere.\n"},
+        {"a.md": VAULT["a.md"].replace("# A", "# Alpha").replace("[x]", "[x, q]")},
+        {"b.md": None, "bee.md": VAULT["b.md"]},
+        {"e.md": "# E\nlinks to [[nada]] and [[bee]]\n", "c.md": "---\ndraft: true\n---\nhidden"},
+        {"sub/e.md": "# Sub E\nsame name as e\n", "f.md": "# F\n[[e]] [[sub/e]] ![[bee#B]]\n"},
+        {"nothing.md": None, "c.md": "# C back\n![[d]]\n"},
+    ]
+    for step in steps:
+        for rel, text in step.items():
+            if text is None:
+                (vault / rel).unlink()
+            else:
+                write_vault(vault, {rel: text})
+        rb.apply(set(step))
+        assert_same_as_full_build(vault, ctx.out, tmp_path)
+
+
+def test_bad_note_reports_and_fix_clears(tmp_path):
+    vault = write_vault(tmp_path / "v", VAULT)
+    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    write_vault(vault, {"e.md": "---\ntitle: [broken\n---\n# E\n"})
+    out = rb.apply({"e.md"})
+    assert [(d.path, d.line, d.code) for d in out.reported] == [("e.md", 2, "frontmatter")]
+    assert "build-problems" in (ctx.out / "e/index.html").read_text()
+    write_vault(vault, {"e.md": "# E\nfine\n"})
+    out = rb.apply({"e.md"})
+    assert out.fixed == ["e.md"] and not out.reported
+    assert "build-problems" not in (ctx.out / "e/index.html").read_text()
+
+
+def test_non_utf8_edit_keeps_previous_page(tmp_path):
+    vault = write_vault(tmp_path / "v", VAULT)
+    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    before = (ctx.out / "b/index.html").read_bytes()
+    (vault / "b.md").write_bytes(b"# B\nhalf \xe2\x82")
+    out = rb.apply({"b.md"})
+    assert out.kept and out.kept[0].code == "encoding" and out.kept[0].path == "b.md"
+    assert (ctx.out / "b/index.html").read_bytes() == before
