@@ -1,0 +1,299 @@
+"""One `kb serve` run: the first build, the file watcher, the rebuild loop and the
+HTTP server, tied together.
+
+Threads: watchdog's observer calls notify() for every file event; one rebuild
+thread takes a batch once events have been quiet for `debounce` seconds and
+applies it; HTTP threads only read files and the error state. Events that come
+while a batch is being applied wait in `pending` for the next batch, and every
+batch reads the files as they are on disk then, so the last saved state of
+every file always ends up in the site.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from kb.build import BuildError, build
+from kb.config import Config, ConfigError, find_vault
+from kb.diagnostics import report
+from kb.load import NOTE_EXT, ignored, walk
+from kb.rebuild import Outcome, Rebuilder
+from kb.serve.http import SiteServer
+from kb.theme import default_theme_dir
+
+NOTE, FILE, THEME, CONFIG = "note", "file", "theme", "config"
+
+
+@dataclass
+class State:
+    errors: list[str] = field(default_factory=list)  # whole-site problems (template, kb.toml)
+    pages: dict[str, list[str]] = field(default_factory=dict)  # URL -> edits refused on that page
+    notice: str = ""
+    ready: bool = False
+
+
+class _Events(FileSystemEventHandler):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        if event.is_directory:
+            if event.event_type != "modified":
+                self.session.notify_scan()
+            return
+        self.session.notify(os.fsdecode(event.src_path))
+        dest = getattr(event, "dest_path", "")
+        if dest:
+            self.session.notify(os.fsdecode(dest))
+
+
+class Session:
+    def __init__(
+        self,
+        vault: Path,
+        out: Path,
+        config: Config,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        embed: bool = True,
+        debounce: float = 0.05,
+        vault_arg: str | None = None,
+        quiet: bool = False,
+    ) -> None:
+        self.vault, self.out, self.config = vault.resolve(), out.resolve(), config
+        self.embed, self.debounce, self.quiet = embed, debounce, quiet
+        self.vault_arg = vault_arg or str(self.vault)
+        self.theme = default_theme_dir().resolve()
+        self.state = State()
+        self.rebuilder: Rebuilder | None = None
+        self.pending: dict[str, str] = {}
+        self.rescan = False
+        self.last_event = 0.0
+        self.busy = False
+        self.batches = 0
+        self._cond = threading.Condition()
+        self._stop = False
+        self.http = SiteServer((host, port), self.out, config.prefix, self._state_json)
+        self.observer = Observer()
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle -------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self.http.server_address[:2]
+        return f"http://{host}:{port}{self.config.prefix}"
+
+    def start(self) -> None:
+        """Serve at once (the previous build, if any, until the first build is done)."""
+        if (self.out / "index.html").is_file():
+            self.state.notice = "kb serve: building… this page is from the previous build"
+        self._thread(self.http.serve_forever, "kb-http")
+        handler = _Events(self)
+        self.observer.schedule(handler, str(self.vault), recursive=True)
+        if self.vault not in self.theme.parents and self.theme != self.vault:
+            self.observer.schedule(handler, str(self.theme), recursive=True)
+        self.observer.start()  # before the first build, so no edit made during it is lost
+        self._thread(self._loop, "kb-rebuild")
+
+    def _thread(self, target, name: str) -> None:  # type: ignore[no-untyped-def]
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self.observer.stop()
+        self.http.hub.close()
+        self.http.shutdown()
+        self.http.server_close()
+        self.observer.join(timeout=5)
+        for t in self._threads:
+            t.join(timeout=10)
+
+    def wait_idle(self, quiet: float = 0.4, timeout: float = 60.0) -> bool:
+        """Block until the first build is done, nothing is pending and no event came
+        for `quiet` seconds (tests; watchdog may deliver events a little late)."""
+        end = time.monotonic() + timeout
+        with self._cond:
+            while time.monotonic() < end:
+                idle = self.state.ready and not self.busy and not self.pending and not self.rescan
+                if idle and time.monotonic() - self.last_event >= quiet:
+                    return True
+                self._cond.wait(0.05)
+        return False
+
+    # --- events ----------------------------------------------------------
+    def classify(self, abspath: str) -> tuple[str, str] | None:
+        p = Path(abspath)
+        if p == self.out or self.out in p.parents:
+            return None
+        if self.theme in p.parents:
+            return THEME, p.relative_to(self.theme).as_posix()
+        try:
+            rel = p.relative_to(self.vault).as_posix()
+        except ValueError:
+            return None
+        if rel == "kb.toml":
+            return CONFIG, rel
+        if rel.startswith("templates/"):
+            return THEME, rel
+        if ignored(rel, self.config.ignore_globs):
+            return None  # includes editors' hidden temp files (.#x.md, .x.md.swp)
+        return (NOTE if rel.lower().endswith(NOTE_EXT) else FILE), rel
+
+    def notify(self, abspath: str) -> None:
+        kind = self.classify(abspath)
+        if kind is None:
+            return
+        with self._cond:
+            self.pending[kind[1] if kind[0] in (NOTE, FILE) else f"{kind[0]}:{kind[1]}"] = kind[0]
+            self.last_event = time.monotonic()
+            self._cond.notify_all()
+
+    def notify_scan(self) -> None:
+        with self._cond:
+            self.rescan = True
+            self.last_event = time.monotonic()
+            self._cond.notify_all()
+
+    # --- the rebuild thread ----------------------------------------------
+    def _loop(self) -> None:
+        self._full_build(first=True)
+        while True:
+            with self._cond:
+                while not self._stop and not (self.pending or self.rescan):
+                    self._cond.wait()
+                if self._stop:
+                    return
+                while (wait := self.debounce - (time.monotonic() - self.last_event)) > 0:
+                    self._cond.wait(wait)  # merge bursts: an editor's save is several events
+                batch, self.pending = self.pending, {}
+                rescan, self.rescan = self.rescan, False
+                self.busy = True
+            try:
+                self._process(batch, rescan)
+            except Exception:  # the server must outlive any bug in a rebuild
+                self._say(f"kb serve: rebuild failed, trying a full build:\n{traceback.format_exc()}", err=True)
+                self._full_build()
+            finally:
+                with self._cond:
+                    self.busy = False
+                    self.batches += 1
+                    self._cond.notify_all()
+
+    def _process(self, batch: dict[str, str], rescan: bool) -> None:
+        kinds = set(batch.values())
+        if CONFIG in kinds or self.rebuilder is None:
+            return self._full_build()
+        notes = {rel for rel, k in batch.items() if k == NOTE}
+        files = {rel for rel, k in batch.items() if k == FILE}
+        if rescan:
+            notes, files = self._scan(notes, files)
+        if any(not (self.vault / rel).exists() for rel in notes):
+            time.sleep(0.1)  # delete + recreate, or an editor's rename: give the file a moment
+        import jinja2
+
+        try:
+            if notes or files:
+                self._after(self.rebuilder.apply(notes, files))
+        except jinja2.TemplateError as exc:  # pages stay as they were; fixing the template re-renders all
+            return self._template_error(exc)
+        if THEME in kinds:
+            self._rerender_all()
+
+    def _scan(self, notes: set[str], files: set[str]) -> tuple[set[str], set[str]]:
+        """A folder was created, moved or deleted: compare the vault with what we know."""
+        assert self.rebuilder is not None
+        ctx = self.rebuilder.ctx
+        on_disk_notes, on_disk_files = walk(self.vault, self.config.ignore_globs)
+        known = set(ctx.notes) | set(ctx.extra.get("drafts", []))
+        notes |= set(on_disk_notes) ^ known
+        files |= set(on_disk_files) ^ set(ctx.extra.get("files", []))
+        return notes, files
+
+    def _after(self, outcome: Outcome) -> None:
+        assert self.rebuilder is not None
+        ctx = self.rebuilder.ctx
+        prefix = self.config.prefix
+        for d in outcome.reported:
+            self._say(d.format(), err=True)
+        for d in outcome.kept:
+            self._say(f"{d.format()} (kept the previous page)", err=True)
+        for p in outcome.fixed:
+            self._say(f"{p}: problems fixed")
+        rebuilt = {prefix + ctx.notes[p].url for p in outcome.affected.reparse if p in ctx.notes}
+        old_pages = dict(self.state.pages)
+        for url in rebuilt:
+            self.state.pages.pop(url, None)
+        for d in outcome.kept:
+            if d.path in ctx.notes:
+                self.state.pages.setdefault(prefix + ctx.notes[d.path].url, []).append(f"{d.format()} — showing the previous version")
+        urls = outcome.urls(prefix)
+        if self.state.pages != old_pages:
+            self.http.hub.send("state", self._state_json())
+        if urls:
+            self.http.hub.send("reload", {"urls": urls})
+            n = sum(1 for u in outcome.written if u.endswith(".html"))
+            self._say(f"rebuilt {n} pages in {outcome.seconds * 1000:.0f} ms")
+
+    def _full_build(self, first: bool = False) -> None:
+        try:
+            if not first:
+                self.vault, self.config = find_vault(self.vault_arg, Path.cwd())
+                self.http.prefix = self.config.prefix
+            result = build(self.vault, self.out, self.config, embed=self.embed)
+        except (BuildError, ConfigError) as exc:
+            self.state.errors = [f"kb serve: {exc}"]
+            self._say(f"kb serve: error: {exc} (still serving the last good site)", err=True)
+            self.http.hub.send("state", self._state_json())
+            self.state.ready = True
+            return
+        report(result.diagnostics)
+        self._say(result.summary())
+        self.rebuilder = Rebuilder(result.ctx)
+        self.state = State(ready=True)
+        self.http.hub.send("state", self._state_json())
+        self.http.hub.send("reload", {"all": True, "urls": []})
+
+    def _rerender_all(self) -> None:
+        assert self.rebuilder is not None
+        import jinja2
+
+        try:
+            written = self.rebuilder.rerender_all()
+        except jinja2.TemplateError as exc:
+            return self._template_error(exc)
+        self.state.errors = []
+        self._say(f"templates changed: rewrote {len(written)} files")
+        self.http.hub.send("state", self._state_json())
+        self.http.hub.send("reload", {"all": True, "urls": []})
+
+    def _template_error(self, exc: Exception) -> None:
+        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or "template"
+        msg = f"{where}:{getattr(exc, 'lineno', None) or 0}: template error: {exc}"
+        self.state.errors = [msg]
+        self._say(f"{msg} (still serving the last good pages)", err=True)
+        self.http.hub.send("state", self._state_json())
+
+    # --- output ----------------------------------------------------------
+    def _state_json(self) -> dict:
+        s = self.state
+        return {"errors": s.errors, "pages": s.pages, "notice": s.notice, "ready": s.ready}
+
+    def _say(self, text: str, err: bool = False) -> None:
+        if not self.quiet or err:
+            print(text, file=sys.stderr if err else sys.stdout, flush=True)
