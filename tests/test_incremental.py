@@ -102,8 +102,8 @@ def site_files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def assert_same_as_full_build(vault: Path, site: Path, tmp_path: Path) -> None:
-    fresh = build(vault, tmp_path / "fresh", CFG, embed=False).ctx.out
+def assert_same_as_full_build(vault: Path, site: Path, tmp_path: Path, config: Config = CFG) -> None:
+    fresh = build(vault, tmp_path / "fresh", config, embed=False).ctx.out
     got, want = site_files(site), site_files(fresh)
     assert sorted(got) == sorted(want)
     for rel in want:

@@ -99,7 +99,7 @@ class Session:
         """Serve at once (the previous build, if any, until the first build is done)."""
         if (self.out / "index.html").is_file():
             self.state.notice = "kb serve: building… this page is from the previous build"
-        self._thread(self.http.serve_forever, "kb-http")
+        self._thread(lambda: self.http.serve_forever(poll_interval=0.1), "kb-http")
         handler = _Events(self)
         self.observer.schedule(handler, str(self.vault), recursive=True)
         if self.vault not in self.theme.parents and self.theme != self.vault:
@@ -127,11 +127,12 @@ class Session:
     def wait_idle(self, quiet: float = 0.4, timeout: float = 60.0) -> bool:
         """Block until the first build is done, nothing is pending and no event came
         for `quiet` seconds (tests; watchdog may deliver events a little late)."""
-        end = time.monotonic() + timeout
+        start = time.monotonic()
+        end = start + timeout
         with self._cond:
             while time.monotonic() < end:
                 idle = self.state.ready and not self.busy and not self.pending and not self.rescan
-                if idle and time.monotonic() - self.last_event >= quiet:
+                if idle and time.monotonic() - max(self.last_event, start) >= quiet:
                     return True
                 self._cond.wait(0.05)
         return False

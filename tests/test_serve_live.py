@@ -1,0 +1,140 @@
+"""kb serve end to end: real files, real watchdog events, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from kb.config import Config
+from kb.serve.session import Session
+from tests.conftest import write_vault
+from tests.test_incremental import assert_same_as_full_build
+
+CFG = Config(base_url="http://localhost/")
+
+
+@pytest.fixture
+def session(tmp_path):
+    sessions: list[Session] = []
+
+    def _start(files: dict[str, str]) -> Session:
+        vault = write_vault(tmp_path / "vault", files)
+        s = Session(vault, tmp_path / "site", CFG, port=0, embed=False, quiet=True)
+        s.start()
+        sessions.append(s)
+        assert s.wait_idle(quiet=0.2)
+        return s
+
+    yield _start
+    for s in sessions:
+        s.stop()
+
+
+def fetch(s: Session, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(s.url.rstrip("/") + path, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def save(vault: Path, rel: str, text: str, how: str) -> None:
+    """Write a note the ways editors do."""
+    p = vault / rel
+    if how == "atomic":  # vim/VS Code/Obsidian style: temp file, then rename over the note
+        tmp = p.with_name(f".{p.name}.tmp{random.randrange(10**6)}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, p)
+    elif how == "recreate":  # delete, then create again
+        p.unlink(missing_ok=True)
+        time.sleep(0.005)
+        p.write_text(text, encoding="utf-8")
+    elif how == "halves":  # two writes: the first leaves a half-written file
+        data = text.encode()
+        with open(p, "wb") as f:
+            f.write(data[: len(data) // 2])
+            f.flush()
+            time.sleep(0.01)
+            f.write(data[len(data) // 2 :])
+    else:
+        p.write_text(text, encoding="utf-8")
+
+
+def test_fifty_quick_edits_end_with_last_content(session):
+    notes = {f"n{i}.md": f"# N{i}\nstart [[n{(i + 1) % 8}]] ![[n{(i + 2) % 8}#N{(i + 2) % 8}]]\n" for i in range(8)}
+    s = session(notes)
+    vault = s.vault
+    rng = random.Random(5)
+    last: dict[str, str] = {}
+    names = list(notes)
+    for k in range(50):
+        i = rng.randrange(8)
+        rel = names[i]
+        text = f"---\ntags: [t{k % 3}]\n---\n# N{i}\nedit-{k}-of-{rel} [[n{rng.randrange(8)}]]\n"
+        save(vault, rel, text, ["atomic", "recreate", "halves", "plain"][k % 4])
+        last[rel] = text
+        if k == 20:  # a new note appears and goes away again, a note is renamed
+            save(vault, "extra.md", "# Extra\n[[n1]]\n", "plain")
+        if k == 30:
+            (vault / "extra.md").unlink()
+            os.replace(vault / "n7.md", vault / "seven.md")
+            last["seven.md"] = last.pop("n7.md", notes["n7.md"])
+            names[7] = "seven.md"
+        time.sleep(rng.choice([0, 0, 0.002, 0.02, 0.08]))  # within and across the debounce window
+    assert s.wait_idle(quiet=0.6)
+    for rel, text in last.items():
+        marker = text.split("\n")[-2].split(" ")[0] if "edit-" in text else "start"
+        status, page = fetch(s, "/" + rel[:-3] + "/")
+        assert status == 200 and marker in page, rel
+    assert fetch(s, "/n7/")[0] == 404 and fetch(s, "/extra/")[0] == 404
+    assert s.batches < 50  # bursts were merged
+    assert_same_as_full_build(vault, s.out, vault.parent, CFG)
+
+
+def test_error_banner_then_fix_and_non_utf8(session):
+    s = session({"a.md": "# A\nfine\n", "b.md": "# B\n[[a]]\n"})
+    (s.vault / "a.md").write_text("---\ntags: [oops\n---\n# A\nbody\n", encoding="utf-8")
+    assert s.wait_idle()
+    assert "build-problems" in fetch(s, "/a/")[1] and "invalid YAML" in fetch(s, "/a/")[1]
+    (s.vault / "a.md").write_text("# A\nrepaired\n", encoding="utf-8")
+    assert s.wait_idle()
+    page = fetch(s, "/a/")[1]
+    assert "repaired" in page and "build-problems" not in page
+    (s.vault / "a.md").write_bytes(b"# A\nhalf \xe2\x82")  # not UTF-8: keep the previous page, say why
+    assert s.wait_idle()
+    page = fetch(s, "/a/")[1]
+    assert "repaired" in page and "not valid UTF-8" in page  # in the injected overlay state
+    assert "not valid UTF-8" not in (s.out / "a/index.html").read_text()
+
+
+def test_template_error_keeps_last_good_pages(session):
+    s = session({"a.md": "# A\nfine\n"})
+    (s.vault / "templates").mkdir()
+    (s.vault / "templates" / "note.html").write_text("{% extends 'base.html' %}{% block content %}{{ note.title }{% endblock %}")
+    assert s.wait_idle()
+    status, page = fetch(s, "/a/")
+    assert status == 200 and "fine" in page, page
+    assert "template error" in page  # old page, error overlay
+    (s.vault / "templates" / "note.html").write_text("{% extends 'base.html' %}{% block content %}<p id=custom>{{ note.title }}</p>{% endblock %}")
+    assert s.wait_idle()
+    page = fetch(s, "/a/")[1]
+    assert "<p id=custom>A</p>" in page and "template error" not in page
+    events = [e for _, e, _ in s.http.hub.sent]
+    assert "reload" in events
+
+
+def test_reload_event_lists_changed_pages(session):
+    s = session({"a.md": "# A\n[[b]]\n", "b.md": "# B\n", "c.md": "# C\n"})
+    n = len(s.http.hub.sent)
+    (s.vault / "a.md").write_text("# A\nnew line [[b]]\n", encoding="utf-8")
+    assert s.wait_idle()
+    reloads = [d for _, e, d in s.http.hub.sent[n:] if e == "reload"]
+    assert reloads and "/a/" in reloads[-1]["urls"] and "/b/" in reloads[-1]["urls"]
+    assert "/c/" not in json.dumps(reloads)
