@@ -71,11 +71,13 @@ class Hub:
         self._clients: set[queue.Queue[bytes | None]] = set()
         self._lock = threading.Lock()
         self.sent: list[tuple[float, str, dict]] = []  # kept short; tests and bench read it
+        self.connects = 0  # pages that ever connected (tests wait for a reloaded page)
 
     def subscribe(self) -> queue.Queue[bytes | None]:
         q: queue.Queue[bytes | None] = queue.Queue()
         with self._lock:
             self._clients.add(q)
+            self.connects += 1
         return q
 
     def unsubscribe(self, q: queue.Queue[bytes | None]) -> None:

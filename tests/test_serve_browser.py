@@ -1,0 +1,66 @@
+"""Headless Chromium: an open page reloads by itself when its note is saved."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from kb.config import Config
+from kb.serve.session import Session
+from tests.conftest import write_vault
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("chromium not installed")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser.new_page()
+        browser.close()
+
+
+def test_page_reloads_with_new_text_and_shows_errors(page, tmp_path):
+    vault = write_vault(tmp_path / "vault", {"a.md": "# A\nfirst version\n", "b.md": "# B\nother\n"})
+    s = Session(vault, tmp_path / "site", Config(base_url="http://localhost/"), port=0, embed=False, quiet=True)
+    s.start()
+    try:
+        assert s.wait_idle(quiet=0.1)
+        page.goto(s.url + "a/")
+        assert "first version" in page.inner_text("main")
+        page.evaluate("window.__kbMarker = 1")  # gone after a real reload
+        _wait_for_client(s, 0)
+        (vault / "b.md").write_text("# B\nunrelated edit\n", encoding="utf-8")
+        assert s.wait_idle()
+        assert page.evaluate("window.__kbMarker") == 1  # pages that did not change do not reload
+        seen = s.http.hub.connects
+        (vault / "a.md").write_text("# A\nsecond version\n", encoding="utf-8")
+        page.wait_for_function("() => document.querySelector('main').innerText.includes('second version')", timeout=10000)
+        assert page.evaluate("window.__kbMarker") is None
+        _wait_for_client(s, seen)
+        seen = s.http.hub.connects
+        (vault / "a.md").write_text("# A\nbroken [[nowhere]]\n", encoding="utf-8")
+        page.wait_for_selector("aside.build-problems", timeout=10000)
+        assert "unresolved link [[nowhere]]" in page.inner_text("aside.build-problems")
+        _wait_for_client(s, seen)
+        (vault / "a.md").write_text("# A\nfixed\n", encoding="utf-8")
+        page.wait_for_function("() => document.querySelector('main').innerText.includes('fixed')", timeout=10000)
+        assert page.query_selector("aside.build-problems") is None
+    finally:
+        s.stop()
+
+
+def _wait_for_client(s: Session, seen: int) -> None:
+    """The (re)loaded page must be listening for events before the next edit is saved."""
+    end = time.monotonic() + 10
+    while s.http.hub.connects <= seen and time.monotonic() < end:
+        time.sleep(0.02)
+    assert s.http.hub.connects > seen
