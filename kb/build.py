@@ -71,6 +71,9 @@ def transform(ctx: BuildContext) -> None:
     """Per-note and vault-wide steps, in order."""
     publish(ctx)
     dedupe_slugs(ctx)
+    on_loaded = ctx.extra.get("on_loaded")  # kb serve: preview pages while the rest runs
+    if on_loaded:
+        on_loaded(ctx)
     parse_all(ctx)
     resolve(ctx)
     related_step = ctx.extra.get("related_step")
@@ -101,7 +104,7 @@ def swap_in(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build(vault: Path, out: Path, config: Config, *, embed: bool = True) -> BuildResult:
+def build(vault: Path, out: Path, config: Config, *, embed: bool = True, extra: dict | None = None) -> BuildResult:
     start = time.perf_counter()
     if not vault.is_dir():
         raise BuildError(f"{vault}: vault folder not found")
@@ -110,6 +113,7 @@ def build(vault: Path, out: Path, config: Config, *, embed: bool = True) -> Buil
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     ctx = BuildContext(vault=vault.resolve(), out=tmp, config=config)
     ctx.extra["embed"] = embed
+    ctx.extra.update(extra or {})
     try:
         load(ctx)
         transform(ctx)

@@ -138,3 +138,25 @@ def test_reload_event_lists_changed_pages(session):
     reloads = [d for _, e, d in s.http.hub.sent[n:] if e == "reload"]
     assert reloads and "/a/" in reloads[-1]["urls"] and "/b/" in reloads[-1]["urls"]
     assert "/c/" not in json.dumps(reloads)
+
+
+def test_cold_start_preview_renders_pages_before_parsing(tmp_path):
+    from kb.build import dedupe_slugs
+    from kb.load import load
+    from kb.model import BuildContext
+    from kb.serve.early import EarlySite
+    from kb.transform.publish import publish
+
+    vault = write_vault(tmp_path / "vault", {"a.md": "# A\nHello [[b]] ![[b]]\n", "b.md": "---\ndate: 2024-01-02\n---\n# B\nembedded text\n"})
+    ctx = BuildContext(vault=vault, out=tmp_path / "unused", config=CFG)
+    load(ctx)
+    publish(ctx)
+    dedupe_slugs(ctx)  # the state in which kb.build calls on_loaded
+    early = EarlySite(ctx, tmp_path / "preview")
+    root = early.prepare("a/")
+    page = (root / "a/index.html").read_text()
+    assert "Hello" in page and 'href="/b/"' in page and "embedded text" in page
+    assert (root / "index.html").is_file() and (root / "static/style.css").is_file()
+    assert ctx.notes["a.md"].html == ""  # the build's own notes are left alone
+    early.close()
+    assert not (tmp_path / "preview").exists()

@@ -122,6 +122,8 @@ class SiteServer(ThreadingHTTPServer):
         self.state = state  # -> {"errors": [...], "pages": {url: [...]}, "notice": str, "ready": bool}
         self.hub = Hub()
         self.served = 0
+        # cold start: rel -> a folder holding a preview of that page (kb.serve.early), or None
+        self.fallback: Callable[[str], Path | None] | None = None
 
     def live_script(self) -> bytes:
         js = LIVE_JS % {"prefix": script_json(self.prefix), "state": script_json(self.state())}
@@ -153,6 +155,13 @@ class SiteHandler(BaseHTTPRequestHandler):
             return self._not_found(head)
         rel = path[len(prefix) :]
         target = self._locate(rel)
+        fallback = self.server.fallback
+        if target is None and fallback is not None:
+            try:
+                preview = fallback(rel)
+            except Exception:  # a preview is a nicety; the real build reports problems
+                preview = None
+            target = self._locate(rel, preview) if preview is not None else None
         if target is None:
             return self._not_found(head)
         if target.is_dir():
@@ -164,7 +173,7 @@ class SiteHandler(BaseHTTPRequestHandler):
             target = target / "index.html"
         self._file(target, 200, head)
 
-    def _locate(self, rel: str) -> Path | None:
+    def _locate(self, rel: str, root: Path | None = None) -> Path | None:
         """The file or folder `rel` names inside the site, or None. Refuses '..',
         hidden names (our temp files), backslashes, NUL and symlinks out of the site."""
         if "\x00" in rel or "\\" in rel:
@@ -173,7 +182,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         if any(s == ".." or s.startswith(".") for s in segs):
             return None
         for _ in range(2):
-            root = self.server.site
+            root = root or self.server.site
             if root.is_dir():
                 break
             time.sleep(0.05)  # a full rebuild is swapping the site folder in

@@ -26,7 +26,9 @@ from kb.build import BuildError, build
 from kb.config import Config, ConfigError, find_vault
 from kb.diagnostics import report
 from kb.load import NOTE_EXT, ignored, walk
+from kb.model import BuildContext
 from kb.rebuild import Outcome, Rebuilder
+from kb.serve.early import EarlySite
 from kb.serve.http import SiteServer
 from kb.theme import default_theme_dir
 
@@ -78,6 +80,7 @@ class Session:
         self.theme = default_theme_dir().resolve()
         self.state = State()
         self.rebuilder: Rebuilder | None = None
+        self.early: EarlySite | None = None
         self.pending: dict[str, str] = {}
         self.rescan = False
         self.last_event = 0.0
@@ -256,19 +259,36 @@ class Session:
             if not first:
                 self.vault, self.config = find_vault(self.vault_arg, Path.cwd())
                 self.http.prefix = self.config.prefix
-            result = build(self.vault, self.out, self.config, embed=self.embed)
+            cold = first and not (self.out / "index.html").is_file()
+            result = build(self.vault, self.out, self.config, embed=self.embed, extra={"on_loaded": self._preview} if cold else None)
         except (BuildError, ConfigError) as exc:
             self.state.errors = [f"kb serve: {exc}"]
             self._say(f"kb serve: error: {exc} (still serving the last good site)", err=True)
             self.http.hub.send("state", self._state_json())
             self.state.ready = True
             return
+        finally:
+            self._end_preview()
+        result.ctx.extra.pop("on_loaded", None)
         report(result.diagnostics)
         self._say(result.summary())
         self.rebuilder = Rebuilder(result.ctx)
         self.state = State(ready=True)
         self.http.hub.send("state", self._state_json())
         self.http.hub.send("reload", {"all": True, "urls": []})
+
+    def _preview(self, ctx: BuildContext) -> None:
+        """Called by the first build once notes are loaded (cold start only)."""
+        self.early = EarlySite(ctx, self.out.with_name(f".{self.out.name}.preview"))
+        self.http.fallback = self.early.prepare
+        self.state.notice = "kb serve: building… this is a preview without backlinks; it reloads when the site is ready"
+        self.http.hub.send("reload", {"all": True, "urls": []})  # tabs showing "building" get the preview
+
+    def _end_preview(self) -> None:
+        self.http.fallback = None
+        if self.early is not None:
+            self.early.close()
+            self.early = None
 
     def _rerender_all(self) -> None:
         assert self.rebuilder is not None
