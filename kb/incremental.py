@@ -110,31 +110,25 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
     absent from one side were created or deleted.
     """
     a = Affected()
-    gone = set(before) - set(after)
-    new = set(after) - set(before)
-    moved = {p for p in set(before) & set(after) if before[p].slug != after[p].slug}
+    # kb serve keeps unchanged entries as the same objects: only look at the rest
+    differs = [p for p, info in after.items() if before.get(p) is not info]
+    gone = {p for p in before if p not in after}
+    new = {p for p in differs if p not in before}
+    moved = {p for p in differs if p in before and before[p].slug != after[p].slug}
     # 1. HTML: the changed notes, notes whose links now resolve elsewhere, notes
     #    linking to a page that moved, then everything embedding any of those.
-    reparse = (changed & set(after)) | new
+    reparse = (changed & after.keys()) | new
+    reparse.update(p for p in differs if p in before and before[p].targets != after[p].targets)
     url_changed = gone | moved
-    for p, info in after.items():
-        old = before.get(p)
-        if old is info:  # kb serve keeps unchanged entries as the same objects
-            if url_changed and not url_changed.isdisjoint(t for t in info.targets if t):
-                reparse.add(p)
-        elif old is not None and old.targets != info.targets:
-            reparse.add(p)
-        elif url_changed and not url_changed.isdisjoint(t for t in info.targets if t):
-            reparse.add(p)
+    if url_changed:
+        reparse.update(p for p, info in after.items() if not url_changed.isdisjoint(t for t in info.targets if t))
     reparse |= _embedders(after, reparse | gone)
-    a.reparse = reparse & set(after)
+    a.reparse = reparse & after.keys()
     # 2. Pages: re-parsed notes, notes whose backlinks or problems changed.
     render = set(a.reparse)
     relisted: set[str] = set()
-    for p in set(before) | set(after):
+    for p in [*differs, *gone]:
         old, cur = before.get(p), after.get(p)
-        if old is cur:
-            continue
         if old is not None and cur is not None and old.out == cur.out and old.listing == cur.listing:
             if old.problems != cur.problems:
                 render.add(p)
@@ -149,9 +143,9 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
                 render.add(dest)
     if relisted:  # "related notes" lists show titles and URLs too
         render.update(p for p, info in after.items() if not relisted.isdisjoint(info.related))
-    a.render = render & set(after)
+    a.render = render & after.keys()
     # 3. Lists: anything a listing shows (title, URL, date, tags, which notes exist).
-    listed = relisted | {p for p in set(before) & set(after) if before[p] is not after[p] and before[p].tags != after[p].tags}
+    listed = relisted | {p for p in differs if p in before and before[p].tags != after[p].tags}
     tags: set[str] = set()
     for p in listed:
         for side in (before, after):
@@ -162,7 +156,7 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
     a.lists = bool(listed)
     a.feeds = a.lists or any(after[p].date for p in a.reparse)
     # 4. Files to delete: pages of notes that left or moved, tag pages of tags that left.
-    live = {page_path(info.slug + "/") for p, info in after.items() if p in moved or p in new}
+    live = {page_path(after[p].slug + "/") for p in moved | new}
     for p in gone | moved:
         a.removed.add(page_path(before[p].slug + "/"))
     a.removed.update(page_path(tag_url(t)) for t in tags - new_tags)

@@ -145,18 +145,30 @@ class Rebuilder:
                 dirty.add(p)
         return dirty, True
 
-    def _slugs(self) -> None:
-        saved, self.ctx.diagnostics = self.ctx.diagnostics, []
-        dedupe_slugs(self.ctx)
-        found, self.ctx.diagnostics = self.ctx.diagnostics, saved
+    def _slugs(self, changed: set[str], names: bool) -> set[str]:
+        """Re-run dedupe_slugs when URLs may collide differently -> notes whose URL moved."""
+        ctx = self.ctx
+        if not names and all(ctx.notes[p].slug == self.info[p].slug for p in changed if p in ctx.notes and p in self.info):
+            # same notes, same wanted URLs: the last dedupe still holds (it costs ~10 ms on 6,571 notes)
+            for p in changed:
+                if p in ctx.notes:
+                    ctx.notes[p].extra["base_slug"] = ctx.notes[p].slug
+            return set()
+        old = {p: n.slug for p, n in ctx.notes.items()}
+        saved, ctx.diagnostics = ctx.diagnostics, []
+        dedupe_slugs(ctx)
+        found, ctx.diagnostics = ctx.diagnostics, saved
         self.slug_diags = {}
         for d in found:
             self.slug_diags.setdefault(d.path, []).append(d)
+        return {p for p, n in ctx.notes.items() if p in self.info and old[p] != n.slug}
 
-    def _backlinks(self, before: dict[str, NoteInfo], after: dict[str, NoteInfo]) -> None:
+    def _backlinks(self, before: dict[str, NoteInfo], after: dict[str, NoteInfo], paths: set[str]) -> None:
+        """Move the backlinks of notes whose outgoing links changed (`paths`: every
+        note whose NoteInfo was replaced or removed)."""
         notes = self.ctx.notes
         touched: set[str] = set()
-        for p in before.keys() | after.keys():
+        for p in sorted(paths):
             old, cur = before.get(p), after.get(p)
             if old is cur or (old and cur and old.out == cur.out):
                 continue
@@ -179,9 +191,7 @@ class Rebuilder:
         changed, names = self._reload(notes, out)
         dirty, file_names = self._files(set(files))
         names |= file_names
-        old_slugs = {p: n.slug for p, n in ctx.notes.items()}
-        self._slugs()
-        moved = {p for p, n in ctx.notes.items() if old_slugs[p] != n.slug}
+        moved = self._slugs(changed, names)
         if names:
             ctx.extra["renderer"] = Renderer(ctx)
         renderer: Renderer = ctx.extra["renderer"]
@@ -194,7 +204,8 @@ class Rebuilder:
                 resolve_links(note, renderer.resolver)
         self._sync_problems(fresh | moved | (changed - set(ctx.notes)))
         after = dict(before)
-        for p in set(before) - set(ctx.notes):
+        gone = {p for p in changed if p in before and p not in ctx.notes}
+        for p in gone:
             del after[p]
         refresh = set(ctx.notes) if names else fresh | moved
         after.update(snapshot(ctx, refresh))
@@ -204,7 +215,7 @@ class Rebuilder:
             self._parse(ctx.notes[p])
         self._sync_problems(a.reparse)
         after.update(snapshot(ctx, a.reparse - fresh))
-        self._backlinks(before, after)
+        self._backlinks(before, after, refresh | gone | a.reparse)
         if a.tags or a.lists:
             ctx.tags = tag_index(ctx.notes)
         self.info = after
