@@ -199,15 +199,18 @@ class Rebuilder:
         for p in sorted(fresh):
             self._parse(ctx.notes[p])
             ctx.attachments.update(ctx.notes[p].attachments)
-        if names:
-            for note in ctx.notes.values():
+        rerouted: set[str] = set()
+        if names:  # a note came, went or changed aliases: links elsewhere may now resolve differently
+            for p, note in ctx.notes.items():
                 resolve_links(note, renderer.resolver)
+                if p in before and tuple(link.resolved for link in note.links) != before[p].targets:
+                    rerouted.add(p)
         self._sync_problems(fresh | moved | (changed - set(ctx.notes)))
         after = dict(before)
         gone = {p for p in changed if p in before and p not in ctx.notes}
         for p in gone:
             del after[p]
-        refresh = set(ctx.notes) if names else fresh | moved
+        refresh = fresh | moved | rerouted
         after.update(snapshot(ctx, refresh))
         a = affected(before, after, changed | dirty)
         out.affected = a
