@@ -103,8 +103,10 @@ class Rebuilder:
             note, diags = read_note(ctx.vault, rel)
             old = ctx.notes.get(rel)
             unreadable = note is None and (ctx.vault / rel).exists()
-            if unreadable or (old is not None and any(d.code == "encoding" for d in diags)):
-                # unreadable, or half-written (not UTF-8 yet): keep serving the previous page
+            was_clean = not any(d.code == "encoding" for d in self.load_diags.get(rel, []))
+            if unreadable or (old is not None and was_clean and any(d.code == "encoding" for d in diags)):
+                # unreadable, or half-written (not UTF-8 yet): keep serving the previous page.
+                # A note that was never valid UTF-8 is rebuilt as kb build does it.
                 out.kept.extend(diags)
                 continue
             if note is not None and note.draft:

@@ -156,3 +156,13 @@ def test_non_utf8_edit_keeps_previous_page(tmp_path):
     out = rb.apply({"b.md"})
     assert out.kept and out.kept[0].code == "encoding" and out.kept[0].path == "b.md"
     assert (ctx.out / "b/index.html").read_bytes() == before
+
+
+def test_note_never_utf8_is_still_updated(tmp_path):
+    vault = write_vault(tmp_path / "v", {**VAULT, "latin.md": b"# Caf\xe9\nfirst\n"})
+    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    (vault / "latin.md").write_bytes(b"# Caf\xe9\nsecond\n")
+    out = rb.apply({"latin.md"})
+    assert not out.kept and [d.code for d in out.reported] == ["encoding"]
+    assert "second" in (ctx.out / "latin/index.html").read_text()

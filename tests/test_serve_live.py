@@ -160,3 +160,14 @@ def test_cold_start_preview_renders_pages_before_parsing(tmp_path):
     assert ctx.notes["a.md"].html == ""  # the build's own notes are left alone
     early.close()
     assert not (tmp_path / "preview").exists()
+
+
+def test_theme_css_change_is_copied_without_rerendering(session):
+    s = session({"a.md": "# A\n"})
+    page_mtime = (s.out / "a/index.html").stat().st_mtime_ns
+    static = s.vault / "templates" / "static"
+    static.mkdir(parents=True)
+    (static / "style.css").write_text("body { color: rebeccapurple }")
+    assert s.wait_idle()
+    assert "rebeccapurple" in fetch(s, "/static/style.css")[1]
+    assert (s.out / "a/index.html").stat().st_mtime_ns == page_mtime

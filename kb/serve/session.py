@@ -25,6 +25,7 @@ from watchdog.observers import Observer
 from kb.build import BuildError, build
 from kb.config import Config, ConfigError, find_vault
 from kb.diagnostics import report
+from kb.emit.assets import emit_assets
 from kb.load import NOTE_EXT, ignored, walk
 from kb.model import BuildContext
 from kb.rebuild import Outcome, Rebuilder
@@ -33,6 +34,7 @@ from kb.serve.http import SiteServer
 from kb.theme import default_theme_dir
 
 NOTE, FILE, THEME, CONFIG = "note", "file", "theme", "config"
+MAX_WAIT = 0.5  # seconds a batch may be held back by a stream of events
 
 
 @dataclass
@@ -183,8 +185,11 @@ class Session:
                     self._cond.wait()
                 if self._stop:
                     return
-                while (wait := self.debounce - (time.monotonic() - self.last_event)) > 0:
-                    self._cond.wait(wait)  # merge bursts: an editor's save is several events
+                # merge bursts (an editor's save is several events), but never wait more
+                # than MAX_WAIT: a sync tool writing for minutes must not stall the preview
+                first = time.monotonic()
+                while (wait := self.debounce - (time.monotonic() - self.last_event)) > 0 and time.monotonic() - first < MAX_WAIT:
+                    self._cond.wait(wait)
                 batch, self.pending = self.pending, {}
                 rescan, self.rescan = self.rescan, False
                 self.busy = True
@@ -216,7 +221,10 @@ class Session:
                 self._after(self.rebuilder.apply(notes, files))
         except jinja2.TemplateError as exc:  # pages stay as they were; fixing the template re-renders all
             return self._template_error(exc)
-        if THEME in kinds:
+        theme = [rel for rel, k in batch.items() if k == THEME]
+        if theme and all("/static/" in f"/{rel.partition(':')[2]}" for rel in theme):
+            self._static()  # CSS/JS only: no page changes
+        elif theme:
             self._rerender_all()
 
     def _scan(self, notes: set[str], files: set[str]) -> tuple[set[str], set[str]]:
@@ -289,6 +297,12 @@ class Session:
         if self.early is not None:
             self.early.close()
             self.early = None
+
+    def _static(self) -> None:
+        assert self.rebuilder is not None
+        written = emit_assets(self.rebuilder.ctx)
+        self._say(f"theme files changed: copied {len(written)} files")
+        self.http.hub.send("reload", {"all": True, "urls": []})
 
     def _rerender_all(self) -> None:
         assert self.rebuilder is not None
