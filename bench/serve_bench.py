@@ -88,8 +88,8 @@ def get(port: int, path: str) -> int:
         return 0
 
 
-def start(vault: Path, out: Path, port: int) -> tuple[subprocess.Popen, float, float]:
-    """-> (process, seconds to first 200 of a note page, seconds to the fresh build)."""
+def start(vault: Path, out: Path, port: int, note_url: str) -> tuple[subprocess.Popen, float, float, float]:
+    """-> (process, seconds to first 200 of the home page, of a note page, to the fresh build)."""
     t0 = time.perf_counter()
     log = open(out.parent / f"serve-{port}.log", "w")
     proc = subprocess.Popen(
@@ -102,6 +102,9 @@ def start(vault: Path, out: Path, port: int) -> tuple[subprocess.Popen, float, f
             first = time.perf_counter() - t0
         else:
             time.sleep(0.02)
+    while get(port, note_url) != 200:
+        time.sleep(0.02)
+    note = time.perf_counter() - t0
     ev = Events(port)
     ev.start()
     ready = None
@@ -110,7 +113,7 @@ def start(vault: Path, out: Path, port: int) -> tuple[subprocess.Popen, float, f
             ready = time.perf_counter() - t0
         time.sleep(0.02)
     proc.events = ev  # type: ignore[attr-defined]
-    return proc, first, ready
+    return proc, first, note, ready
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -148,12 +151,16 @@ def main() -> None:
     notes, _ = walk(vault, load_config(vault / "kb.toml").ignore_globs)
     print(f"vault: {args.vault} ({len(notes)} notes), copy in {work}")
 
-    proc, first, ready = start(vault, out, free_port())
-    print(f"cold start: first page served {first:.2f} s (= full build; no previous site)")
+    from kb.load import read_note
+
+    start_note = "00 - Start here.md" if (vault / "00 - Start here.md").is_file() else notes[0]
+    note_url = "/" + read_note(vault, start_note)[0].url  # type: ignore[union-attr]
+    proc, first, note, ready = start(vault, out, free_port(), note_url)
+    print(f"cold start (no previous site): home served {first:.2f} s, note page {note:.2f} s (previews), full build served {ready:.2f} s")
     stop(proc)
     port = free_port()
-    proc, first, ready = start(vault, out, port)
-    print(f"warm start: first page served {first:.2f} s (previous site, marked as building); fresh build served {ready:.2f} s")
+    proc, first, note, ready = start(vault, out, port, note_url)
+    print(f"warm start (previous site on disk): home served {first:.2f} s, note page {note:.2f} s, fresh build served {ready:.2f} s")
     ev: Events = proc.events  # type: ignore[attr-defined]
     time.sleep(0.5)
 

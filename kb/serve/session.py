@@ -251,9 +251,11 @@ class Session:
         old_pages = dict(self.state.pages)
         for url in rebuilt:
             self.state.pages.pop(url, None)
+        refused: dict[str, list[str]] = {}
         for d in outcome.kept:
             if d.path in ctx.notes:
-                self.state.pages.setdefault(prefix + ctx.notes[d.path].url, []).append(f"{d.format()} — showing the previous version")
+                refused.setdefault(prefix + ctx.notes[d.path].url, []).append(f"{d.format()} — showing the previous version")
+        self.state.pages.update(refused)
         urls = outcome.urls(prefix)
         if self.state.pages != old_pages:
             self.http.hub.send("state", self._state_json())
