@@ -119,6 +119,8 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
     #    linking to a page that moved, then everything embedding any of those.
     reparse = (changed & after.keys()) | new
     reparse.update(p for p in differs if p in before and before[p].targets != after[p].targets)
+    # links show their target's URL; their text is what the link says, as in
+    # Obsidian, never the target's title, so a retitled note re-parses nothing else
     url_changed = gone | moved
     if url_changed:
         reparse.update(p for p, info in after.items() if not url_changed.isdisjoint(t for t in info.targets if t))
