@@ -171,3 +171,15 @@ def test_theme_css_change_is_copied_without_rerendering(session):
     assert s.wait_idle()
     assert "rebeccapurple" in fetch(s, "/static/style.css")[1]
     assert (s.out / "a/index.html").stat().st_mtime_ns == page_mtime
+
+
+def test_folder_rename_and_config_change(session):
+    s = session({"sub/x.md": "# X\n[[y]]\n", "sub/y.md": "# Y\n", "top.md": "# Top\n[[x]]\n"})
+    os.replace(s.vault / "sub", s.vault / "moved")  # one directory event, no per-file events
+    assert s.wait_idle()
+    assert fetch(s, "/sub/x/")[0] == 404 and fetch(s, "/moved/x/")[0] == 200
+    assert 'href="/moved/x/"' in fetch(s, "/top/")[1]
+    (s.vault / "kb.toml").write_text('title = "Renamed Site"\nbase_url = "http://localhost/"\n', encoding="utf-8")
+    assert s.wait_idle()
+    assert "Renamed Site" in fetch(s, "/top/")[1]
+    assert_same_as_full_build(s.vault, s.out, s.vault.parent, s.config)
