@@ -54,6 +54,10 @@ def test_page_reloads_with_new_text_and_shows_errors(page, tmp_path):
         (vault / "a.md").write_text("# A\nfixed\n", encoding="utf-8")
         page.wait_for_function("() => document.querySelector('main').innerText.includes('fixed')", timeout=10000)
         assert page.query_selector("aside.build-problems") is None
+        (vault / "a.md").write_bytes(b"# A\nhalf-saved \xe2\x82")  # not UTF-8: overlay, page kept
+        page.wait_for_selector("#kb-live-errors", timeout=10000)
+        assert "not valid UTF-8" in page.inner_text("#kb-live-errors")
+        assert "fixed" in page.inner_text("main")
     finally:
         s.stop()
 
