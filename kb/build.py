@@ -21,7 +21,7 @@ from kb.emit.pages import emit_lists, emit_notes
 from kb.load import load
 from kb.model import BuildContext, Diagnostic
 from kb.theme import make_env
-from kb.transform.parse import parse_all
+from kb.transform.parallel import fork_map, parse_parallel
 from kb.transform.publish import publish
 from kb.transform.resolve import resolve
 
@@ -70,7 +70,7 @@ def transform(ctx: BuildContext) -> None:
     """Per-note and vault-wide steps, in order."""
     publish(ctx)
     dedupe_slugs(ctx)
-    parse_all(ctx)
+    parse_parallel(ctx)
     resolve(ctx)
     related_step = ctx.extra.get("related_step")
     if related_step:
@@ -80,13 +80,28 @@ def transform(ctx: BuildContext) -> None:
 def emit(ctx: BuildContext) -> list[str]:
     env = make_env(ctx.vault)
     ctx.extra["problems"] = by_note(ctx.diagnostics)
-    written = emit_notes(ctx, env)
+    written = emit_notes_parallel(ctx, env)
     written += emit_lists(ctx, env)
     written += emit_feeds(ctx)
     written += emit_assets(ctx)
     for extra in ctx.extra.get("emitters", []):
         written += extra(ctx)
     return written
+
+
+def emit_notes_parallel(ctx: BuildContext, env) -> list[str]:
+    """Note pages are most of the output: render them on every core."""
+
+    def job(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
+        before = len(ctx.diagnostics)
+        written = emit_notes(ctx, env, only=set(paths))
+        return written, ctx.diagnostics[before:]
+
+    written: list[str] = []
+    for w, diags in fork_map(job, list(ctx.notes)):
+        written += w
+        ctx.diagnostics.extend(diags)
+    return sorted(written)
 
 
 def swap_in(tmp: Path, out: Path) -> None:

@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from kb.markdown import make_md
 from kb.markdown.env import RenderEnv
-from kb.model import BuildContext, Note
+from kb.model import BuildContext, Diagnostic, Note
 from kb.paths import Resolver, anchor
 from kb.sanitize import clean_html
 
@@ -114,13 +114,18 @@ class Renderer:
         return env.diagnostics
 
 
+def parse_note(renderer: Renderer, note: Note) -> list:
+    """Parse one note; a note that fails to render becomes an error diagnostic, never a crash."""
+    try:
+        return renderer.parse(note)
+    except Exception as exc:  # one broken note must never stop the build
+        note.html = f"<pre>{html.escape(note.source)}</pre>"
+        note.text = note.source
+        return [Diagnostic(note.path, note.body_line, "error", "parse", f"could not render: {exc!r}")]
+
+
 def parse_all(ctx: BuildContext) -> None:
     renderer = Renderer(ctx)
     ctx.extra["renderer"] = renderer
     for note in ctx.notes.values():
-        try:
-            ctx.diagnostics.extend(renderer.parse(note))
-        except Exception as exc:  # one broken note must never stop the build
-            ctx.error(note.path, note.body_line, "parse", f"could not render: {exc!r}")
-            note.html = f"<pre>{html.escape(note.source)}</pre>"
-            note.text = note.source
+        ctx.diagnostics.extend(parse_note(renderer, note))

@@ -9,8 +9,7 @@ from kb.model import Backlink, BuildContext
 _MD_NOISE = re.compile(r"(!?\[\[|\]\]|[*_`>#=]+|^\s*[-+] (\[.\] )?)")
 
 
-def context_line(source: str, body_line: int, line: int) -> str:
-    lines = source.split("\n")
+def context_line(lines: list[str], body_line: int, line: int) -> str:
     i = line - body_line
     text = lines[i] if 0 <= i < len(lines) else ""
     text = _MD_NOISE.sub("", text).strip()
@@ -26,12 +25,13 @@ def resolve(ctx: BuildContext) -> None:
         note.backlinks = []
     for note in ctx.notes.values():
         seen: set[str] = set()
+        lines = note.source.split("\n") if note.links else []
         for link in note.links:
             dest = link.resolved
             if dest is None or dest == note.path or dest in seen or dest not in ctx.notes:
                 continue
             seen.add(dest)
-            ctx.notes[dest].backlinks.append(Backlink(note.path, context_line(note.source, note.body_line, link.line)))
+            ctx.notes[dest].backlinks.append(Backlink(note.path, context_line(lines, note.body_line, link.line)))
         ctx.attachments.update(note.attachments)
     tags: dict[str, list[str]] = {}
     for note in ctx.notes.values():
