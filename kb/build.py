@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -105,14 +106,24 @@ def emit_notes_parallel(ctx: BuildContext, env) -> list[str]:
 
 
 def swap_in(tmp: Path, out: Path) -> None:
-    """Replace `out` by `tmp` with renames only, so readers never see half a site."""
+    """Replace `out` by `tmp` with renames only, so readers never see half a site.
+
+    The old tree is deleted by a detached `rm` process: on a big vault deleting
+    thousands of files takes a second that the user should not wait for.
+    Leftovers of an interrupted deletion are removed by the next build.
+    """
+    for stale in out.parent.glob(f".{out.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.replace(out, old)
     os.replace(tmp, out)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            subprocess.Popen(["rm", "-rf", "--", str(old)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def build(vault: Path, out: Path, config: Config, *, embed: bool = True) -> BuildResult:
