@@ -18,6 +18,7 @@ from kb.paths import Resolver, anchor
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".bmp"}
 AUDIO_EXT = {".mp3", ".wav", ".ogg", ".m4a", ".flac", ".webm"}
 VIDEO_EXT = {".mp4", ".mov", ".mkv", ".ogv"}
+MEDIA_EXT = IMAGE_EXT | AUDIO_EXT | VIDEO_EXT | {".pdf"}  # phrasing content when embedded
 
 
 @dataclass
@@ -27,7 +28,7 @@ class RenderEnv:
     resolver: Resolver
     url_of: Callable[[str], str]  # vault path of a note -> absolute site URL ("/prefix/slug/")
     file_url: Callable[[str], str]  # vault path of an attachment -> absolute site URL
-    embed_html: Callable[[str, str, "RenderEnv"], str] | None = None  # (target path, heading, env) -> html
+    embed_html: Callable[[str, str, RenderEnv, int], str] | None = None  # (target, heading, env, line) -> html
     embed_stack: tuple[str, ...] = ()
     collect: bool = True  # False inside embeds: links there belong to the embedded note
     links: list[Link] = field(default_factory=list)
@@ -36,6 +37,7 @@ class RenderEnv:
     block_ids: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    embeds: list[int] = field(default_factory=lambda: [0])  # shared by a page and its embeds: unique footnote ids
 
     def line(self, rel_line: int) -> int:
         """Body-relative 0-based line -> 1-based file line."""
