@@ -38,6 +38,7 @@ class RenderEnv:
     attachments: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     embeds: list[int] = field(default_factory=lambda: [0])  # shared by a page and its embeds: unique footnote ids
+    root: tuple[str, int] = ("", 0)  # inside embeds: (page note, file line of its top-level embed)
 
     def line(self, rel_line: int) -> int:
         """Body-relative 0-based line -> 1-based file line."""
@@ -46,6 +47,13 @@ class RenderEnv:
     def warn(self, rel_line: int, code: str, message: str) -> None:
         if self.collect:
             self.diagnostics.append(Diagnostic(self.path, self.line(rel_line), "warning", code, message))
+
+    def warn_page(self, rel_line: int, code: str, message: str) -> None:
+        """Report on the page being built even from inside an embed (e.g. an embed cycle)."""
+        if self.collect:
+            self.warn(rel_line, code, message)
+        else:
+            self.diagnostics.append(Diagnostic(self.root[0], self.root[1], "warning", code, message))
 
     def add_link(self, link: Link) -> None:
         if self.collect:

@@ -98,7 +98,7 @@ def _render(tokens: Sequence[Token], idx: int, env: dict[str, Any], display: boo
     kb: RenderEnv | None = env.get("kb")
     if kb is not None:
         rel = tok.map[0] if tok.map else int((tok.meta or {}).get("line", 0))
-        kb.warn(rel, "math", f"bad math {tok.markup}{tex}: {error}")
+        kb.warn(rel, "math", f"bad math {tok.markup}{tex}{_closing(tok.markup)}: {error}")
     cls = "math-error" + (" math-display" if display else "")
     return f'<code class="{cls}" title="{html.escape(error, quote=True)}">{html.escape(tok.markup + tex + _closing(tok.markup))}</code>'
 

@@ -19,6 +19,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
+from kb.emit.pages import tag_url
 from kb.load import normalize_tag
 from kb.markdown.env import RenderEnv
 
@@ -51,7 +52,7 @@ def render_tag(self: RendererHTML, tokens: Sequence[Token], idx: int, options: O
         kb.tags.append(norm)
     if kb is None or tokens[idx].meta.get("in_link"):  # no <a> inside an <a>
         return f'<span class="tag">#{html.escape(name)}</span>'
-    href = kb.url_of("") + "tags/" + "/".join(html.escape(p, quote=True) for p in norm.split("/")) + "/"
+    href = html.escape(kb.url_of("") + tag_url(norm), quote=True)
     return f'<a class="tag" href="{href}">#{html.escape(name)}</a>'
 
 

@@ -101,7 +101,7 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
     if embed and kb.embed_html is not None:
         dest = kb.resolver.note(target, kb.path) or kb.path
         if dest in kb.embed_stack:
-            kb.warn(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (dest,))}")
+            kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (dest,))}")
             return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'
         inner = kb.embed_html(dest, heading, kb, line)
         return (
@@ -109,6 +109,20 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
             f'<a class="embed-link" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>{inner}</div>'
         )
     return f'<a class="internal" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>'
+
+
+def _retag(tokens: Sequence[Token], idx: int, tag: str) -> None:
+    """Change the tag of link_open tokens[idx] and of its matching link_close."""
+    tokens[idx].tag = tag
+    depth = 0
+    for tok in tokens[idx + 1 :]:
+        if tok.type == "link_open":
+            depth += 1
+        elif tok.type == "link_close":
+            if depth == 0:
+                tok.tag = tag
+                return
+            depth -= 1
 
 
 def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: dict[str, Any]) -> str:
@@ -123,9 +137,9 @@ def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opti
         if ext in ("", ".md"):
             kb.add_link(Link(target=path, heading=frag, line=kb.line(line)))
             new = kb.resolve_link(path, frag, line, f"[…]({href})")
-            if new is None:
-                tok.attrSet("class", "unresolved")
-                tok.attrs.pop("href", None)
+            if new is None:  # a visible marker, never a dead link
+                tok.attrs = {"class": "unresolved", "title": "unresolved link"}
+                _retag(tokens, idx, "span")
             else:
                 tok.attrSet("href", new)
                 tok.attrSet("class", "internal")

@@ -124,7 +124,8 @@ class Renderer:
             parent.warn(line, "missing-heading", f"{what} '#{heading}' not found in {dest} (embed)")
             return ""
         env = self.env_for(target, collect=False, stack=parent.embed_stack + (dest,))
-        env.embeds = parent.embeds
+        env.embeds, env.diagnostics = parent.embeds, parent.diagnostics
+        env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
         return self.to_html(source, env)
 
     def parse(self, note: Note) -> list:
