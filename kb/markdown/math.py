@@ -37,11 +37,18 @@ def to_mathml(tex: str, display: bool) -> tuple[str, str]:
     try:
         out = convert(tex, display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises many types on bad input
-        return "", f"{type(exc).__name__} {exc}".strip()
+        return "", _describe(exc)
     unknown = _UNKNOWN.search(out)
     if unknown:
         return "", f"unknown command {unknown.group(1)}"
     return out, ""
+
+
+def _describe(exc: Exception) -> str:
+    """NoAvailableTokensError('') -> 'no available tokens' (latex2mathml's messages are often empty)."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(exc).__name__.removesuffix("Error")).lower()
+    detail = str(exc).strip()
+    return f"{words}: {detail}" if detail else words
 
 
 def _bracket_inline(state: StateInline, silent: bool) -> bool:
