@@ -15,8 +15,15 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from kb.markdown.blockids import blockids_plugin
+from kb.markdown.callouts import callouts_plugin
+from kb.markdown.comments import comments_plugin
+from kb.markdown.embeds import embedded_ids_plugin, embeds_plugin
 from kb.markdown.env import RenderEnv
+from kb.markdown.highlights import highlights_plugin
+from kb.markdown.images import images_plugin
 from kb.markdown.lines import lines_plugin
+from kb.markdown.math import math_plugin
 from kb.markdown.tags import tags_plugin
 from kb.markdown.wikilinks import wikilinks_plugin
 from kb.model import Heading
@@ -50,15 +57,34 @@ def _collect_headings(state: StateCore) -> None:
 
 
 def make_md() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": True, "typographer": False, "highlight": highlight_code})
-    md.enable(["table", "strikethrough"])
+    """The one parser. Order matters where rules compete for the same characters:
+
+    block: comments and math before fences/paragraphs may interrupt paragraphs;
+    core after "block": callouts, then block ids (a `^id` may follow a callout);
+    inline: comments first (nothing inside them is parsed), math before escapes
+    (so `\\(` is math), wikilinks before links, tags before text;
+    core after "inline": line numbers, then embed unwrapping, headings, and
+    finally id removal inside embeds.
+    """
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False, "highlight": highlight_code, "linkify": True})
+    md.enable(["table", "strikethrough", "linkify"])
+    # Obsidian links only URLs with a scheme; fuzzy matching would turn "notes.md" into http://notes.md
+    md.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
+    md.use(comments_plugin)
+    md.use(math_plugin)
     md.use(footnote_plugin)
     md.use(tasklists_plugin, enabled=False)
+    md.use(highlights_plugin)
+    md.use(callouts_plugin)
+    md.use(blockids_plugin)
     md.use(wikilinks_plugin)
+    md.use(images_plugin)
     md.use(tags_plugin)
     md.use(lines_plugin)
+    md.use(embeds_plugin)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=anchor)
     md.core.ruler.push("kb_headings", _collect_headings)
+    md.use(embedded_ids_plugin)
     return md
 
 

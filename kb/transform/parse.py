@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
@@ -28,18 +29,34 @@ def html_to_text(fragment: str) -> str:
     return _WS.sub(" ", html.unescape(_TAGS_RE.sub(" ", fragment))).strip()
 
 
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
+def _block_section(lines: list[str], block: str) -> str:
+    """Lines of the block whose id is `block` ('^id'): a list item alone, else its paragraph."""
+    mark = " " + block
+    for i, ln in enumerate(lines):
+        end = i
+        if ln.strip() == block:  # the id on its own line names the block above it
+            end = i - 1
+            while end >= 0 and not lines[end].strip():
+                end -= 1
+        elif not ln.rstrip().endswith(mark):
+            continue
+        if end >= 0 and _LIST_ITEM.match(lines[end]):
+            return lines[end]
+        start = end
+        while start > 0 and lines[start - 1].strip():
+            start -= 1
+        return "\n".join(lines[start : end + 1])
+    return ""
+
+
 def section(source: str, heading: str) -> str:
     """The part of `source` under `heading` (or the block ending with ^id) for embeds."""
     lines = source.split("\n")
     if heading.startswith("^"):
-        mark = " " + heading
-        for i, ln in enumerate(lines):
-            if ln.rstrip().endswith(mark) or ln.strip() == heading:
-                start = i
-                while start > 0 and lines[start - 1].strip():
-                    start -= 1
-                return "\n".join(lines[start : i + 1])
-        return ""
+        return _block_section(lines, heading)
     want = anchor(heading.split("#")[-1])
     in_fence = False
     start, level = -1, 0
@@ -67,7 +84,7 @@ class Renderer:
         self.resolver = Resolver(list(notes), {p: n.aliases for p, n in notes.items()}, ctx.extra.get("files", []))
         prefix = ctx.config.prefix
         self.url_of: Callable[[str], str] = lambda p: prefix + notes[p].url if p else prefix
-        self.file_url: Callable[[str], str] = lambda p: prefix + p
+        self.file_url: Callable[[str], str] = lambda p: prefix + quote(p)
 
     def env_for(self, note: Note, collect: bool = True, stack: tuple[str, ...] = ()) -> RenderEnv:
         return RenderEnv(
@@ -81,28 +98,39 @@ class Renderer:
             collect=collect,
         )
 
-    def to_html(self, source: str, env: RenderEnv) -> str:
-        tokens = self.md.parse(source, {"kb": env})
-        out = self.md.renderer.render(tokens, self.md.options, {"kb": env})
+    def to_html(self, source: str, env: RenderEnv, title: str = "") -> str:
+        """Render one note (or an embedded part). A leading H1 equal to `title` is dropped:
+        the page template already shows the title."""
+        menv: dict = {"kb": env}
+        if not env.collect:  # embedded: footnote ids must not clash with the host page's
+            env.embeds[0] += 1
+            menv["docId"] = f"e{env.embeds[0]}"
+        tokens = self.md.parse(source, menv)
+        if title and len(tokens) > 2 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and tokens[1].content.strip() == title.strip():
+            del tokens[:3]
+        out = self.md.renderer.render(tokens, self.md.options, menv)
         raw = any(
             t.type == "html_block" or (t.children and any(c.type == "html_inline" for c in t.children)) for t in tokens
         )
         return clean_html(out) if raw else out
 
-    def embed(self, dest: str, heading: str, parent: RenderEnv) -> str:
+    def embed(self, dest: str, heading: str, parent: RenderEnv, line: int = 0) -> str:
         target = self.ctx.notes.get(dest)
         if target is None:
             return ""
         source = section(target.source, heading) if heading else target.source
         if heading and not source:
-            parent.warn(0, "unresolved-embed", f"no section '{heading}' in {dest}")
+            what = "block" if heading.startswith("^") else "heading"
+            parent.warn(line, "missing-heading", f"{what} '#{heading}' not found in {dest} (embed)")
             return ""
         env = self.env_for(target, collect=False, stack=parent.embed_stack + (dest,))
+        env.embeds, env.diagnostics = parent.embeds, parent.diagnostics
+        env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
         return self.to_html(source, env)
 
     def parse(self, note: Note) -> list:
         env = self.env_for(note)
-        note.html = self.to_html(note.source, env)
+        note.html = self.to_html(note.source, env, note.title)
         note.links = env.links
         for t in env.tags:
             if t not in note.tags:

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
-from kb.model import Backlink, BuildContext
+from kb.model import Backlink, BuildContext, Link, Note
+from kb.paths import anchor
 
 _MD_NOISE = re.compile(r"(!?\[\[|\]\]|[*_`>#=]+|^\s*[-+] (\[.\] )?)")
+_COMMENT = re.compile(r"%%.*?(%%|$)")  # %%comments%% never reach any output, snippets included
 
 
 def context_line(lines: list[str], body_line: int, line: int) -> str:
     i = line - body_line
-    text = lines[i] if 0 <= i < len(lines) else ""
+    text = _COMMENT.sub("", lines[i]) if 0 <= i < len(lines) else ""
     text = _MD_NOISE.sub("", text).strip()
     return text[:240]
+
+
+def missing_fragment(link: Link, target: Note) -> str:
+    """'' when link.heading exists in target, else what is missing ("heading '#X'")."""
+    frag = unquote(link.heading.split("#")[-1].strip())
+    if not frag:
+        return ""
+    if frag.startswith("^"):
+        return "" if frag[1:] in target.block_ids else f"block '#{frag}'"
+    want = anchor(frag)
+    if any(h.anchor == want or anchor(h.text) == want for h in target.headings):
+        return ""
+    return f"heading '#{frag}'"
 
 
 def resolve(ctx: BuildContext) -> None:
@@ -21,6 +37,12 @@ def resolve(ctx: BuildContext) -> None:
     for note in ctx.notes.values():
         for link in note.links:
             link.resolved = renderer.resolver.note(link.target, note.path)
+            target = ctx.notes.get(link.resolved or "")
+            if target is None or not link.heading or link.embed:  # embeds warn while rendering
+                continue
+            missing = missing_fragment(link, target)
+            if missing:
+                ctx.warn(note.path, link.line, "missing-heading", f"{missing} not found in {target.path}; linking to the note")
     for note in ctx.notes.values():
         note.backlinks = []
     for note in ctx.notes.values():
