@@ -30,13 +30,17 @@
   });
 
   // --- print: open folded callouts and the contents so nothing is hidden --
-  var reopen = [];
+  // Paper is white: print the light theme (and its code colours) even in dark mode.
+  var reopen = [], themeBeforePrint = null;
   window.addEventListener("beforeprint", function () {
     document.querySelectorAll("details:not([open])").forEach(function (d) { d.open = true; reopen.push(d); });
+    themeBeforePrint = root.dataset.theme;
+    root.dataset.theme = "light";
   });
   window.addEventListener("afterprint", function () {
     reopen.forEach(function (d) { d.open = false; });
     reopen = [];
+    if (themeBeforePrint) root.dataset.theme = themeBeforePrint;
   });
 
   // --- link previews ------------------------------------------------------
