@@ -34,7 +34,7 @@ def test_block_ids_recorded_and_linked(make_site):
     a = read(r.ctx.out, "a/index.html")
     assert '<p id="^p1">Para one</p>' in a and '<li id="^li-2">item</li>' in a and "^p1<" not in a
     b = read(r.ctx.out, "b/index.html")
-    assert 'href="/a/#^p1"' in b and 'href="/a/#^nope"' in b
+    assert 'href="/a/#%5Ep1"' in b and 'href="/a/#%5Enope"' in b
     assert diags(r) == ["b.md:1: warning[missing-heading] block '#^nope' not found in a.md; linking to the note"]
 
 

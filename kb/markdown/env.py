@@ -68,7 +68,8 @@ class RenderEnv:
         frag = ""
         if heading:
             last = heading.split("#")[-1].strip()
-            frag = "#" + (last if last.startswith("^") else anchor(last))
+            # ids are "^block"; "^" is not allowed raw in a URL fragment, browsers decode %5E
+            frag = "#" + ("%5E" + last[1:] if last.startswith("^") else anchor(last))
         if dest == self.path and frag:
             return frag
         return self.url_of(dest) + frag

@@ -82,8 +82,6 @@
     }
     var nodes = [], chars = 0;
     var el = start || body.firstElementChild;
-    var article = doc.querySelector("article.note");
-    if (!start && el && el.tagName === "H1" && article && article.classList.contains("repeats-title")) el = el.nextElementSibling;
     for (; el && chars < MAX_CHARS && nodes.length < 4; el = el.nextElementSibling) {
       if (el.matches(".footnotes, .footnotes-sep")) break;
       nodes.push(el);
