@@ -22,7 +22,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 
 NOTE_EXT = ".md"
 _FM_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+_FIRST_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 
 
@@ -123,8 +123,17 @@ def _truthy(value: Any) -> bool:
 
 
 def first_h1(body: str) -> str:
-    m = _H1.search(_FENCE.sub("", body))
-    return m.group(1).strip() if m else ""
+    """The note's leading H1: the first heading, if it is level 1 and near the top.
+
+    An H1 further down (after other headings or several paragraphs) is a section,
+    not the title; e.g. a footer "# This note in GitHub" under the content.
+    """
+    m = _FIRST_HEADING.search(_FENCE.sub("", body))
+    if not m or m.group(1) != "#":
+        return ""
+    if len([ln for ln in body[: m.start()].split("\n") if ln.strip()]) > 3:
+        return ""
+    return m.group(2).strip()
 
 
 def decode(raw: bytes, rel: str) -> tuple[str, Diagnostic | None]:
