@@ -3,7 +3,9 @@
 Verifies that every relevant path exists in the vault, that each query is well formed, and that
 each "exact" query's string really occurs in its relevant notes. Then prints, per query, the
 word overlap between the query and its target notes' titles (stopwords removed, crude stemming),
-and the mean overlap per kind. Paraphrase queries are meant to share few words with the titles,
+and the mean overlap per kind. Overlap = share of the query's content words that occur in a
+target's title (file name and aliases included), the highest over the query's targets. The same
+share against the target's body text is printed too, as a hint of how lexical a query is. Paraphrase queries are meant to share few words with the titles,
 so a search that finds them must match meaning, not title words.
 
     python bench/check_queries.py [--vault PATH] [--queries FILE] [--max-mean 0.2]
@@ -52,13 +54,14 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in words if w not in STOPWORDS}
 
 
-def title_words(vault: Path, rel: str) -> set[str]:
-    """Words of everything a title match could use: displayed title, file name and aliases."""
+def note_words(vault: Path, rel: str) -> tuple[set[str], set[str]]:
+    """(title words, body words). Title words cover everything a title match could use:
+    displayed title, file name and aliases."""
     note, _ = read_note(vault, rel)
     if note is None:
-        return set()
+        return set(), set()
     names = [note.title, Path(rel).stem, *note.aliases]
-    return set().union(*(content_words(n) for n in names))
+    return set().union(*(content_words(n) for n in names)), content_words(note.source)
 
 
 def overlap(query: str, titles: list[set[str]]) -> float:
@@ -112,24 +115,30 @@ def main(argv: list[str] | None = None) -> int:
     errors += [f"duplicate query: {q!r}" for q in sorted({q for q in queries if queries.count(q) > 1})]
 
     scores: dict[str, list[float]] = {k: [] for k in KINDS}
-    print(f"{'kind':<10} {'overlap':>7}  {'#rel':>4}  query  ->  first target title")
+    body_scores: dict[str, list[float]] = {k: [] for k in KINDS}
+    print(f"{'kind':<10} {'title':>5} {'body':>5} {'#rel':>4}  query  ->  first target title")
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("kind") not in KINDS:
             continue
         paths = [p for p in entry["relevant"] if (args.vault / p).is_file()]
-        titles = [title_words(args.vault, p) for p in paths]
-        score = overlap(entry["query"], titles)
+        words = [note_words(args.vault, p) for p in paths]
+        score = overlap(entry["query"], [t for t, _ in words])
+        body = overlap(entry["query"], [b for _, b in words])
         scores[entry["kind"]].append(score)
+        body_scores[entry["kind"]].append(body)
         first = read_note(args.vault, paths[0])[0].title if paths else "?"
-        print(f"{entry['kind']:<10} {score:7.2f}  {len(entry['relevant']):4d}  {entry['query']}  ->  {first}")
+        print(f"{entry['kind']:<10} {score:5.2f} {body:5.2f} {len(entry['relevant']):4d}  {entry['query']}  ->  {first}")
 
     print()
     for kind in KINDS:
         vals = scores[kind]
         if vals:
             zero = sum(v == 0 for v in vals)
-            print(f"{kind}: {len(vals)} queries, mean title overlap {mean(vals):.3f}, {zero} with none, "
-                  f"mean relevant notes {mean(len(e['relevant']) for e in entries if e.get('kind') == kind):.2f}")
+            n_rel = mean(len(e["relevant"]) for e in entries if e.get("kind") == kind)
+            print(
+                f"{kind}: {len(vals)} queries, mean title overlap {mean(vals):.3f} ({zero} with none), "
+                f"mean body overlap {mean(body_scores[kind]):.3f}, mean relevant notes {n_rel:.2f}"
+            )
     n_para = len(scores["paraphrase"])
     if n_para < 40:
         errors.append(f"only {n_para} paraphrase queries; the issue asks for at least 40")
