@@ -128,10 +128,11 @@ def first_h1(body: str) -> str:
     An H1 further down (after other headings or several paragraphs) is a section,
     not the title; e.g. a footer "# This note in GitHub" under the content.
     """
-    m = _FIRST_HEADING.search(_FENCE.sub("", body))
+    text = _FENCE.sub("", body)
+    m = _FIRST_HEADING.search(text)
     if not m or m.group(1) != "#":
         return ""
-    if len([ln for ln in body[: m.start()].split("\n") if ln.strip()]) > 3:
+    if len([ln for ln in text[: m.start()].split("\n") if ln.strip()]) > 3:
         return ""
     return m.group(2).strip()
 
