@@ -1,0 +1,144 @@
+"""RSS 2.0 / Atom feeds (file or http(s) URL) -> ImportedItems, via feedparser."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import urllib.request
+from collections import Counter
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+
+from kb.importers.html2md import html_to_markdown
+from kb.importers.item import ImportedItem, normalize_tags
+
+_TAG = re.compile(r"<[^>]+>")
+USER_AGENT = "kb-import/0.1 (+https://github.com/)"
+
+
+class SourceError(Exception):
+    """The whole source is unusable (missing, not a feed): the message names it."""
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def read_source(source: str) -> bytes:
+    if is_url(source):
+        req = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - http(s) only, checked above
+                return resp.read()
+        except OSError as exc:
+            raise SourceError(f"{source}: cannot fetch: {exc}") from exc
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{source}: cannot read: {exc.strerror}") from exc
+
+
+def parse_feed(source: str, data: bytes) -> Any:
+    # sanitize_html=False: kb sanitizes itself (nh3) and counts what it removes
+    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=True,
+                              response_headers={"content-location": source} if is_url(source) else None)
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        exc = parsed.get("bozo_exception")
+        line = getattr(exc, "getLineNumber", lambda: 0)() if exc is not None else 0
+        where = f"{source}:{line}" if line else source
+        why = getattr(exc, "getMessage", lambda: str(exc))() if exc is not None else "no RSS or Atom entries found"
+        raise SourceError(f"{where}: not a valid RSS/Atom feed: {why}")
+    return parsed
+
+
+def iso_date(entry: Any) -> str:
+    """The entry's date as ISO 8601 with the timezone the feed gave (RFC 822 or ISO input)."""
+    for key in ("published", "updated", "created"):
+        raw = entry.get(key)
+        if not raw:
+            continue
+        try:
+            return parsedate_to_datetime(raw).isoformat()
+        except (TypeError, ValueError):
+            pass
+        try:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00")).isoformat()
+        except ValueError:
+            pass
+        parsed = entry.get(f"{key}_parsed")
+        if parsed:
+            return datetime(*parsed[:6], tzinfo=timezone.utc).isoformat()
+    return ""
+
+
+def plain(value: str, detail: Any) -> str:
+    """A title/summary field as plain text (feeds may put HTML in it)."""
+    if detail is not None and "html" in str(detail.get("type", "")):
+        value = _TAG.sub("", value)
+        value = html.unescape(value)
+    return " ".join(value.split())
+
+
+def body_html(entry: Any) -> tuple[str, str]:
+    """The fullest content: content:encoded / atom content over description/summary."""
+    candidates: list[tuple[str, str]] = []
+    for c in entry.get("content", []) or []:
+        candidates.append((c.get("value", ""), c.get("type", "text/html")))
+    if entry.get("summary"):
+        candidates.append((entry["summary"], entry.get("summary_detail", {}).get("type", "text/html")))
+    if not candidates:
+        return "", "text/html"
+    return max(candidates, key=lambda c: len(c[0]))
+
+
+def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
+    title = plain(entry.get("title", ""), entry.get("title_detail")) or f"Untitled entry {index}"
+    raw, ctype = body_html(entry)
+    if "html" in ctype:
+        body = html_to_markdown(raw, removed)
+    else:  # text/plain content: every character literal
+        from kb.importers.text import text_to_markdown
+
+        body = text_to_markdown(raw)
+    cats = [str(t.get("term") or t.get("label") or "") for t in entry.get("tags", []) or []]
+    cats = [c for c in cats if c.strip()]
+    link = entry.get("link", "")
+    guid = entry.get("id") or link or "sha1:" + hashlib.sha1(f"{title}|{iso_date(entry)}".encode()).hexdigest()
+    summary = entry.get("summary", "")
+    description = ""
+    if summary and summary != raw:  # a separate, shorter description exists
+        description = plain(summary, entry.get("summary_detail"))
+    return ImportedItem(
+        title=title,
+        body_markdown=body,
+        guid=str(guid),
+        source_url=link,
+        date=iso_date(entry),
+        author=entry.get("author", ""),
+        description=description[:500],
+        tags=normalize_tags(cats),
+        original_categories=cats,
+        label=f"entry {index} ({title!r})",
+    )
+
+
+def feed_items(source: str, data: bytes, removed: Counter, errors: list[str]) -> list[ImportedItem]:
+    parsed = parse_feed(source, data)
+    items: list[ImportedItem] = []
+    for i, entry in enumerate(parsed.entries, 1):
+        try:
+            items.append(entry_item(entry, i, removed))
+        except Exception as exc:  # one broken entry never stops the others
+            title = entry.get("title", "") if hasattr(entry, "get") else ""
+            errors.append(f"{source}: entry {i} ({title!r}): {exc}")
+    return items
+
+
+def looks_like_feed(head: bytes) -> bool:
+    text = head[:4096].decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n").lower()
+    return text.startswith("<?xml") or "<rss" in text or "<feed" in text or "<rdf:rdf" in text
