@@ -59,6 +59,7 @@ def collect(source: str, kind: str, title: str | None, report: Report) -> list[I
         root = path / "_posts" if (path / "_posts").is_dir() else path
         items: list[ImportedItem] = []
         files = post_files(root)
+        single = root.is_file()
         if not files:
             raise SourceError(f"{source}: no posts (*.md) found")
         for f in files:
@@ -68,6 +69,8 @@ def collect(source: str, kind: str, title: str | None, report: Report) -> list[I
                 report.errors.append(f"{source}: {f.relative_to(root) if root.is_dir() else f.name}: {exc}")
                 continue
             report.warnings.extend(warns)
+            if single and not item.source_url.startswith(("http://", "https://")):
+                item.source_url = source
             items.append(item)
         return items
     raw = read_source(source).decode("utf-8", errors="replace")

@@ -117,7 +117,7 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
         title=title,
         body_markdown=body,
         guid=str(guid),
-        source_url=link,
+        source_url=link if is_url(link) else "",
         date=iso_date(entry),
         author=entry.get("author", ""),
         description=description[:500],

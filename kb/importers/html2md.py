@@ -125,7 +125,10 @@ def _is_lexer(name: str) -> bool:
     return True
 
 
-_ESC_CHARS = re.compile(r"([\\`*_\[\]$|])")
+_ESC_CHARS = re.compile(r"([\\`*_$|])")
+# '[' only where it could start a link or a [[wikilink]]; an entity, not '\[' (which
+# a LaTeX-aware renderer could read as display math)
+_ESC_BRACKET = re.compile(r"\[(?=\[|[^\]\n]*\]\s*[(\[:])")
 _ESC_ENTITY = re.compile(r"&(?=#?\w+;)")
 _ESC_TAG = re.compile(r"<(?=[A-Za-z/!?])")
 _ESC_LINE_START = re.compile(r"(^|\n)([ \t]*)([#>+=-]|\d{1,9}[.)](?=\s|$))")
@@ -136,6 +139,7 @@ def escape_text(text: str) -> str:
     """Escape what markdown (or kb's #tags, [[links]] and $math$) would otherwise interpret."""
     text = _ESC_CHARS.sub(r"\\\1", text)
     text = _ESC_ENTITY.sub("&amp;", text)
+    text = _ESC_BRACKET.sub("&#91;", text)  # after the '&' escape, or it would be undone
     text = _ESC_TAG.sub(r"\\<", text)
     text = _ESC_HASHTAG.sub(r"\1\\#", text)
     return _ESC_LINE_START.sub(r"\1\2\\\3", text)

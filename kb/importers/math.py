@@ -14,10 +14,14 @@ import re
 from dataclasses import dataclass, field
 
 _SKIP = r"<!--.*?-->|<(?P<blk>pre|code|script|style|textarea)\b.*?</(?P=blk)\s*>|<[^>]*>"
-_DISPLAY = r"\$\$(?!\$)[^<]+?\$\$|\\\[[^<]+?\\\]"
+_NOTAG = r"(?:[^<]|<(?![A-Za-z/!?]))"  # a bare '<' (as in $q < p$) is text, '<b' is a tag
+_DISPLAY = rf"\$\$(?!\$){_NOTAG}+?\$\$|\\\[{_NOTAG}+?\\\]"
 # Inline $…$ (pandoc's rule): no space after the opening $, none before the
 # closing one, no digit right after it ("$10 and $20" is not math); no blank line.
-_INLINE = r"(?<![\\$])\$(?=[^\s$])(?:[^$<\\\n]|\\.|\n(?![ \t]*\n))+?(?<=[^\s\\])\$(?![\d$])|\\\([^<]+?\\\)"
+_INLINE = (
+    r"(?<![\\$])\$(?=[^\s$])(?:[^$<\\\n]|<(?![A-Za-z/!?])|\\.|\n(?![ \t]*\n))+?(?<=[^\s\\])\$(?![\d$])"
+    rf"|\\\({_NOTAG}+?\\\)"
+)
 _SCAN = re.compile(f"(?P<skip>{_SKIP})|(?P<display>{_DISPLAY})|(?P<inline>{_INLINE})", re.S | re.I)
 # Raw HTML tags inside a "math" span would become live markup if the math
 # renderer is absent; such spans are left to the converter, which escapes them.
