@@ -131,7 +131,8 @@ _ESC_CHARS = re.compile(r"([\\`*_$|])")
 _ESC_BRACKET = re.compile(r"\[(?=\[|[^\]\n]*\]\s*[(\[:])")
 _ESC_ENTITY = re.compile(r"&(?=#?\w+;)")
 _ESC_TAG = re.compile(r"<(?=[A-Za-z/!?])")
-_ESC_LINE_START = re.compile(r"(^|\n)([ \t]*)([#>+=-]|\d{1,9}[.)](?=\s|$))")
+_ESC_LINE_START = re.compile(r"(^|\n)([ \t]*)([#>+=-])")
+_ESC_ORDERED = re.compile(r"(^|\n)([ \t]*\d{1,9})([.)])(?=\s|$)")  # '1. x' -> '1\. x', not a list
 _ESC_HASHTAG = re.compile(r"(^|\s)#(?=\w)")
 
 
@@ -142,6 +143,7 @@ def escape_text(text: str) -> str:
     text = _ESC_BRACKET.sub("&#91;", text)  # after the '&' escape, or it would be undone
     text = _ESC_TAG.sub(r"\\<", text)
     text = _ESC_HASHTAG.sub(r"\1\\#", text)
+    text = _ESC_ORDERED.sub(r"\1\2\\\3", text)
     return _ESC_LINE_START.sub(r"\1\2\\\3", text)
 
 
