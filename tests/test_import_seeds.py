@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
@@ -13,8 +14,6 @@ from kb.build import build
 from kb.config import Config
 from kb.importers import import_source
 from kb.markdown import make_md
-
-import os
 
 # CI has ../shared beside the checkout; KB_SHARED points elsewhere (e.g. from a git worktree)
 SEEDS = Path(os.environ.get("KB_SHARED") or Path(__file__).resolve().parents[1].parent / "shared") / "corpora" / "seeds"

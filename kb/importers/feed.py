@@ -7,7 +7,7 @@ import html
 import re
 import urllib.request
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,7 @@ def iso_date(entry: Any) -> str:
             pass
         parsed = entry.get(f"{key}_parsed")
         if parsed:
-            return datetime(*parsed[:6], tzinfo=timezone.utc).isoformat()
+            return datetime(*parsed[:6], tzinfo=UTC).isoformat()
     return ""
 
 

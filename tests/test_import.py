@@ -1,0 +1,252 @@
+"""kb import on small fixtures: conversion, sanitizing, idempotency, errors, CLI."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kb.build import build
+from kb.cli import main
+from kb.config import Config
+from kb.importers import detect, import_source
+from kb.importers.feed import SourceError
+from kb.importers.item import normalize_tag
+from kb.importers.writer import slug_for
+
+FIX = Path(__file__).parent / "fixtures" / "import"
+
+
+def built(vault: Path, tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    build(vault, site, Config(base_url="https://example.org/"), embed=False)
+    return site
+
+
+def page(site: Path, slug: str) -> str:
+    return (site / slug / "index.html").read_text(encoding="utf-8")
+
+
+def test_tag_normalisation():
+    assert normalize_tag("#multimodalai") == "multimodalai"
+    assert normalize_tag("CLIP ") == "clip"
+    assert normalize_tag("Vector DB") == "vector-db"
+    assert normalize_tag("C++ / Rust") == "c/rust"
+    assert normalize_tag("2018") == ""  # a tag cannot be only digits
+
+
+def test_slugs_are_readable_and_never_paths():
+    assert slug_for("Don't use raw embeddings") == "dont-use-raw-embeddings"
+    assert slug_for("../../etc/passwd") == "etc-passwd"
+    assert slug_for("") == "untitled"
+    assert len(slug_for("word " * 100)) <= 80
+
+
+def test_detect_kinds():
+    assert detect(str(FIX / "hashnode_code.xml")) == "feed"
+    assert detect(str(FIX / "atom.xml")) == "feed"
+    assert detect(str(FIX / "jekyll")) == "jekyll"
+    assert detect(str(FIX / "hugo")) == "hugo"
+    assert detect(str(FIX / "hugo/content/posts/shortcodes.md")) == "hugo"
+    assert detect(str(FIX / "chrome.txt")) == "text"
+
+
+def test_code_languages_tables_lists_from_hashnode_markup(tmp_path):
+    vault = tmp_path / "vault"
+    report = import_source(str(FIX / "hashnode_code.xml"), vault)
+    assert report.created == ["product-quantization-in-numpy.md"]
+    note = (vault / report.created[0]).read_text(encoding="utf-8")
+    assert "```python\ndef encode(x_1, codebook):\n    return (x_1 * 2) <= codebook  # a_b *c*\n```" in note
+    assert "```rust\n" in note and "\n```\nplain block\n```" in note
+    assert "tags:\n- vector-db\n- python\ncategories:\n- Vector DB\n- '#python'\n- '2018'\n" in note
+    assert "date: '2025-04-15T20:51:13+02:00'" in note  # timezone kept
+    html = page(built(vault, tmp_path), "product-quantization-in-numpy")
+    assert '<code class="language-python">' in html and '<code class="language-rust">' in html
+    assert "<th>Method</th>" in html and "<td>768</td>" in html
+    assert re.search(r"<ol>\s*<li>first</li>\s*<li>second\s*<ul>\s*<li>nested</li>", html)
+    assert "<blockquote>\n<p>quoted text</p>" in html
+    assert 'href="https://www.youtube.com/watch?v=dQw4w9WgXcQ"' in html and "<iframe" not in html
+
+
+MALICE = re.compile(r"<script|onerror|onclick|onload|onmouseover|javascript:|<iframe|<style|<svg|style=", re.I)
+
+
+def test_malicious_html_never_reaches_the_page(tmp_path):
+    vault = tmp_path / "vault"
+    report = import_source(str(FIX / "malicious.xml"), vault)
+    assert len(report.created) == 2 and not report.errors
+    assert report.removed["script elements"] == 2 and report.removed["javascript: URLs"] == 2
+    assert report.removed["event handlers"] >= 5 and report.removed["iframes from unknown hosts"] == 1
+    assert report.removed["style elements"] == 1 and report.removed["style attributes"] == 1
+    for name in report.created:
+        body = (vault / name).read_text(encoding="utf-8").split("---", 2)[2]
+        assert not MALICE.search(body.replace("\\<", ""))  # '\\<script>' is escaped text, not a tag
+    site = built(vault, tmp_path)
+    for slug in ("harmless-looking-post", "entity-tricks-in-description"):
+        html = page(site, slug)
+        article = html.split("<article", 1)[1].split("</article>", 1)[0]
+        assert not MALICE.search(article), slug
+        # only the payloads that were visible *text* in the feed remain, as text
+        assert set(re.findall(r"xss-[\w-]+", article)) <= {"xss-text", "xss-double", "xss-nested"}
+    p1 = page(site, "harmless-looking-post")
+    # text that showed "<script>" in the feed shows it again (decoded once), as text
+    assert "Escaped once: &lt;script&gt;alert('xss-text')&lt;/script&gt;" in p1
+    assert "Escaped twice: &amp;lt;script&amp;gt;alert('xss-double')" in p1
+    assert '<a href="https://ok.example/">fine link</a>' in p1 and ">click me<" not in p1.replace("click me and", "")
+    p2 = page(site, "entity-tricks-in-description")
+    assert "Nested &lt;script&gt;alert('xss-nested')&lt;/script&gt; text" in p2
+
+
+def test_latex_delimiters_and_dollars(tmp_path):
+    vault = tmp_path / "vault"
+    import_source(str(FIX / "atom.xml"), vault)
+    note = (vault / "tables-math.md").read_text(encoding="utf-8")
+    assert "title: Tables & math" in note and "author: Grace" in note
+    assert r"Inline \(a_1 * b_2\) and display:" in note
+    assert "\n\\[ \\sum_{i=1}^n x_i^2 \\]\n" in note
+    assert r"Costs \$5 and \$10, 5 & 6." in note  # prices are not math
+    plain = (vault / "plain-text-entry.md").read_text(encoding="utf-8")
+    html = page(built(vault, tmp_path), "plain-text-entry")
+    assert "source:" not in plain  # an urn: id is a guid, not a URL
+    assert "Line with *stars* and &lt;tags&gt; kept literally." in html
+
+
+def test_reimport_same_feed_changes_nothing(tmp_path):
+    vault = tmp_path / "vault"
+    first = import_source(str(FIX / "hashnode_code.xml"), vault)
+    before = {p.name: p.read_bytes() for p in vault.iterdir()}
+    again = import_source(str(FIX / "hashnode_code.xml"), vault)
+    assert (again.created, again.updated, again.skipped) == ([], [], [])
+    assert again.unchanged == first.created
+    assert {p.name: p.read_bytes() for p in vault.iterdir()} == before
+    assert again.summary() == "created 0, updated 0, unchanged 1, skipped 0"
+
+
+def _updated_feed(tmp_path: Path) -> Path:
+    feed = tmp_path / "updated.xml"
+    text = (FIX / "hashnode_code.xml").read_text(encoding="utf-8")
+    feed.write_text(text.replace("<p>And in Rust:</p>", "<p>And now in Rust, revised:</p>"), encoding="utf-8")
+    return feed
+
+
+def test_updated_entry_updates_an_untouched_note(tmp_path):
+    vault = tmp_path / "vault"
+    import_source(str(FIX / "hashnode_code.xml"), vault)
+    report = import_source(str(_updated_feed(tmp_path)), vault)
+    assert report.updated == ["product-quantization-in-numpy.md"] and not report.created
+    assert "And now in Rust, revised:" in (vault / "product-quantization-in-numpy.md").read_text(encoding="utf-8")
+
+
+def test_user_edit_survives_reimport_of_updated_feed(tmp_path):
+    vault = tmp_path / "vault"
+    import_source(str(FIX / "hashnode_code.xml"), vault)
+    note = vault / "product-quantization-in-numpy.md"
+    edited = note.read_text(encoding="utf-8") + "\nMy own note about this post.\n"
+    note.write_text(edited, encoding="utf-8")
+    report = import_source(str(_updated_feed(tmp_path)), vault)
+    assert report.skipped == [("product-quantization-in-numpy.md", "skipped: edited since import")]
+    assert "1 skipped: edited since import" in report.summary()
+    assert note.read_text(encoding="utf-8") == edited
+    # the same feed as before: nothing changed upstream, the edit is simply kept
+    assert import_source(str(FIX / "hashnode_code.xml"), vault).unchanged == [note.name]
+    forced = import_source(str(_updated_feed(tmp_path)), vault, force=True)
+    assert forced.updated == [note.name] and "My own note" not in note.read_text(encoding="utf-8")
+
+
+def test_dry_run_writes_nothing(tmp_path, capsys):
+    vault = tmp_path / "vault"
+    assert main(["import", str(FIX / "hashnode_code.xml"), "--into", str(vault), "--dry-run"]) == 0
+    assert not vault.exists() or not any(vault.iterdir())
+    out = capsys.readouterr().out
+    assert "would create: product-quantization-in-numpy.md" in out
+    assert "dry run, nothing written: created 1, updated 0, unchanged 0, skipped 0" in out
+
+
+def test_malformed_feed_is_a_clear_error(tmp_path, capsys):
+    vault = tmp_path / "vault"
+    assert main(["import", str(FIX / "broken.xml"), "--into", str(vault)]) == 1
+    err = capsys.readouterr().err
+    assert f"{FIX / 'broken.xml'}:2: not a valid RSS/Atom feed" in err
+    with pytest.raises(SourceError, match="no such file"):
+        import_source(str(tmp_path / "missing.md"), vault, fmt="markdown")
+
+
+def test_broken_entry_does_not_stop_the_others(tmp_path, capsys):
+    feed = tmp_path / "feed.xml"
+    deep = "<div>" * 5000 + "too deep" + "</div>" * 5000  # markdownify recursion limit
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>Good one</title><guid>g1</guid><description>fine</description></item>"
+        f"<item><title>Bad one</title><guid>g2</guid><description><![CDATA[{deep}]]></description></item>"
+        "<item><title>Good two</title><guid>g3</guid><description>also fine</description></item>"
+        "</channel></rss>",
+        encoding="utf-8",
+    )
+    vault = tmp_path / "vault"
+    assert main(["import", str(feed), "--into", str(vault)]) == 0
+    captured = capsys.readouterr()
+    assert "created 2, updated 0, unchanged 0, skipped 0, errors 1" in captured.out
+    assert f"{feed}: entry 2 ('Bad one'): " in captured.err
+    assert sorted(p.name for p in vault.iterdir()) == ["good-one.md", "good-two.md"]
+
+
+def test_jekyll_posts_highlight_liquid_footnotes(tmp_path):
+    vault = tmp_path / "vault"
+    report = import_source(str(FIX / "jekyll"), vault)
+    assert sorted(report.created) == ["liquid-highlight.md", "no-title.md"]
+    assert any("Liquid tag 'include'" in w for w in report.warnings)
+    note = (vault / "liquid-highlight.md").read_text(encoding="utf-8")
+    assert "```python\ndef f(x):\n    return x * 2\n```" in note
+    assert "`{% include signup.html %}`" in note  # no markdown equivalent: kept visible
+    assert "{% raw %}{{ not converted in code }}{% endraw %}" in note  # code untouched
+    assert "draft: true" in note and "custom_field: kept" in note and "layout" not in note
+    assert "tags:\n- clip\n- vision\n- machine-learning\n- notes\n" in note
+    other = (vault / "no-title.md").read_text(encoding="utf-8")
+    assert "title: no title\ndate: '2023-06-02'" in other
+    site = built(vault, tmp_path)
+    assert not (site / "liquid-highlight").exists()  # published: false -> draft
+    assert 'href="/tags/misc/"' in page(site, "no-title")
+
+
+def test_hugo_shortcodes_and_toml_frontmatter(tmp_path):
+    vault = tmp_path / "vault"
+    report = import_source(str(FIX / "hugo"), vault)
+    assert sorted(report.created) == ["hugo-shortcodes.md", "other.md"]  # _index.md is a list page
+    assert [w for w in report.warnings if "shortcode" in w] == [
+        "content/posts/shortcodes.md: kept Hugo shortcode 'unknownthing' as text (no markdown equivalent)"
+    ]
+    note = (vault / "hugo-shortcodes.md").read_text(encoding="utf-8")
+    assert "date: '2024-02-03T04:05:06-05:00'" in note and "description: All the shortcodes" in note
+    assert "![A cat](/img/cat.png)\n\n*The cat*" in note
+    assert "[YouTube: dQw4w9WgXcQ](https://www.youtube.com/watch?v=dQw4w9WgXcQ)" in note
+    assert "```go\npackage main\n```" in note and "[the other post](other.md)" in note
+    assert "```text\n{{< youtube keep-in-code >}}\n```" in note
+    html = page(built(vault, tmp_path), "hugo-shortcodes")
+    assert 'href="/other/"' in html and '<code class="language-go">' in html
+    assert "{{&lt; unknownthing" in html
+
+
+def test_plain_text_chrome_title_and_escaping(tmp_path):
+    vault = tmp_path / "vault"
+    report = import_source(str(FIX / "chrome.txt"), vault)
+    assert report.created == ["notes-from-a-trip.md"]
+    assert len([w for w in report.warnings if "page chrome" in w]) == 2
+    html = page(built(vault, tmp_path), "notes-from-a-trip")
+    assert "<p>We went to the mountains. It rained * a lot * and my_file_name stayed dry.</p>" in html
+    assert "<p>Skip to content is what screen readers announce" in html  # prose mentioning it stays
+    assert "<p># not a heading in plain text</p>" in html
+    assert 'href="/tags/hiking/"' in html
+    titled = import_source(str(FIX / "chrome.txt"), tmp_path / "v2", title="Trip")
+    assert titled.created == ["trip.md"]
+
+
+def test_into_defaults_to_the_vault_and_exit_codes(tmp_path, monkeypatch, capsys):
+    (tmp_path / "content").mkdir()
+    shutil.copy(FIX / "atom.xml", tmp_path / "feed.xml")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", "feed.xml"]) == 0
+    assert sorted(p.name for p in (tmp_path / "content").iterdir()) == ["plain-text-entry.md", "tables-math.md"]
+    assert main(["import", "feed.xml"]) == 0  # all unchanged is still a success
+    assert "created 0, updated 0, unchanged 2, skipped 0" in capsys.readouterr().out
