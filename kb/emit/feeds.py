@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
@@ -10,7 +10,7 @@ from kb.emit.common import write
 from kb.emit.pages import by_date
 from kb.model import BuildContext, Note
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _abs(ctx: BuildContext, url: str) -> str:

@@ -27,7 +27,7 @@ class RenderEnv:
     resolver: Resolver
     url_of: Callable[[str], str]  # vault path of a note -> absolute site URL ("/prefix/slug/")
     file_url: Callable[[str], str]  # vault path of an attachment -> absolute site URL
-    embed_html: Callable[[str, str, RenderEnv], str] | None = None  # (target path, heading, env) -> html
+    embed_html: Callable[[str, str, "RenderEnv"], str] | None = None  # (target path, heading, env) -> html
     embed_stack: tuple[str, ...] = ()
     collect: bool = True  # False inside embeds: links there belong to the embedded note
     links: list[Link] = field(default_factory=list)
