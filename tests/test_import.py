@@ -215,7 +215,7 @@ def test_hugo_shortcodes_and_toml_frontmatter(tmp_path):
     report = import_source(str(FIX / "hugo"), vault)
     assert sorted(report.created) == ["hugo-shortcodes.md", "other.md"]  # _index.md is a list page
     assert [w for w in report.warnings if "shortcode" in w] == [
-        "content/posts/shortcodes.md: kept Hugo shortcode 'unknownthing' as text (no markdown equivalent)"
+        f"{FIX / 'hugo/content/posts/shortcodes.md'}: kept Hugo shortcode 'unknownthing' as text (no markdown equivalent)"
     ]
     note = (vault / "hugo-shortcodes.md").read_text(encoding="utf-8")
     assert "date: '2024-02-03T04:05:06-05:00'" in note and "description: All the shortcodes" in note

@@ -56,7 +56,7 @@ def collect(source: str, kind: str, title: str | None, report: Report) -> list[I
     if not path.exists():
         raise SourceError(f"{source}: no such file or folder")
     if kind in ("jekyll", "hugo"):
-        root = path / "_posts" if (path / "_posts").is_dir() else path
+        root = next((path / d for d in ("_posts", "content") if (path / d).is_dir()), path)
         items: list[ImportedItem] = []
         files = post_files(root)
         single = root.is_file()

@@ -113,6 +113,10 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
     description = ""
     if summary and summary != raw:  # a separate, shorter description exists
         description = plain(summary, entry.get("summary_detail"))
+    extra = {}
+    images = [e.get("href") for e in entry.get("enclosures", []) if str(e.get("type", "")).startswith("image/")]
+    if images and is_url(images[0]):
+        extra["image"] = images[0]  # the post's cover image (Hashnode, WordPress), kept as a remote link
     return ImportedItem(
         title=title,
         body_markdown=body,
@@ -123,6 +127,7 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
         description=description[:500],
         tags=normalize_tags(cats),
         original_categories=cats,
+        extra=extra,
         label=f"entry {index} ({title!r})",
     )
 

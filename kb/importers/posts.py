@@ -139,9 +139,10 @@ def post_item(path: Path, root: Path, kind: str) -> tuple[ImportedItem, list[str
     text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
     meta, body, _fmt = split_post(text)
     warnings: list[str] = []
-    body = convert_markup(body, rel, warnings)
+    body = convert_markup(body, str(path), warnings)
     m = _JEKYLL_NAME.match(path.stem)
-    title = str(meta.pop("title", "") or (m.group(2) if m else path.stem).replace("-", " ").strip())
+    stem = path.parent.name if path.stem == "index" else path.stem  # Hugo page bundle: folder/index.md
+    title = str(meta.pop("title", "") or (m.group(2) if m else stem).replace("-", " ").strip())
     when = meta.pop("date", None) or (m.group(1) if m else "")
     cats = as_list(meta.pop("categories", None) or meta.pop("category", None))
     tags_raw = as_list(meta.pop("tags", None))
@@ -153,7 +154,7 @@ def post_item(path: Path, root: Path, kind: str) -> tuple[ImportedItem, list[str
     item = ImportedItem(
         title=title,
         body_markdown=body.strip() + "\n",
-        guid=f"{kind}:{rel}",
+        guid=f"post:{rel}",  # not the kind: --format jekyll/hugo must find the same note
         source_url=str(meta.pop("canonical_url", "") or rel),
         date=iso(when),
         author=str(meta.pop("author", "") or ""),
