@@ -51,7 +51,7 @@ def detect(source: str) -> str:
 def collect(source: str, kind: str, title: str | None, report: Report) -> list[ImportedItem]:
     """The items of a source; per-entry problems go to report.errors, a bad source raises SourceError."""
     if kind == "feed":
-        return feed_items(source, read_source(source), report.removed, report.errors)
+        return feed_items(source, read_source(source), report.removed, report.errors, report.warnings)
     path = Path(source)
     if not path.exists():
         raise SourceError(f"{source}: no such file or folder")
@@ -104,10 +104,9 @@ def default_into() -> Path:
 
 
 def print_report(report: Report, dry_run: bool) -> None:
-    verb = "would " if dry_run else ""
     for label, paths in (("create", report.created), ("update", report.updated)):
         for p in paths:
-            print(f"{verb}{label}: {p}")
+            print(f"would {label}: {p}" if dry_run else f"{label}d: {p}")
     for p, reason in report.skipped:
         print(f"{reason}: {p}")
     for w in report.warnings:

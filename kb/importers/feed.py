@@ -43,16 +43,23 @@ def read_source(source: str) -> bytes:
         raise SourceError(f"{source}: cannot read: {exc.strerror}") from exc
 
 
-def parse_feed(source: str, data: bytes) -> Any:
+def _problem(source: str, exc: Any) -> str:
+    line = getattr(exc, "getLineNumber", lambda: 0)() if exc is not None else 0
+    where = f"{source}:{line}" if line else source
+    why = getattr(exc, "getMessage", lambda: str(exc))() if exc is not None else "no RSS or Atom entries found"
+    return f"{where}: {why}"
+
+
+def parse_feed(source: str, data: bytes, warnings: list[str]) -> Any:
     # sanitize_html=False: kb sanitizes itself (nh3) and counts what it removes
     parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=True,
                               response_headers={"content-location": source} if is_url(source) else None)
+    exc = parsed.get("bozo_exception")
     if not parsed.entries and (parsed.bozo or not parsed.version):
-        exc = parsed.get("bozo_exception")
-        line = getattr(exc, "getLineNumber", lambda: 0)() if exc is not None else 0
-        where = f"{source}:{line}" if line else source
-        why = getattr(exc, "getMessage", lambda: str(exc))() if exc is not None else "no RSS or Atom entries found"
+        where, why = _problem(source, exc).split(": ", 1)
         raise SourceError(f"{where}: not a valid RSS/Atom feed: {why}")
+    if parsed.bozo and exc is not None:
+        warnings.append(f"{_problem(source, exc)} (feed is not well-formed; imported the entries that could be read)")
     return parsed
 
 
@@ -132,8 +139,8 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
     )
 
 
-def feed_items(source: str, data: bytes, removed: Counter, errors: list[str]) -> list[ImportedItem]:
-    parsed = parse_feed(source, data)
+def feed_items(source: str, data: bytes, removed: Counter, errors: list[str], warnings: list[str]) -> list[ImportedItem]:
+    parsed = parse_feed(source, data, warnings)
     items: list[ImportedItem] = []
     for i, entry in enumerate(parsed.entries, 1):
         try:

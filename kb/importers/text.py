@@ -16,6 +16,7 @@ CHROME = {
     "back to top", "scroll to top", "powered by wordpress",
 }
 _EDGE = 3
+MAX_TITLE = 150
 _MD_SIGNS = re.compile(r"^(#{1,6} |[-*+] |\d+\. |> |```|~~~)|\[[^\]]+\]\([^)]+\)|\*\*[^*]+\*\*", re.M)
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
@@ -49,7 +50,7 @@ def first_line_title(lines: list[str]) -> tuple[str, int]:
         if ln.strip():
             m = _HEADING.match(ln.strip())
             title = m.group(2) if m else ln.strip()
-            return _LINK.sub(r"\1", title).strip()[:200], i
+            return _LINK.sub(r"\1", title).strip(), i
     return "", -1
 
 
@@ -65,8 +66,10 @@ def text_item(path: Path, raw: str, kind: str, title: str | None) -> tuple[Impor
             lines = lines[:first] + lines[first + 1 :]  # the H1 becomes the title, not a duplicate
         body = "\n".join(lines).strip() + "\n"
     else:
-        if not title and first >= 0:
-            lines = lines[:first] + lines[first + 1 :]
+        if not title and first >= 0 and len(lines[first].strip()) <= MAX_TITLE:
+            lines = lines[:first] + lines[first + 1 :]  # a short first line is the title
+        elif not title and first >= 0:
+            inferred = inferred[:MAX_TITLE].rsplit(" ", 1)[0] + "…"  # a paragraph: stays in the body too
         body = text_to_markdown("\n".join(lines))
     item = ImportedItem(
         title=title or inferred or path.stem,
