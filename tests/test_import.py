@@ -250,3 +250,23 @@ def test_into_defaults_to_the_vault_and_exit_codes(tmp_path, monkeypatch, capsys
     assert sorted(p.name for p in (tmp_path / "content").iterdir()) == ["plain-text-entry.md", "tables-math.md"]
     assert main(["import", "feed.xml"]) == 0  # all unchanged is still a success
     assert "created 0, updated 0, unchanged 2, skipped 0" in capsys.readouterr().out
+
+
+def test_rendered_katex_and_mathjax_become_latex_again():
+    from collections import Counter
+
+    from kb.importers.html2md import html_to_markdown
+
+    katex = (
+        '<p>Energy <span class="katex"><span class="katex-mathml"><math><semantics><mi>E</mi>'
+        '<annotation encoding="application/x-tex">E=mc^2 &lt; a_b</annotation></semantics></math></span>'
+        '<span class="katex-html" aria-hidden="true">E=mc2</span></span> holds.</p>'
+        '<span class="katex-display"><span class="katex"><math display="block"><semantics><mrow></mrow>'
+        '<annotation encoding="application/x-tex">\\int_0^1 x\\,dx</annotation></semantics></math>'
+        '<span class="katex-html">junk</span></span></span>'
+        '<p>MathJax: <span class="MathJax_Preview">x</span><script type="math/tex">x_i^2</script></p>'
+    )
+    removed: Counter = Counter()
+    md = html_to_markdown(katex, removed)
+    assert md == "Energy $E=mc^2 < a_b$ holds.\n\n$$\\int_0^1 x\\,dx$$\n\nMathJax: $x_i^2$\n"
+    assert removed == Counter()  # the MathJax source script is math, not a removed script

@@ -18,7 +18,7 @@ from markdownify import ATX, BACKSLASH, MarkdownConverter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from kb.importers.math import MathGuard
+from kb.importers.math import MathGuard, unrender_math
 
 TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div", "dl", "dt",
@@ -182,7 +182,7 @@ def watch_url(src: str) -> str:
 
 def html_to_markdown(fragment: str, removed: Counter) -> str:
     guard = MathGuard()
-    protected = guard.protect(fragment)
+    protected = guard.protect(unrender_math(fragment))
     clean = sanitize(protected, removed)
     md = Converter(
         heading_style=ATX,

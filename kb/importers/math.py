@@ -76,3 +76,29 @@ def latex_spans(fragment: str) -> list[str]:
     guard = MathGuard()
     guard.protect(fragment)
     return list(guard.spans.values())
+
+
+def unrender_math(fragment: str) -> str:
+    """Math a blog already rendered (KaTeX/MathML with a TeX annotation, MathJax 2 scripts)
+    -> `$tex$` / `$$tex$$` text, so it is protected like hand-written LaTeX instead of
+    being flattened into a jumble of glyphs by the converter."""
+    if "x-tex" not in fragment and "math/tex" not in fragment:
+        return fragment
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(fragment, "html.parser")
+    for ann in soup.find_all("annotation", attrs={"encoding": "application/x-tex"}):
+        math = ann.find_parent("math")
+        outer = ann.find_parent(class_="katex-display") or ann.find_parent(class_="katex") or math
+        if outer is None or outer.parent is None:
+            continue
+        block = outer.get("class") and "katex-display" in outer.get("class") or (math and math.get("display") == "block")
+        tex = ann.get_text().strip()
+        outer.replace_with(f"$${tex}$$" if block else f"${tex}$")
+    for script in soup.find_all("script", attrs={"type": re.compile(r"^math/tex")}):
+        tex = script.get_text().strip()
+        prev = script.find_previous_sibling(class_=re.compile(r"^MathJax"))
+        if prev is not None:
+            prev.decompose()  # the rendered copy next to the source
+        script.replace_with(f"$${tex}$$" if "mode=display" in script.get("type", "") else f"${tex}$")
+    return str(soup)
