@@ -51,7 +51,7 @@ def detect(source: str) -> str:
 def collect(source: str, kind: str, title: str | None, report: Report) -> list[ImportedItem]:
     """The items of a source; per-entry problems go to report.errors, a bad source raises SourceError."""
     if kind == "feed":
-        return feed_items(source, read_source(source), report.removed, report.errors, report.warnings)
+        return feed_items(source, report.removed, report.errors, report.warnings)
     path = Path(source)
     if not path.exists():
         raise SourceError(f"{source}: no such file or folder")

@@ -29,18 +29,25 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def read_source(source: str) -> bytes:
+def fetch(source: str) -> tuple[bytes, dict[str, str]]:
+    """Bytes of a file or http(s) URL, with the HTTP headers feedparser uses (charset, base URL)."""
     if is_url(source):
         req = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - http(s) only, checked above
-                return resp.read()
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                headers.setdefault("content-location", resp.geturl())
+                return resp.read(), headers
         except OSError as exc:
             raise SourceError(f"{source}: cannot fetch: {exc}") from exc
     try:
-        return Path(source).read_bytes()
+        return Path(source).read_bytes(), {}
     except OSError as exc:
         raise SourceError(f"{source}: cannot read: {exc.strerror}") from exc
+
+
+def read_source(source: str) -> bytes:
+    return fetch(source)[0]
 
 
 def _problem(source: str, exc: Any) -> str:
@@ -50,10 +57,9 @@ def _problem(source: str, exc: Any) -> str:
     return f"{where}: {why}"
 
 
-def parse_feed(source: str, data: bytes, warnings: list[str]) -> Any:
+def parse_feed(source: str, data: bytes, headers: dict[str, str], warnings: list[str]) -> Any:
     # sanitize_html=False: kb sanitizes itself (nh3) and counts what it removes
-    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=True,
-                              response_headers={"content-location": source} if is_url(source) else None)
+    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=True, response_headers=headers or None)
     exc = parsed.get("bozo_exception")
     if not parsed.entries and (parsed.bozo or not parsed.version):
         where, why = _problem(source, exc).split(": ", 1)
@@ -139,8 +145,9 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
     )
 
 
-def feed_items(source: str, data: bytes, removed: Counter, errors: list[str], warnings: list[str]) -> list[ImportedItem]:
-    parsed = parse_feed(source, data, warnings)
+def feed_items(source: str, removed: Counter, errors: list[str], warnings: list[str]) -> list[ImportedItem]:
+    data, headers = fetch(source)
+    parsed = parse_feed(source, data, headers, warnings)
     items: list[ImportedItem] = []
     for i, entry in enumerate(parsed.entries, 1):
         try:
