@@ -213,7 +213,7 @@ def test_jekyll_posts_highlight_liquid_footnotes(tmp_path):
 def test_hugo_shortcodes_and_toml_frontmatter(tmp_path):
     vault = tmp_path / "vault"
     report = import_source(str(FIX / "hugo"), vault)
-    assert sorted(report.created) == ["hugo-shortcodes.md", "other.md"]  # _index.md is a list page
+    assert sorted(report.created) == ["hugo-shortcodes.md", "other.md", "raw-html-in-a-post.md"]  # not _index.md
     assert [w for w in report.warnings if "shortcode" in w] == [
         f"{FIX / 'hugo/content/posts/shortcodes.md'}: kept Hugo shortcode 'unknownthing' as text (no markdown equivalent)"
     ]
@@ -270,3 +270,20 @@ def test_rendered_katex_and_mathjax_become_latex_again():
     md = html_to_markdown(katex, removed)
     assert md == "Energy $E=mc^2 < a_b$ holds.\n\n$$\\int_0^1 x\\,dx$$\n\nMathJax: $x_i^2$\n"
     assert removed == Counter()  # the MathJax source script is math, not a removed script
+
+
+def test_raw_html_in_markdown_posts_is_sanitized_and_counted(tmp_path):
+    vault = tmp_path / "vault"
+    report = import_source(str(FIX / "hugo/content/posts/raw-html.md"), vault)
+    assert report.created == ["raw-html-in-a-post.md"]
+    assert report.removed == {"event handlers": 2, "script elements": 1}
+    note = (vault / "raw-html-in-a-post.md").read_text(encoding="utf-8")
+    assert 'an <img src="https://img.example/x.png"> image.' in note
+    assert "<details>\n<summary>Harmless details</summary>\n\nKept as written.\n\n</details>" in note  # untouched
+    assert "[Embedded video](https://www.youtube.com/watch?v=abc123)" in note
+    assert "```html\n<script>alert('shown as code, not run')</script>\n```" in note  # code is text
+    body = note.split("---", 2)[2].split("```html")[0]
+    assert not MALICE.search(body) and "xss-" not in body
+    html = page(built(vault, tmp_path), "raw-html-in-a-post")
+    article = html.split("<article", 1)[1].split("</article>", 1)[0]
+    assert "xss-" not in article and "<script" not in article and "<details>" in article

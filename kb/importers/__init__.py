@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kb.importers.feed import SourceError, feed_items, is_url, looks_like_feed, read_source
 from kb.importers.item import ImportedItem, Report
+from kb.importers.mdhtml import sanitize_markdown_html
 from kb.importers.posts import POST_EXT, post_files, post_item, split_post
 from kb.importers.text import looks_like_markdown, text_item
 from kb.importers.writer import Writer
@@ -69,6 +70,7 @@ def collect(source: str, kind: str, title: str | None, report: Report) -> list[I
                 report.errors.append(f"{source}: {f.relative_to(root) if root.is_dir() else f.name}: {exc}")
                 continue
             report.warnings.extend(warns)
+            item.body_markdown = sanitize_markdown_html(item.body_markdown, report.removed)
             if single and not item.source_url.startswith(("http://", "https://")):
                 item.source_url = source
             items.append(item)
@@ -76,6 +78,8 @@ def collect(source: str, kind: str, title: str | None, report: Report) -> list[I
     raw = read_source(source).decode("utf-8", errors="replace")
     item, warns = text_item(path, raw, kind, title)
     report.warnings.extend(warns)
+    if kind == "markdown":  # plain text was escaped whole; markdown may carry raw HTML
+        item.body_markdown = sanitize_markdown_html(item.body_markdown, report.removed)
     item.source_url = source
     return [item]
 

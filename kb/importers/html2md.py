@@ -82,6 +82,14 @@ class _Counter(HTMLParser):
     handle_startendtag = handle_starttag
 
 
+def dangerous(fragment: str) -> bool:
+    """True when sanitizing would remove something worth reporting."""
+    counter = _Counter()
+    counter.feed(fragment)
+    counter.close()
+    return any(k != "other elements" for k in counter.removed)
+
+
 def sanitize(fragment: str, removed: Counter) -> str:
     counter = _Counter()
     counter.feed(fragment)
