@@ -287,3 +287,15 @@ def test_raw_html_in_markdown_posts_is_sanitized_and_counted(tmp_path):
     html = page(built(vault, tmp_path), "raw-html-in-a-post")
     article = html.split("<article", 1)[1].split("</article>", 1)[0]
     assert "xss-" not in article and "<script" not in article and "<details>" in article
+
+
+@pytest.mark.parametrize("source", ["hashnode_code.xml", "atom.xml", "malicious.xml", "jekyll", "hugo", "chrome.txt"])
+def test_every_kind_is_deterministic_and_idempotent(tmp_path, source):
+    a, b = tmp_path / "a", tmp_path / "b"
+    first = import_source(str(FIX / source), a)
+    import_source(str(FIX / source), b)
+    files = sorted(p.name for p in a.iterdir())
+    assert files and files == sorted(p.name for p in b.iterdir())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    again = import_source(str(FIX / source), a, fmt=None)
+    assert (again.created, again.updated, again.skipped, again.unchanged) == ([], [], [], first.created)

@@ -132,3 +132,14 @@ def test_seed004_pages_keep_math_and_tables(tmp_path):
         assert len(plain) > 20
         for s in plain:
             assert html.escape(s, quote=False) in sigmoid
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_seed_reimport_changes_nothing(tmp_path, prefix):
+    vault = tmp_path / "vault"
+    first = import_source(str(seed(prefix)), vault)
+    before = {p: p.read_bytes() for p in vault.rglob("*.md")}
+    again = import_source(str(seed(prefix)), vault)
+    assert (again.created, again.updated, again.skipped) == ([], [], [])
+    assert sorted(again.unchanged) == sorted(first.created)
+    assert {p: p.read_bytes() for p in vault.rglob("*.md")} == before
