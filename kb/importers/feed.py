@@ -16,6 +16,7 @@ import feedparser
 
 from kb.importers.html2md import html_to_markdown
 from kb.importers.item import ImportedItem, normalize_tags
+from kb.importers.text import text_to_markdown
 
 _TAG = re.compile(r"<[^>]+>")
 USER_AGENT = "kb-import/0.1 (+https://github.com/)"
@@ -115,8 +116,6 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
     if "html" in ctype:
         body = html_to_markdown(raw, removed)
     else:  # text/plain content: every character literal
-        from kb.importers.text import text_to_markdown
-
         body = text_to_markdown(raw)
     cats = [str(t.get("term") or t.get("label") or "") for t in entry.get("tags", []) or []]
     cats = [c for c in cats if c.strip()]
@@ -126,7 +125,7 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
     description = ""
     if summary and summary != raw:  # a separate, shorter description exists
         description = plain(summary, entry.get("summary_detail"))
-    extra = {}
+    extra: dict[str, Any] = {}
     images = [e.get("href") for e in entry.get("enclosures", []) if str(e.get("type", "")).startswith("image/")]
     if images and is_url(images[0]):
         extra["image"] = images[0]  # the post's cover image (Hashnode, WordPress), kept as a remote link
@@ -137,7 +136,7 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
         source_url=link if is_url(link) else "",
         date=iso_date(entry),
         author=entry.get("author", ""),
-        description=description[:500],
+        description=description,
         tags=normalize_tags(cats),
         original_categories=cats,
         extra=extra,
@@ -154,7 +153,7 @@ def feed_items(source: str, removed: Counter, errors: list[str], warnings: list[
             items.append(entry_item(entry, i, removed))
         except Exception as exc:  # one broken entry never stops the others
             title = entry.get("title", "") if hasattr(entry, "get") else ""
-            errors.append(f"{source}: entry {i} ({title!r}): {exc}")
+            errors.append(f"{source}: entry {i} ({title!r}): {type(exc).__name__}: {exc}")
     return items
 
 
