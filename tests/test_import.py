@@ -299,3 +299,13 @@ def test_every_kind_is_deterministic_and_idempotent(tmp_path, source):
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
     again = import_source(str(FIX / source), a, fmt=None)
     assert (again.created, again.updated, again.skipped, again.unchanged) == ([], [], [], first.created)
+
+
+def test_broken_post_is_reported_and_the_others_import(tmp_path):
+    posts = tmp_path / "site" / "_posts"
+    shutil.copytree(FIX / "jekyll" / "_posts", posts)
+    (posts / "2023-07-01-broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+    report = import_source(str(tmp_path / "site"), tmp_path / "vault")
+    assert sorted(report.created) == ["liquid-highlight.md", "no-title.md"]
+    (err,) = report.errors
+    assert err.startswith(f"{posts / '2023-07-01-broken.md'}:3: invalid YAML frontmatter: ")

@@ -13,7 +13,7 @@ from pathlib import Path
 from kb.importers.feed import SourceError, feed_items, is_url, looks_like_feed, read_source
 from kb.importers.item import ImportedItem, Report
 from kb.importers.mdhtml import sanitize_markdown_html
-from kb.importers.posts import POST_EXT, post_files, post_item, split_post
+from kb.importers.posts import POST_EXT, FrontmatterError, post_files, post_item, split_post
 from kb.importers.text import looks_like_markdown, text_item
 from kb.importers.writer import Writer
 
@@ -27,11 +27,17 @@ def detect(source: str) -> str:
     if is_url(source):
         return "feed"
     path = Path(source)
+    if not path.exists():
+        raise SourceError(f"{source}: no such file or folder")
     if path.is_dir():
         if (path / "_posts").is_dir() or path.name == "_posts":
             return "jekyll"
         return "hugo"  # content/ folder, or any folder of posts with frontmatter
-    head = path.read_bytes()[:8192] if path.is_file() else b""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise SourceError(f"{source}: cannot read: {exc.strerror}") from exc
     if looks_like_feed(head):
         return "feed"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -49,6 +55,30 @@ def detect(source: str) -> str:
     return "text"
 
 
+def _post_items(source: str, path: Path, report: Report) -> list[ImportedItem]:
+    root = next((path / d for d in ("_posts", "content") if (path / d).is_dir()), path)
+    files = post_files(root)
+    if not files:
+        raise SourceError(f"{source}: no posts (*.md) found")
+    base = root if root.is_dir() else root.parent
+    items: list[ImportedItem] = []
+    for f in files:
+        try:
+            item, warns = post_item(f, base)
+        except FrontmatterError as exc:
+            report.errors.append(f"{f}:{exc.line}: {exc}")
+            continue
+        except Exception as exc:  # one broken post never stops the others
+            report.errors.append(f"{f}: {type(exc).__name__}: {exc}")
+            continue
+        report.warnings.extend(warns)
+        item.body_markdown = sanitize_markdown_html(item.body_markdown, report.removed)
+        if root.is_file() and not is_url(item.source_url):
+            item.source_url = source
+        items.append(item)
+    return items
+
+
 def collect(source: str, kind: str, title: str | None, report: Report) -> list[ImportedItem]:
     """The items of a source; per-entry problems go to report.errors, a bad source raises SourceError."""
     if kind == "feed":
@@ -57,24 +87,7 @@ def collect(source: str, kind: str, title: str | None, report: Report) -> list[I
     if not path.exists():
         raise SourceError(f"{source}: no such file or folder")
     if kind in ("jekyll", "hugo"):
-        root = next((path / d for d in ("_posts", "content") if (path / d).is_dir()), path)
-        items: list[ImportedItem] = []
-        files = post_files(root)
-        single = root.is_file()
-        if not files:
-            raise SourceError(f"{source}: no posts (*.md) found")
-        for f in files:
-            try:
-                item, warns = post_item(f, root if root.is_dir() else f.parent, kind)
-            except Exception as exc:  # one broken post never stops the others
-                report.errors.append(f"{source}: {f.relative_to(root) if root.is_dir() else f.name}: {exc}")
-                continue
-            report.warnings.extend(warns)
-            item.body_markdown = sanitize_markdown_html(item.body_markdown, report.removed)
-            if single and not item.source_url.startswith(("http://", "https://")):
-                item.source_url = source
-            items.append(item)
-        return items
+        return _post_items(source, path, report)
     raw = read_source(source).decode("utf-8", errors="replace")
     item, warns = text_item(path, raw, kind, title)
     report.warnings.extend(warns)

@@ -31,6 +31,26 @@ _LIQUID = re.compile(r"\{%-?\s*(\w+)(.*?)-?%\}|\{\{-?\s*([^{}]*?)\s*-?\}\}", re.
 _ARG = re.compile(r'(\w[\w-]*)\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|(\S+))|"([^"]*)"|(\S+)')
 
 
+class FrontmatterError(ValueError):
+    """Unreadable post frontmatter; `line` is the 1-based file line."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _load_frontmatter(fm_text: str, fmt: str) -> Any:
+    try:
+        return tomllib.loads(fm_text) if fmt == "toml" else yaml.safe_load(fm_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise FrontmatterError(mark.line + 2 if mark else 1, f"invalid YAML frontmatter: {problem}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        line = int(m.group(1)) + 1 if (m := re.search(r"line (\d+)", str(exc))) else 1
+        raise FrontmatterError(line, f"invalid TOML frontmatter: {exc}") from exc
+
+
 def split_post(text: str) -> tuple[dict[str, Any], str, str]:
     """-> (frontmatter, body, format) where format is 'yaml', 'toml' or ''."""
     for fence, fmt in (("---", "yaml"), ("+++", "toml")):
@@ -40,11 +60,11 @@ def split_post(text: str) -> tuple[dict[str, Any], str, str]:
                 break
             fm_text = text[len(fence) + 1 : end + 1]
             body = text[end + len(fence) + 1 :].lstrip("\n")
-            data = tomllib.loads(fm_text) if fmt == "toml" else yaml.safe_load(fm_text)
+            data = _load_frontmatter(fm_text, fmt)
             if data is None:
                 data = {}
             if not isinstance(data, dict):
-                raise ValueError("frontmatter is not a mapping")
+                raise FrontmatterError(2, "frontmatter is not a mapping")
             return {str(k): v for k, v in data.items()}, body, fmt
     return {}, text, ""
 
@@ -133,7 +153,7 @@ def iso(value: Any) -> str:
     return str(value or "")
 
 
-def post_item(path: Path, root: Path, kind: str) -> tuple[ImportedItem, list[str]]:
+def post_item(path: Path, root: Path) -> tuple[ImportedItem, list[str]]:
     """One post file -> (item, warnings). Raises ValueError on unreadable frontmatter."""
     rel = path.relative_to(root).as_posix() if path != root else path.name
     text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
