@@ -216,8 +216,9 @@ def test_hugo_shortcodes_and_toml_frontmatter(tmp_path):
     vault = tmp_path / "vault"
     report = import_source(str(FIX / "hugo"), vault)
     assert sorted(report.created) == ["hugo-shortcodes.md", "other.md", "raw-html-in-a-post.md"]  # not _index.md
+    where = FIX / "hugo/content/posts/shortcodes.md"
     assert [w for w in report.warnings if "shortcode" in w] == [
-        f"{FIX / 'hugo/content/posts/shortcodes.md'}: kept Hugo shortcode 'unknownthing' as text (no markdown equivalent)"
+        f"{where}: kept Hugo shortcode '{name}' as text (no markdown equivalent)" for name in ("unknownthing", "unknownpair")
     ]
     note = (vault / "hugo-shortcodes.md").read_text(encoding="utf-8")
     assert "date: '2024-02-03T04:05:06-05:00'" in note and "description: All the shortcodes" in note
@@ -225,6 +226,10 @@ def test_hugo_shortcodes_and_toml_frontmatter(tmp_path):
     assert "[YouTube: dQw4w9WgXcQ](https://www.youtube.com/watch?v=dQw4w9WgXcQ)" in note
     assert "```go\npackage main\n```" in note and "[the other post](other.md)" in note
     assert "```text\n{{< youtube keep-in-code >}}\n```" in note
+    assert "> [!warning] Careful\n> Hot surface.\n> Second line.\n" in note
+    assert "<details>\n<summary>More &lt;info&gt;</summary>\n\nHidden **text**.\n\n</details>" in note
+    assert "`{{< unknownpair >}}`inner`{{< /unknownpair >}}`" in note
+    assert "Math stays: $\\frac{{a}}{b}$ and {{ not liquid in hugo }}." in note  # Liquid is Jekyll's
     html = page(built(vault, tmp_path), "hugo-shortcodes")
     assert 'href="/other/"' in html and '<code class="language-go">' in html
     assert "{{&lt; unknownthing" in html

@@ -55,7 +55,7 @@ def detect(source: str) -> str:
     return "text"
 
 
-def _post_items(source: str, path: Path, report: Report) -> list[ImportedItem]:
+def _post_items(source: str, path: Path, kind: str, report: Report) -> list[ImportedItem]:
     root = next((path / d for d in ("_posts", "content") if (path / d).is_dir()), path)
     files = post_files(root)
     if not files:
@@ -64,7 +64,7 @@ def _post_items(source: str, path: Path, report: Report) -> list[ImportedItem]:
     items: list[ImportedItem] = []
     for f in files:
         try:
-            item, warns = post_item(f, base)
+            item, warns = post_item(f, base, kind)
         except FrontmatterError as exc:
             report.errors.append(f"{f}:{exc.line}: {exc}")
             continue
@@ -87,7 +87,7 @@ def collect(source: str, kind: str, title: str | None, report: Report) -> list[I
     if not path.exists():
         raise SourceError(f"{source}: no such file or folder")
     if kind in ("jekyll", "hugo"):
-        return _post_items(source, path, report)
+        return _post_items(source, path, kind, report)
     raw = read_source(source).decode("utf-8", errors="replace")
     item, warns = text_item(path, raw, kind, title)
     report.warnings.extend(warns)

@@ -8,6 +8,7 @@ markdown; anything without an equivalent stays visible and is reported.
 
 from __future__ import annotations
 
+import html
 import re
 import tomllib
 from datetime import date, datetime
@@ -26,6 +27,10 @@ _HL_LIQUID = re.compile(r"\{%-?\s*highlight\s+([\w+#.-]+)[^%]*-?%\}\n?(.*?)\n?\{
 _HL_HUGO = re.compile(r"\{\{[<%]\s*highlight\s+\"?([\w+#.-]+)\"?[^>%]*[>%]\}\}\n?(.*?)\n?\{\{[<%]\s*/highlight\s*[>%]\}\}", re.S)
 _RAW = re.compile(r"\{%-?\s*(end)?raw\s*-?%\}")
 _SHORTCODE = re.compile(r"\{\{([<%])\s*(/?)(\w[\w-]*)(.*?)\s*[>%]\}\}", re.S)
+_SC_CALLOUT = re.compile(
+    r"\{\{([<%])\s*(notice|hint|admonition|callout|alert|note|tip|warning)\b(.*?)[>%]\}\}(.*?)\{\{[<%]\s*/\2\s*[>%]\}\}", re.S
+)
+_SC_DETAILS = re.compile(r"\{\{([<%])\s*details\b(.*?)[>%]\}\}(.*?)\{\{[<%]\s*/details\s*[>%]\}\}", re.S)
 _SC_ESCAPED = re.compile(r"\{\{([<%])/\*\s*(.*?)\s*\*/([>%])\}\}", re.S)
 _LIQUID = re.compile(r"\{%-?\s*(\w+)(.*?)-?%\}|\{\{-?\s*([^{}]*?)\s*-?\}\}", re.S)
 _ARG = re.compile(r'(\w[\w-]*)\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|(\S+))|"([^"]*)"|(\S+)')
@@ -109,42 +114,66 @@ def shortcode(name: str, args: str) -> str | None:
     return None
 
 
-def convert_markup(body: str, where: str, warnings: list[str]) -> str:
-    """Liquid and Hugo shortcodes -> markdown; fenced code is left untouched."""
-    body = _HL_LIQUID.sub(lambda m: f"```{m.group(1)}\n{m.group(2)}\n```", body)
-    body = _HL_HUGO.sub(lambda m: f"```{m.group(1)}\n{m.group(2)}\n```", body)
+def convert_markup(body: str, where: str, warnings: list[str], dialect: str) -> str:
+    """Liquid (dialect 'jekyll') or Hugo shortcodes ('hugo') -> markdown; fenced code is left untouched."""
+    if dialect == "jekyll":
+        body = _HL_LIQUID.sub(lambda m: f"```{m.group(1)}\n{m.group(2)}\n```", body)
+    else:
+        body = _HL_HUGO.sub(lambda m: f"```{m.group(1)}\n{m.group(2)}\n```", body)
+    convert = _liquid_prose if dialect == "jekyll" else _hugo_prose
     parts: list[str] = []
     last = 0
     for m in _FENCE.finditer(body):
-        parts.append(_convert_prose(body[last : m.start()], where, warnings))
+        parts.append(convert(body[last : m.start()], where, warnings))
         parts.append(m.group(0))
         last = m.end()
-    parts.append(_convert_prose(body[last:], where, warnings))
+    parts.append(convert(body[last:], where, warnings))
     return "".join(parts)
 
 
-def _convert_prose(text: str, where: str, warnings: list[str]) -> str:
-    text = _RAW.sub("", text)
+def _callout(m: re.Match[str]) -> str:
+    """{{< notice warning "Title" >}}body{{< /notice >}} -> an Obsidian callout."""
+    pos, kw = parse_args(m.group(3))
+    kind = (kw.get("type") or (pos[0] if pos else "") or ("note" if m.group(2) in ("notice", "callout") else m.group(2)))
+    title = kw.get("title") or (pos[1] if len(pos) > 1 else "")
+    lines = m.group(4).strip("\n").split("\n")
+    head = f"> [!{kind.lower()}]" + (f" {title}" if title else "")
+    return "\n".join([head] + [f"> {ln}".rstrip() for ln in lines])
 
+
+def _details(m: re.Match[str]) -> str:
+    pos, kw = parse_args(m.group(2))
+    summary = kw.get("summary") or kw.get("title") or (pos[0] if pos else "Details")
+    return f"<details>\n<summary>{html.escape(summary)}</summary>\n\n{m.group(3).strip()}\n\n</details>"
+
+
+def _hugo_prose(text: str, where: str, warnings: list[str]) -> str:
     def sc(m: re.Match[str]) -> str:
-        if m.group(2):  # closing tag of a paired shortcode we could not convert
-            return m.group(0)
+        if m.group(2):  # closing tag of a paired shortcode we could not convert: visible, like its opening
+            return "`" + m.group(0) + "`"
         out = shortcode(m.group(3), m.group(4))
         if out is None:
             warnings.append(f"{where}: kept Hugo shortcode '{m.group(3)}' as text (no markdown equivalent)")
             return "`" + m.group(0) + "`"
         return out
 
+    text = _SC_CALLOUT.sub(_callout, text)
+    text = _SC_DETAILS.sub(_details, text)
+    text = _SHORTCODE.sub(sc, text)
+    return _SC_ESCAPED.sub(lambda m: "{{" + m.group(1) + " " + m.group(2) + " " + m.group(3) + "}}", text)
+
+
+def _liquid_prose(text: str, where: str, warnings: list[str]) -> str:
+    text = _RAW.sub("", text)
+
     def liquid(m: re.Match[str]) -> str:
+        if m.group(0).startswith("`"):  # inside a code span: already literal
+            return m.group(0)
         what = m.group(1) or m.group(3)
         warnings.append(f"{where}: kept Liquid tag '{what.strip()[:40]}' as text (no markdown equivalent)")
         return "`" + m.group(0) + "`"
 
-    text = _SHORTCODE.sub(sc, text)
-    text = _SC_ESCAPED.sub(lambda m: "{{" + m.group(1) + " " + m.group(2) + " " + m.group(3) + "}}", text)
-    # Liquid after shortcodes; skip what we just wrapped in backticks
-    return re.sub(r"`[^`\n]*`|" + _LIQUID.pattern, lambda m: m.group(0) if m.group(0).startswith("`") else liquid(m), text,
-                  flags=re.S)
+    return re.sub(r"`[^`\n]*`|" + _LIQUID.pattern, liquid, text, flags=re.S)
 
 
 def iso(value: Any) -> str:
@@ -153,13 +182,13 @@ def iso(value: Any) -> str:
     return str(value or "")
 
 
-def post_item(path: Path, root: Path) -> tuple[ImportedItem, list[str]]:
+def post_item(path: Path, root: Path, dialect: str) -> tuple[ImportedItem, list[str]]:
     """One post file -> (item, warnings). Raises ValueError on unreadable frontmatter."""
     rel = path.relative_to(root).as_posix() if path != root else path.name
     text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
     meta, body, _fmt = split_post(text)
     warnings: list[str] = []
-    body = convert_markup(body, str(path), warnings)
+    body = convert_markup(body, str(path), warnings, dialect)
     m = _JEKYLL_NAME.match(path.stem)
     stem = path.parent.name if path.stem == "index" else path.stem  # Hugo page bundle: folder/index.md
     title = str(meta.pop("title", "") or (m.group(2) if m else stem).replace("-", " ").strip())
