@@ -138,3 +138,14 @@ def test_seed004_pages_keep_math_and_tables(tmp_path):
                 checked += 1
         checked += len(mine) if math_rendered else 0
     assert checked > 100
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_seed_reimport_changes_nothing(tmp_path, prefix):
+    vault = tmp_path / "vault"
+    first = import_source(str(seed(prefix)), vault)
+    before = {p: p.read_bytes() for p in vault.rglob("*.md")}
+    again = import_source(str(seed(prefix)), vault)
+    assert (again.created, again.updated, again.skipped) == ([], [], [])
+    assert sorted(again.unchanged) == sorted(first.created)
+    assert {p: p.read_bytes() for p in vault.rglob("*.md")} == before
