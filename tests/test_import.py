@@ -333,3 +333,21 @@ def test_dry_run_of_an_update_changes_nothing(tmp_path):
     report = import_source(str(_updated_feed(tmp_path)), vault, dry_run=True)
     assert report.updated == ["product-quantization-in-numpy.md"]
     assert (vault / "product-quantization-in-numpy.md").read_bytes() == before
+
+
+def test_bare_entry_ids_are_namespaced_by_feed(tmp_path):
+    def feed(name: str, blog: str) -> Path:
+        path = tmp_path / name
+        path.write_text(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{blog}</title><link>https://{blog}/</link>'
+            f"<item><title>Post of {blog}</title><guid isPermaLink=\"false\">42</guid><description>x</description></item>"
+            "</channel></rss>",
+            encoding="utf-8",
+        )
+        return path
+
+    vault = tmp_path / "vault"
+    import_source(str(feed("a.xml", "a.example")), vault)
+    second = import_source(str(feed("b.xml", "b.example")), vault)
+    assert second.created == ["post-of-b-example.md"]  # not an update of a.example's post 42
+    assert "guid: https://b.example/#42" in (vault / "post-of-b-example.md").read_text(encoding="utf-8")

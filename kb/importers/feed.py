@@ -110,7 +110,14 @@ def body_html(entry: Any) -> tuple[str, str]:
     return max(candidates, key=lambda c: len(c[0]))
 
 
-def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
+def global_guid(raw: str, feed_id: str) -> str:
+    """Entry ids are only unique within their feed: '42' from two blogs must not meet in one vault."""
+    if is_url(raw) or raw.startswith(("urn:", "tag:")) or not feed_id:
+        return raw
+    return f"{feed_id}#{raw}"
+
+
+def entry_item(entry: Any, index: int, removed: Counter, feed_id: str = "") -> ImportedItem:
     title = plain(entry.get("title", ""), entry.get("title_detail")) or f"Untitled entry {index}"
     raw, ctype = body_html(entry)
     if "html" in ctype:
@@ -121,6 +128,7 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
     cats = [c for c in cats if c.strip()]
     link = entry.get("link", "")
     guid = entry.get("id") or link or "sha1:" + hashlib.sha1(f"{title}|{iso_date(entry)}".encode()).hexdigest()
+    guid = global_guid(str(guid), feed_id)
     summary = entry.get("summary", "")
     description = ""
     if summary and summary != raw:  # a separate, shorter description exists
@@ -147,10 +155,11 @@ def entry_item(entry: Any, index: int, removed: Counter) -> ImportedItem:
 def feed_items(source: str, removed: Counter, errors: list[str], warnings: list[str]) -> list[ImportedItem]:
     data, headers = fetch(source)
     parsed = parse_feed(source, data, headers, warnings)
+    feed_id = parsed.feed.get("link") or parsed.feed.get("id") or ""
     items: list[ImportedItem] = []
     for i, entry in enumerate(parsed.entries, 1):
         try:
-            items.append(entry_item(entry, i, removed))
+            items.append(entry_item(entry, i, removed, feed_id))
         except Exception as exc:  # one broken entry never stops the others
             title = entry.get("title", "") if hasattr(entry, "get") else ""
             errors.append(f"{source}: entry {i} ({title!r}): {type(exc).__name__}: {exc}")
