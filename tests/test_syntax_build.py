@@ -124,3 +124,10 @@ def test_callouts_in_built_page(make_site):
     assert '<summary class="callout-title">Folded title</summary>' in page
     assert 'data-callout="warning" data-callout-fold="+" open=""' in page
     assert '<div class="callout" data-callout="note">' in page
+
+
+def test_arg_max_renders_as_math(make_site):
+    r = make_site({"a.md": "$$\\theta = \\arg\\max_{\\theta} Q(\\theta)$$\n"})
+    page = (r.ctx.out / "a/index.html").read_text()
+    assert "<mo>arg</mo>" in page and "math-error" not in page
+    assert r.diagnostics == []

@@ -28,6 +28,7 @@ from mdit_py_plugins.dollarmath.index import math_block_dollar, math_inline_doll
 from kb.markdown.env import RenderEnv
 from kb.markdown.lines import with_line
 
+_ARG = re.compile(r"\\arg(?![A-Za-z])")
 _UNKNOWN = re.compile(r"<mi>(\\[A-Za-z]+)</mi>")
 
 
@@ -35,7 +36,8 @@ _UNKNOWN = re.compile(r"<mi>(\\[A-Za-z]+)</mi>")
 def to_mathml(tex: str, display: bool) -> tuple[str, str]:
     """-> (MathML, "") or ("", error message). Cached: notes repeat formulas."""
     try:
-        out = convert(tex, display="block" if display else "inline")
+        # latex2mathml lacks \arg (it knows \max, \log...): write it as the operator it is
+        out = convert(_ARG.sub(r"\\operatorname{arg}", tex), display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises many types on bad input
         return "", _describe(exc)
     unknown = _UNKNOWN.search(out)
