@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import tempfile
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -13,10 +14,12 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from kb.build import build
-from kb.config import load_config
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's kb, also when kb is not installed
+
+from kb.build import build  # noqa: E402
+from kb.config import load_config  # noqa: E402
+
 PAGE = "/guides/sync-your-notes-across-devices/"
 
 
