@@ -302,3 +302,61 @@ def test_no_request_leaves_the_site(site, browser):
     missing = [f for f in watch.failed if f.rsplit(".", 1)[-1] in ("html", "css", "js", "png", "svg") or f.endswith("/")]
     assert missing == []
     context.close()
+
+
+CONTRAST_JS = """
+(selectors) => {
+  function parse(c) {
+    let m = c.match(/^rgba?\\(([^)]+)\\)/);
+    if (m) { const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    m = c.match(/^color\\(srgb ([^)]+)\\)/);
+    if (m) { const p = m[1].split(/[ \\/]+/).filter(Boolean).map(Number); return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1]; }
+    throw new Error("unparsed colour " + c);
+  }
+  function over(top, under) {
+    const a = top[3];
+    return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)).concat([1]);
+  }
+  function background(el) {
+    const chain = [];
+    for (let e = el; e; e = e.parentElement) chain.push(parse(getComputedStyle(e).backgroundColor));
+    let bg = [255, 255, 255, 1];
+    for (const c of chain.reverse()) bg = over(c, bg);
+    return bg;
+  }
+  function lum(c) {
+    const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  }
+  const out = [];
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    if (!el) { out.push([sel, null]); continue; }
+    const bg = background(el);
+    const fg = over(parse(getComputedStyle(el).color), bg);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    out.push([sel, (hi + 0.05) / (lo + 0.05)]);
+  }
+  return out;
+}
+"""
+CONTRAST_SELECTORS = [
+    "body", ".site-nav a", ".note-meta", "a.tag", ".note-body a.internal", ".backlinks .context", ".site-footer",
+    ".callout[data-callout=note] .callout-title", "details.callout[data-callout=tip] > summary",
+    "details.callout[data-callout=warning] > summary", ".callout[data-callout=danger] .callout-title",
+    ".callout[data-callout=question] .callout-title", ".callout[data-callout=quote] .callout-title", "#search-input",
+]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_meets_wcag_aa(site, browser, scheme):
+    """Body text, links, tags, muted text and callout titles reach 4.5:1 in both themes."""
+    base, result = site
+    context, page, _ = new_page(browser, color_scheme=scheme)
+    page.goto(base + note_url(result, "Callouts"))
+    ratios = page.evaluate(CONTRAST_JS, CONTRAST_SELECTORS)
+    missing = [sel for sel, r in ratios if r is None]
+    assert missing == []
+    low = [f"{sel}: {r:.2f}" for sel, r in ratios if r < 4.5]
+    assert low == []
+    context.close()

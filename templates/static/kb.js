@@ -55,7 +55,7 @@
   document.addEventListener("keydown", function () { lastPointer = "keyboard"; }, true);
 
   function previewable(a) {
-    if (!a || !a.matches("main a.internal[href], main .backlinks a[href]")) return false;
+    if (!a || !a.matches("main a.internal[href], main .backlinks a[href], main .related a[href]")) return false;
     if (a.closest(".kb-preview")) return false;
     var url = new URL(a.href, location.href);
     if (url.origin !== location.origin) return false;
