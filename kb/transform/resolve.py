@@ -9,12 +9,15 @@ from kb.model import Backlink, BuildContext, Link, Note
 from kb.paths import anchor
 
 _MD_NOISE = re.compile(r"(!?\[\[|\]\]|[*_`>#=]+|^\s*[-+] (\[.\] )?)")
+_WIKI_ALIAS = re.compile(r"!?\[\[([^\]|]*)\\?\|([^\]]*)\]\]")  # [[target|alias]] -> alias
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](url) -> text
 _COMMENT = re.compile(r"%%.*?(%%|$)")  # %%comments%% never reach any output, snippets included
 
 
 def context_line(lines: list[str], body_line: int, line: int) -> str:
     i = line - body_line
     text = _COMMENT.sub("", lines[i]) if 0 <= i < len(lines) else ""
+    text = _MD_LINK.sub(r"\1", _WIKI_ALIAS.sub(r"\2", text))
     text = _MD_NOISE.sub("", text).strip()
     return text[:240]
 
