@@ -24,6 +24,7 @@ from kb.markdown.highlights import highlights_plugin
 from kb.markdown.images import images_plugin
 from kb.markdown.lines import lines_plugin
 from kb.markdown.math import math_plugin
+from kb.markdown.rawhtml import SafeRenderer
 from kb.markdown.tags import tags_plugin
 from kb.markdown.wikilinks import wikilinks_plugin
 from kb.model import Heading
@@ -66,7 +67,8 @@ def make_md() -> MarkdownIt:
     core after "inline": line numbers, then embed unwrapping, headings, and
     finally id removal inside embeds.
     """
-    md = MarkdownIt("commonmark", {"html": True, "typographer": False, "highlight": highlight_code, "linkify": True})
+    options = {"html": True, "typographer": False, "highlight": highlight_code, "linkify": True}
+    md = MarkdownIt("commonmark", options, renderer_cls=SafeRenderer)
     md.enable(["table", "strikethrough", "linkify"])
     # Obsidian links only URLs with a scheme; fuzzy matching would turn "notes.md" into http://notes.md
     md.linkify.set({"fuzzy_link": False, "fuzzy_email": False})

@@ -20,11 +20,11 @@ def _line_text(state: StateBlock, line: int) -> str:
 
 
 def _block_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    if not state.src.startswith(MARK, state.bMarks[start_line] + state.tShift[start_line]):
+        return False
     if state.sCount[start_line] - state.blkIndent >= 4:
         return False
     first = _line_text(state, start_line)
-    if not first.startswith(MARK):
-        return False
     close_line, trailing = end_line, ""
     at = first.find(MARK, 2)
     if at != -1:

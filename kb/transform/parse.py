@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 
 from kb.markdown import make_md
 from kb.markdown.env import RenderEnv
+from kb.markdown.rawhtml import whole_page
 from kb.model import BuildContext, Note
 from kb.paths import Resolver, anchor
 from kb.sanitize import clean_html
@@ -108,11 +109,11 @@ class Renderer:
         tokens = self.md.parse(source, menv)
         if title and len(tokens) > 2 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and tokens[1].content.strip() == title.strip():
             del tokens[:3]
+        # raw HTML is sanitized fragment by fragment by kb.markdown.rawhtml.SafeRenderer,
+        # or here in one piece when a raw block spans markdown (<details> ... </details>)
+        menv["kb_raw_page"] = whole_page(tokens)
         out = self.md.renderer.render(tokens, self.md.options, menv)
-        raw = any(
-            t.type == "html_block" or (t.children and any(c.type == "html_inline" for c in t.children)) for t in tokens
-        )
-        return clean_html(out) if raw else out
+        return clean_html(out) if menv["kb_raw_page"] else out
 
     def embed(self, dest: str, heading: str, parent: RenderEnv, line: int = 0) -> str:
         target = self.ctx.notes.get(dest)
