@@ -124,8 +124,8 @@ def render_block(self: RendererHTML, tokens: Sequence[Token], idx: int, options:
 
 def math_plugin(md: MarkdownIt) -> None:
     alt = {"alt": ["paragraph", "reference", "blockquote", "list"]}
-    md.inline.ruler.before("escape", "math_inline", with_line(math_inline_dollar(False, False, True)))
-    md.inline.ruler.before("escape", "math_bracket", with_line(_bracket_inline))
+    md.inline.ruler.before("escape", "math_inline", with_line(math_inline_dollar(False, False, True), "$"))
+    md.inline.ruler.before("escape", "math_bracket", with_line(_bracket_inline, "\\"))
     md.block.ruler.before("fence", "math_block", math_block_dollar(False, None, False), alt)
     md.block.ruler.before("fence", "math_bracket_block", _bracket_block, alt)
     md.add_render_rule("math_inline", render_inline)
