@@ -29,7 +29,7 @@ def served(make_site):
     r = make_site(
         {
             "a.md": "Inline $e^{i\\pi}+1=0$ and\n\n$$\n\\int_0^1 x\\,dx\n$$\n\n> [!tip]- Folded\n> secret body\n\n> [!note]+ Open\n> open body\n\n==marked==\n",
-            "b.md": "Para\n\nTarget paragraph ^blk\n" + "\n".join(f"filler {i}\n" for i in range(80)),
+            "b.md": "Para\n\nTarget paragraph ^blk\n\n" + "\n".join(f"filler {i}\n" for i in range(80)),
             "c.md": "Go to [[b#^blk]]\n",
         }
     )
