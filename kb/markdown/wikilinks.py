@@ -143,8 +143,13 @@ def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opti
             else:
                 tok.attrSet("href", new)
                 tok.attrSet("class", "internal")
-        elif kb.resolver.file(path, kb.path):
-            tok.attrSet("href", kb.resolve_file(path, line, href) or href)
+        else:
+            url = kb.resolve_file(path, line, f"[…]({href})")
+            if url is None:  # a missing attachment: a visible marker, never a dead link
+                tok.attrs = {"class": "unresolved", "title": "missing attachment"}
+                _retag(tokens, idx, "span")
+            else:
+                tok.attrSet("href", url)
     return self.renderToken(tokens, idx, options, env)
 
 
