@@ -126,3 +126,22 @@ def test_callouts_in_built_page(make_site):
     assert '<summary class="callout-title">Folded title</summary>' in page
     assert 'data-callout="warning" data-callout-fold="+" open=""' in page
     assert '<div class="callout" data-callout="note">' in page
+
+
+def test_raw_html_around_markdown_keeps_kb_features(make_site):
+    """A <details> block spanning markdown makes the whole page go through the sanitizer:
+    kb's own markup (callouts, MathML, task boxes, block ids, tags) must survive it."""
+    src = (
+        "<details><summary>More</summary>\n\n"
+        "> [!tip]+ Tip\n> inside ^b1\n\n$x^2$ ==hi== #tagged [[b#^zz]]\n\n- [x] done\n\n"
+        '</details>\n\n<img src="x.png" onerror="alert(1)">\n'
+    )
+    r = make_site({"a.md": src, "b.md": "Target ^zz\n"})
+    page = read(r.ctx.out, "a/index.html")
+    body = page.split('class="note-body"')[1]
+    assert "<details><summary>More</summary>" in body and "</details>" in body
+    assert 'data-callout="tip"' in body and 'open=""' in body and 'id="^b1"' in body
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in body and "<mark>hi</mark>" in body
+    assert 'type="checkbox"' in body and "checked" in body
+    assert 'href="/tags/tagged/"' in body and 'href="/b/#%5Ezz"' in body
+    assert "onerror" not in body
