@@ -145,3 +145,12 @@ def test_raw_html_around_markdown_keeps_kb_features(make_site):
     assert 'type="checkbox"' in body and "checked" in body
     assert 'href="/tags/tagged/"' in body and 'href="/b/#%5Ezz"' in body
     assert "onerror" not in body
+
+
+def test_section_embeds_skip_commented_and_fenced_headings(make_site):
+    part = "## Real\nreal text\n%%\n## Hidden\nsecret\n%%\n```\n## Fenced\n```\nstill real\n## Next\nnext text\n"
+    r = make_site({"host.md": "![[part#Real]]\n\n![[part#Hidden]]\n", "part.md": part})
+    host = read(r.ctx.out, "host/index.html")
+    assert "real text" in host and "still real" in host and "## Fenced" in host
+    assert "secret" not in host and "next text" not in host
+    assert [d.message for d in r.diagnostics] == ["heading '#Hidden' not found in part.md (embed)"]

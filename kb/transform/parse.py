@@ -59,13 +59,17 @@ def section(source: str, heading: str) -> str:
     if heading.startswith("^"):
         return _block_section(lines, heading)
     want = anchor(heading.split("#")[-1])
-    in_fence = False
+    in_fence = in_comment = False
     start, level = -1, 0
     for i, ln in enumerate(lines):
-        if _FENCE.match(ln):
+        if _FENCE.match(ln) and not in_comment:
             in_fence = not in_fence
             continue
-        m = None if in_fence else _HEADING.match(ln)
+        if not in_fence and "%%" in ln and (in_comment or ln.lstrip().startswith("%%")):
+            # a %% block comment: headings inside it are not headings (kb.markdown.comments)
+            in_comment = (ln.count("%%") % 2 == 1) != in_comment
+            continue
+        m = None if in_fence or in_comment else _HEADING.match(ln)
         if not m:
             continue
         if start >= 0 and len(m.group(1)) <= level:
