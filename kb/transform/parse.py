@@ -7,8 +7,12 @@ vault (built from the load stage alone), so each note is parsed exactly once.
 from __future__ import annotations
 
 import html
+import multiprocessing as mp
+import os
 import re
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from markdown_it import MarkdownIt
@@ -16,7 +20,7 @@ from markdown_it import MarkdownIt
 from kb.markdown import make_md
 from kb.markdown.env import RenderEnv
 from kb.markdown.rawhtml import whole_page
-from kb.model import BuildContext, Note
+from kb.model import BuildContext, Diagnostic, Heading, Link, Note
 from kb.paths import Resolver, anchor
 from kb.sanitize import clean_html
 
@@ -133,27 +137,86 @@ class Renderer:
         env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
         return self.to_html(source, env)
 
-    def parse(self, note: Note) -> list:
+    def render_note(self, note: Note) -> ParseResult:
+        """Everything the parse step gives one note; never raises (a broken note becomes
+        an error diagnostic and its source shown as preformatted text)."""
         env = self.env_for(note)
-        note.html = self.to_html(note.source, env, note.title)
-        note.links = env.links
-        for t in env.tags:
-            if t not in note.tags:
-                note.tags.append(t)
-        note.headings = env.headings
-        note.block_ids = env.block_ids
-        note.attachments = sorted(set(env.attachments))
-        note.text = html_to_text(note.html)
-        return env.diagnostics
+        try:
+            page = self.to_html(note.source, env, note.title)
+        except Exception as exc:  # one broken note must never stop the build
+            err = Diagnostic(note.path, note.body_line, "error", "parse", f"could not render: {exc!r}")
+            return ParseResult(f"<pre>{html.escape(note.source)}</pre>", note.source, diagnostics=[err])
+        tags = list(note.tags) + [t for t in dict.fromkeys(env.tags) if t not in note.tags]
+        return ParseResult(
+            page, html_to_text(page), env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics
+        )
+
+    def parse(self, note: Note) -> list[Diagnostic]:
+        """Render `note` and store the results on it; -> its diagnostics."""
+        return self.render_note(note).apply(note)
+
+
+@dataclass
+class ParseResult:
+    html: str
+    text: str
+    links: list[Link] = field(default_factory=list)
+    tags: list[str] | None = None  # None: leave the note's (frontmatter) tags
+    headings: list[Heading] = field(default_factory=list)
+    block_ids: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def apply(self, note: Note) -> list[Diagnostic]:
+        note.html, note.text, note.links = self.html, self.text, self.links
+        if self.tags is not None:
+            note.tags = self.tags
+        note.headings, note.block_ids, note.attachments = self.headings, self.block_ids, self.attachments
+        return self.diagnostics
+
+
+# Big vaults are parsed by forked worker processes: markdown-it-py is pure Python and
+# parsing is most of a build. Workers inherit the Renderer (and so the whole vault) by
+# fork, parse a chunk of notes each and send back only the ParseResults, in order, so
+# the output is the same as a serial parse. Small vaults stay in-process.
+# KB_JOBS=N forces N processes (1 = serial).
+PARALLEL_MIN_NOTES = 400
+_worker: Renderer | None = None
+
+
+def _parse_chunk(paths: list[str]) -> list[ParseResult]:
+    assert _worker is not None
+    return [_worker.render_note(_worker.ctx.notes[p]) for p in paths]
+
+
+def _jobs(n_notes: int) -> int:
+    env = os.environ.get("KB_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if n_notes < PARALLEL_MIN_NOTES or "fork" not in mp.get_all_start_methods():
+        return 1
+    if threading.active_count() > 1:  # e.g. under `kb serve`: forking a threaded process can deadlock
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def parse_all(ctx: BuildContext) -> None:
+    global _worker
     renderer = Renderer(ctx)
     ctx.extra["renderer"] = renderer
-    for note in ctx.notes.values():
+    notes = list(ctx.notes.values())
+    jobs = _jobs(len(notes))
+    if jobs == 1:
+        results = [renderer.render_note(n) for n in notes]
+    else:
+        paths = [n.path for n in notes]
+        size = max(1, len(paths) // (jobs * 4))
+        chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+        _worker = renderer
         try:
-            ctx.diagnostics.extend(renderer.parse(note))
-        except Exception as exc:  # one broken note must never stop the build
-            ctx.error(note.path, note.body_line, "parse", f"could not render: {exc!r}")
-            note.html = f"<pre>{html.escape(note.source)}</pre>"
-            note.text = note.source
+            with mp.get_context("fork").Pool(jobs) as pool:
+                results = [r for chunk in pool.map(_parse_chunk, chunks) for r in chunk]
+        finally:
+            _worker = None
+    for note, result in zip(notes, results, strict=True):
+        ctx.diagnostics.extend(result.apply(note))
