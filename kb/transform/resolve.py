@@ -12,8 +12,10 @@ _MD_NOISE = re.compile(r"(!?\[\[|\]\]|[*_`>#=]+|^\s*[-+] (\[.\] )?)")
 _COMMENT = re.compile(r"%%.*?(%%|$)")  # %%comments%% never reach any output, snippets included
 
 
-def context_line(source: str, body_line: int, line: int) -> str:
-    lines = source.split("\n")
+def context_line(source: str | list[str], body_line: int, line: int) -> str:
+    """The link's source line as plain text. Pass the note's lines, already split, when
+    asking for several links of one note."""
+    lines = source.split("\n") if isinstance(source, str) else source
     i = line - body_line
     text = _COMMENT.sub("", lines[i]) if 0 <= i < len(lines) else ""
     text = _MD_NOISE.sub("", text).strip()
@@ -48,12 +50,14 @@ def resolve(ctx: BuildContext) -> None:
         note.backlinks = []
     for note in ctx.notes.values():
         seen: set[str] = set()
+        lines: list[str] | None = None
         for link in note.links:
             dest = link.resolved
             if dest is None or dest == note.path or dest in seen or dest not in ctx.notes:
                 continue
             seen.add(dest)
-            ctx.notes[dest].backlinks.append(Backlink(note.path, context_line(note.source, note.body_line, link.line)))
+            lines = lines if lines is not None else note.source.split("\n")
+            ctx.notes[dest].backlinks.append(Backlink(note.path, context_line(lines, note.body_line, link.line)))
         ctx.attachments.update(note.attachments)
     tags: dict[str, list[str]] = {}
     for note in ctx.notes.values():
