@@ -154,3 +154,11 @@ def test_section_embeds_skip_commented_and_fenced_headings(make_site):
     assert "real text" in host and "still real" in host and "## Fenced" in host
     assert "secret" not in host and "next text" not in host
     assert [d.message for d in r.diagnostics] == ["heading '#Hidden' not found in part.md (embed)"]
+
+
+def test_heading_links_match_headings_with_links_and_tags(make_site):
+    r = make_site({"a.md": "[[b#See Foo]] [[b#Idea ondevice]]\n", "b.md": "## See [[Foo]]\n### Idea #ondevice\n", "Foo.md": "x"})
+    b = read(r.ctx.out, "b/index.html")
+    assert 'id="see-foo"' in b and 'id="idea-ondevice"' in b
+    assert 'href="/b/#see-foo"' in read(r.ctx.out, "a/index.html")
+    assert diags(r) == []
