@@ -51,6 +51,15 @@ def _describe(exc: Exception) -> str:
     return f"{words}: {detail}" if detail else words
 
 
+_MATHY = re.compile(r"[\\^_={}<>+]")
+
+
+def bracket_is_math(content: str, before: str = "") -> bool:
+    """`\\[…\\]` is also markdown for an escaped "[…]": `\\[\\[Links\\]\\]` (an escaped
+    wikilink) or `\\[1\\]` is text. Display math has a command or an operator."""
+    return bool(content.strip()) and "\\[" not in content and not before.endswith("\\[") and bool(_MATHY.search(content))
+
+
 def _bracket_inline(state: StateInline, silent: bool) -> bool:
     src, pos = state.src, state.pos
     if not src.startswith(("\\(", "\\["), pos):
@@ -58,6 +67,8 @@ def _bracket_inline(state: StateInline, silent: bool) -> bool:
     display = src[pos + 1] == "["
     end = src.find("\\]" if display else "\\)", pos + 2)
     if end == -1 or not src[pos + 2 : end].strip():
+        return False
+    if display and not bracket_is_math(src[pos + 2 : end], src[max(0, pos - 2) : pos]):
         return False
     if not silent:
         tok = state.push("math_inline_double" if display else "math_inline", "math", 0)
