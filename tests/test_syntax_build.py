@@ -162,3 +162,12 @@ def test_heading_links_match_headings_with_links_and_tags(make_site):
     assert 'id="see-foo"' in b and 'id="idea-ondevice"' in b
     assert 'href="/b/#see-foo"' in read(r.ctx.out, "a/index.html")
     assert diags(r) == []
+
+
+def test_long_embed_chains_stop_with_a_warning(make_site):
+    files = {f"n{i}.md": f"level {i} ![[n{i + 1}]]\n" for i in range(12)}
+    files["n12.md"] = "bottom"
+    r = make_site(files)
+    body = read(r.ctx.out, "n0/index.html").split('class="note-body"')[1].split("</article>")[0]
+    assert "level 8" in body and "level 9" not in body and '<a class="internal" href="/n9/">n9</a>' in body
+    assert "n0.md:1: warning[embed-depth] embeds nested deeper than 8: n9.md not embedded" in diags(r)
