@@ -21,8 +21,9 @@ from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes
 from kb.load import load
 from kb.model import BuildContext, Diagnostic
+from kb.parallel import fork_map
 from kb.theme import make_env
-from kb.transform.parallel import fork_map, parse_parallel
+from kb.transform.parse import parse_all
 from kb.transform.publish import publish
 from kb.transform.resolve import resolve
 
@@ -71,7 +72,7 @@ def transform(ctx: BuildContext) -> None:
     """Per-note and vault-wide steps, in order."""
     publish(ctx)
     dedupe_slugs(ctx)
-    parse_parallel(ctx)
+    parse_all(ctx)
     resolve(ctx)
     related_step = ctx.extra.get("related_step")
     if related_step:

@@ -4,6 +4,7 @@ what is recorded on the Note, embeds, attachments and the page around the body."
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
 
@@ -34,7 +35,8 @@ def test_block_ids_recorded_and_linked(make_site):
     a = read(r.ctx.out, "a/index.html")
     assert '<p id="^p1">Para one</p>' in a and '<li id="^li-2">item</li>' in a and "^p1<" not in a
     b = read(r.ctx.out, "b/index.html")
-    assert 'href="/a/#%5Ep1"' in b and 'href="/a/#%5Enope"' in b
+    assert 'href="/a/#%5Ep1"' in b and 'href="/a/#%5Enope"' in b  # browsers decode the fragment to ^p1
+    assert 'id="' + unquote("%5Ep1") + '"' in a
     assert diags(r) == ["b.md:1: warning[missing-heading] block '#^nope' not found in a.md; linking to the note"]
 
 
@@ -131,3 +133,48 @@ def test_arg_max_renders_as_math(make_site):
     page = (r.ctx.out / "a/index.html").read_text()
     assert "<mo>arg</mo>" in page and "math-error" not in page
     assert r.diagnostics == []
+
+
+def test_raw_html_around_markdown_keeps_kb_features(make_site):
+    """A <details> block spanning markdown makes the whole page go through the sanitizer:
+    kb's own markup (callouts, MathML, task boxes, block ids, tags) must survive it."""
+    src = (
+        "<details><summary>More</summary>\n\n"
+        "> [!tip]+ Tip\n> inside ^b1\n\n$x^2$ ==hi== #tagged [[b#^zz]]\n\n- [x] done\n\n"
+        '</details>\n\n<img src="x.png" onerror="alert(1)">\n'
+    )
+    r = make_site({"a.md": src, "b.md": "Target ^zz\n"})
+    page = read(r.ctx.out, "a/index.html")
+    body = page.split('class="note-body"')[1]
+    assert "<details><summary>More</summary>" in body and "</details>" in body
+    assert 'data-callout="tip"' in body and 'open=""' in body and 'id="^b1"' in body
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in body and "<mark>hi</mark>" in body
+    assert 'type="checkbox"' in body and "checked" in body
+    assert 'href="/tags/tagged/"' in body and 'href="/b/#%5Ezz"' in body
+    assert "onerror" not in body
+
+
+def test_section_embeds_skip_commented_and_fenced_headings(make_site):
+    part = "## Real\nreal text\n%%\n## Hidden\nsecret\n%%\n```\n## Fenced\n```\nstill real\n## Next\nnext text\n"
+    r = make_site({"host.md": "![[part#Real]]\n\n![[part#Hidden]]\n", "part.md": part})
+    host = read(r.ctx.out, "host/index.html")
+    assert "real text" in host and "still real" in host and "## Fenced" in host
+    assert "secret" not in host and "next text" not in host
+    assert [d.message for d in r.diagnostics] == ["heading '#Hidden' not found in part.md (embed)"]
+
+
+def test_heading_links_match_headings_with_links_and_tags(make_site):
+    r = make_site({"a.md": "[[b#See Foo]] [[b#Idea ondevice]]\n", "b.md": "## See [[Foo]]\n### Idea #ondevice\n", "Foo.md": "x"})
+    b = read(r.ctx.out, "b/index.html")
+    assert 'id="see-foo"' in b and 'id="idea-ondevice"' in b
+    assert 'href="/b/#see-foo"' in read(r.ctx.out, "a/index.html")
+    assert diags(r) == []
+
+
+def test_long_embed_chains_stop_with_a_warning(make_site):
+    files = {f"n{i}.md": f"level {i} ![[n{i + 1}]]\n" for i in range(12)}
+    files["n12.md"] = "bottom"
+    r = make_site(files)
+    body = read(r.ctx.out, "n0/index.html").split('class="note-body"')[1].split("</article>")[0]
+    assert "level 8" in body and "level 9" not in body and '<a class="internal" href="/n9/">n9</a>' in body
+    assert "n0.md:1: warning[embed-depth] embeds nested deeper than 8: n9.md not embedded" in diags(r)

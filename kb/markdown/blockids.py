@@ -1,4 +1,4 @@
-"""Block ids: `text ^my-id` at the end of a paragraph or list item.
+"""Block ids: `text ^my-id` at the end of a paragraph or list item (or of one of its lines).
 
 The marker is removed from the text and becomes id="^my-id" on the block (the
 <li> when the paragraph opens a list item), so `[[note#^my-id]]` lands there.
@@ -17,7 +17,9 @@ from markdown_it.token import Token
 
 from kb.markdown.env import RenderEnv
 
-_TRAILING = re.compile(r"(?:^|[ \t])\^([A-Za-z0-9-]+)[ \t]*$")
+# at the end of a line: usually the paragraph's last, but Obsidian also takes one that ends
+# an earlier line of the block (a list item whose text continues below it)
+_TRAILING = re.compile(r"(?:^|[ \t])\^([A-Za-z0-9-]+)[ \t]*$", re.M)
 _ALONE = re.compile(r"^\^([A-Za-z0-9-]+)$")
 
 
@@ -62,7 +64,7 @@ def _block_ids(state: StateCore) -> None:
                 continue
         m = _TRAILING.search(tok.content)
         if m and m.start(1) > 1:
-            tok.content = tok.content[: m.start()].rstrip()
+            tok.content = (tok.content[: m.start()].rstrip() + tok.content[m.end() :]).strip()
             holder = tokens[i - 2] if i >= 2 and tokens[i - 2].type == "list_item_open" else tokens[i - 1]
             holder.attrSet("id", "^" + m.group(1))
             _record(state, m.group(1))

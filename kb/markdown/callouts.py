@@ -33,7 +33,7 @@ def _close_index(tokens: list[Token], i: int) -> int:
 def _title_tokens(kind: str, fold: str, title: str, line_map: list[int] | None) -> list[Token]:
     tag = "summary" if fold else "div"
     op = Token("callout_title_open", tag, 1, attrs={"class": "callout-title"}, block=True)
-    inline = Token("inline", "", 0, content=title or kind.replace("-", " ").capitalize(), children=[])
+    inline = Token("inline", "", 0, content=title or kind[:1].upper() + kind[1:], children=[])
     inline.map = line_map
     return [op, inline, Token("callout_title_close", tag, -1, block=True)]
 

@@ -20,11 +20,11 @@ def _line_text(state: StateBlock, line: int) -> str:
 
 
 def _block_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    if not state.src.startswith(MARK, state.bMarks[start_line] + state.tShift[start_line]):
+        return False
     if state.sCount[start_line] - state.blkIndent >= 4:
         return False
     first = _line_text(state, start_line)
-    if not first.startswith(MARK):
-        return False
     close_line, trailing = end_line, ""
     at = first.find(MARK, 2)
     if at != -1:
@@ -62,4 +62,5 @@ def _inline_rule(state: StateInline, silent: bool) -> bool:
 
 def comments_plugin(md: MarkdownIt) -> None:
     md.block.ruler.after("fence", "kb_comment", _block_rule, {"alt": ["paragraph", "reference", "blockquote", "list"]})
-    md.inline.ruler.before("text", "kb_comment", _inline_rule)
+    # `%` stops the "text" rule, so running after it sees every candidate at fewer calls
+    md.inline.ruler.after("text", "kb_comment", _inline_rule)

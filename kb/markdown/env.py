@@ -68,7 +68,8 @@ class RenderEnv:
         frag = ""
         if heading:
             last = heading.split("#")[-1].strip()
-            # ids are "^block"; "^" is not allowed raw in a URL fragment, browsers decode %5E
+            # ids are "^id" as written; in the URL the caret is percent-encoded ("^" is not
+            # a valid fragment character) and browsers decode it to find the element
             frag = "#" + ("%5E" + last[1:] if last.startswith("^") else anchor(last))
         if dest == self.path and frag:
             return frag

@@ -17,10 +17,13 @@ from markdown_it.rules_inline import StateInline
 InlineRule = Callable[[StateInline, bool], bool]
 
 
-def with_line(rule: InlineRule) -> InlineRule:
-    """Wrap an inline rule so each token it pushes records the line it started on."""
+def with_line(rule: InlineRule, first: str = "") -> InlineRule:
+    """Wrap an inline rule so each token it pushes records the line it started on.
+    `first`: the characters the rule can start at (a cheap pre-check; "" = any)."""
 
     def wrapped(state: StateInline, silent: bool) -> bool:
+        if first and state.src[state.pos] not in first:
+            return False
         n = len(state.tokens)
         start = state.pos
         ok = rule(state, silent)
@@ -51,9 +54,9 @@ def _fix_lines(state: StateCore) -> None:
 
 
 def lines_plugin(md: MarkdownIt) -> None:
-    for name in ("link", "image", "autolink", "linkify"):
+    for name, first in (("link", "["), ("image", "!"), ("autolink", "<"), ("linkify", ":")):
         rules = md.inline.ruler.get_all_rules()
         if name in rules:
             idx = rules.index(name)
-            md.inline.ruler.at(name, with_line(md.inline.ruler.__rules__[idx].fn))
+            md.inline.ruler.at(name, with_line(md.inline.ruler.__rules__[idx].fn, first))
     md.core.ruler.after("inline", "kb_lines", _fix_lines)

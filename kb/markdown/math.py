@@ -53,6 +53,15 @@ def _describe(exc: Exception) -> str:
     return f"{words}: {detail}" if detail else words
 
 
+_MATHY = re.compile(r"[\\^_={}<>+]")
+
+
+def bracket_is_math(content: str, before: str = "") -> bool:
+    """`\\[…\\]` is also markdown for an escaped "[…]": `\\[\\[Links\\]\\]` (an escaped
+    wikilink) or `\\[1\\]` is text. Display math has a command or an operator."""
+    return bool(content.strip()) and "\\[" not in content and not before.endswith("\\[") and bool(_MATHY.search(content))
+
+
 def _bracket_inline(state: StateInline, silent: bool) -> bool:
     src, pos = state.src, state.pos
     if not src.startswith(("\\(", "\\["), pos):
@@ -60,6 +69,8 @@ def _bracket_inline(state: StateInline, silent: bool) -> bool:
     display = src[pos + 1] == "["
     end = src.find("\\]" if display else "\\)", pos + 2)
     if end == -1 or not src[pos + 2 : end].strip():
+        return False
+    if display and not bracket_is_math(src[pos + 2 : end], src[max(0, pos - 2) : pos]):
         return False
     if not silent:
         tok = state.push("math_inline_double" if display else "math_inline", "math", 0)
@@ -126,8 +137,8 @@ def render_block(self: RendererHTML, tokens: Sequence[Token], idx: int, options:
 
 def math_plugin(md: MarkdownIt) -> None:
     alt = {"alt": ["paragraph", "reference", "blockquote", "list"]}
-    md.inline.ruler.before("escape", "math_inline", with_line(math_inline_dollar(False, False, True)))
-    md.inline.ruler.before("escape", "math_bracket", with_line(_bracket_inline))
+    md.inline.ruler.before("escape", "math_inline", with_line(math_inline_dollar(False, False, True), "$"))
+    md.inline.ruler.before("escape", "math_bracket", with_line(_bracket_inline, "\\"))
     md.block.ruler.before("fence", "math_block", math_block_dollar(False, None, False), alt)
     md.block.ruler.before("fence", "math_bracket_block", _bracket_block, alt)
     md.add_render_rule("math_inline", render_inline)

@@ -69,6 +69,6 @@ def _mark_tags_in_links(state: StateCore) -> None:
 
 
 def tags_plugin(md: MarkdownIt) -> None:
-    md.inline.ruler.before("text", "kb_tag", _tag_rule)
+    md.inline.ruler.after("text", "kb_tag", _tag_rule)  # `#` stops "text"
     md.core.ruler.after("inline", "kb_tags_in_links", _mark_tags_in_links)
     md.add_render_rule("kb_tag", render_tag)

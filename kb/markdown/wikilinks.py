@@ -23,6 +23,7 @@ from markdown_it.utils import OptionsDict
 from kb.markdown.env import MEDIA_EXT, RenderEnv, media_html
 from kb.model import Link
 
+MAX_EMBED_DEPTH = 8
 _SIZE = re.compile(r"^\d+(x\d+)?$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -103,6 +104,9 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         if dest in kb.embed_stack:
             kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (dest,))}")
             return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'
+        if len(kb.embed_stack) > MAX_EMBED_DEPTH:  # a long chain of embeds: stop, link instead
+            kb.warn_page(line, "embed-depth", f"embeds nested deeper than {MAX_EMBED_DEPTH}: {dest} not embedded")
+            return f'<a class="internal" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>'
         inner = kb.embed_html(dest, heading, kb, line)
         return (
             f'<div class="embed" data-src="{html.escape(dest, quote=True)}">'
@@ -143,8 +147,13 @@ def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opti
             else:
                 tok.attrSet("href", new)
                 tok.attrSet("class", "internal")
-        elif kb.resolver.file(path, kb.path):
-            tok.attrSet("href", kb.resolve_file(path, line, href) or href)
+        else:
+            url = kb.resolve_file(path, line, f"[…]({href})")
+            if url is None:  # a missing attachment: a visible marker, never a dead link
+                tok.attrs = {"class": "unresolved", "title": "missing attachment"}
+                _retag(tokens, idx, "span")
+            else:
+                tok.attrSet("href", url)
     return self.renderToken(tokens, idx, options, env)
 
 

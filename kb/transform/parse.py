@@ -9,13 +9,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
 from kb.markdown import make_md
 from kb.markdown.env import RenderEnv
-from kb.model import BuildContext, Diagnostic, Note
+from kb.markdown.rawhtml import whole_page
+from kb.model import BuildContext, Diagnostic, Heading, Link, Note
+from kb.parallel import fork_map
 from kb.paths import Resolver, anchor
 from kb.sanitize import clean_html
 
@@ -58,13 +61,17 @@ def section(source: str, heading: str) -> str:
     if heading.startswith("^"):
         return _block_section(lines, heading)
     want = anchor(heading.split("#")[-1])
-    in_fence = False
+    in_fence = in_comment = False
     start, level = -1, 0
     for i, ln in enumerate(lines):
-        if _FENCE.match(ln):
+        if _FENCE.match(ln) and not in_comment:
             in_fence = not in_fence
             continue
-        m = None if in_fence else _HEADING.match(ln)
+        if not in_fence and "%%" in ln and (in_comment or ln.lstrip().startswith("%%")):
+            # a %% block comment: headings inside it are not headings (kb.markdown.comments)
+            in_comment = (ln.count("%%") % 2 == 1) != in_comment
+            continue
+        m = None if in_fence or in_comment else _HEADING.match(ln)
         if not m:
             continue
         if start >= 0 and len(m.group(1)) <= level:
@@ -108,11 +115,11 @@ class Renderer:
         tokens = self.md.parse(source, menv)
         if title and len(tokens) > 2 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and tokens[1].content.strip() == title.strip():
             del tokens[:3]
+        # raw HTML is sanitized fragment by fragment by kb.markdown.rawhtml.SafeRenderer,
+        # or here in one piece when a raw block spans markdown (<details> ... </details>)
+        menv["kb_raw_page"] = whole_page(tokens)
         out = self.md.renderer.render(tokens, self.md.options, menv)
-        raw = any(
-            t.type == "html_block" or (t.children and any(c.type == "html_inline" for c in t.children)) for t in tokens
-        )
-        return clean_html(out) if raw else out
+        return clean_html(out) if menv["kb_raw_page"] else out
 
     def embed(self, dest: str, heading: str, parent: RenderEnv, line: int = 0) -> str:
         target = self.ctx.notes.get(dest)
@@ -128,32 +135,53 @@ class Renderer:
         env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
         return self.to_html(source, env)
 
-    def parse(self, note: Note) -> list:
+    def render_note(self, note: Note) -> ParseResult:
+        """Everything the parse step gives one note; never raises (a broken note becomes
+        an error diagnostic and its source shown as preformatted text)."""
         env = self.env_for(note)
-        note.html = self.to_html(note.source, env, note.title)
-        note.links = env.links
-        for t in env.tags:
-            if t not in note.tags:
-                note.tags.append(t)
-        note.headings = env.headings
-        note.block_ids = env.block_ids
-        note.attachments = sorted(set(env.attachments))
-        note.text = html_to_text(note.html)
-        return env.diagnostics
+        try:
+            page = self.to_html(note.source, env, note.title)
+        except Exception as exc:  # one broken note must never stop the build
+            err = Diagnostic(note.path, note.body_line, "error", "parse", f"could not render: {exc!r}")
+            return ParseResult(f"<pre>{html.escape(note.source)}</pre>", note.source, diagnostics=[err])
+        tags = list(note.tags) + [t for t in dict.fromkeys(env.tags) if t not in note.tags]
+        return ParseResult(
+            page, html_to_text(page), env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics
+        )
+
+    def parse(self, note: Note) -> list[Diagnostic]:
+        """Render `note` and store the results on it; -> its diagnostics."""
+        return self.render_note(note).apply(note)
 
 
-def parse_note(renderer: Renderer, note: Note) -> list:
-    """Parse one note; a note that fails to render becomes an error diagnostic, never a crash."""
-    try:
-        return renderer.parse(note)
-    except Exception as exc:  # one broken note must never stop the build
-        note.html = f"<pre>{html.escape(note.source)}</pre>"
-        note.text = note.source
-        return [Diagnostic(note.path, note.body_line, "error", "parse", f"could not render: {exc!r}")]
+@dataclass
+class ParseResult:
+    html: str
+    text: str
+    links: list[Link] = field(default_factory=list)
+    tags: list[str] | None = None  # None: leave the note's (frontmatter) tags
+    headings: list[Heading] = field(default_factory=list)
+    block_ids: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def apply(self, note: Note) -> list[Diagnostic]:
+        note.html, note.text, note.links = self.html, self.text, self.links
+        if self.tags is not None:
+            note.tags = self.tags
+        note.headings, note.block_ids, note.attachments = self.headings, self.block_ids, self.attachments
+        return self.diagnostics
 
 
 def parse_all(ctx: BuildContext) -> None:
+    """Parse every note, on every core for big vaults (kb.parallel)."""
     renderer = Renderer(ctx)
     ctx.extra["renderer"] = renderer
-    for note in ctx.notes.values():
-        ctx.diagnostics.extend(parse_note(renderer, note))
+    notes = list(ctx.notes.values())
+
+    def job(paths: list[str]) -> list[ParseResult]:
+        return [renderer.render_note(ctx.notes[p]) for p in paths]
+
+    results = [r for chunk in fork_map(job, [n.path for n in notes]) for r in chunk]
+    for note, result in zip(notes, results, strict=True):
+        ctx.diagnostics.extend(result.apply(note))

@@ -14,7 +14,10 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](url) -> text
 _COMMENT = re.compile(r"%%.*?(%%|$)")  # %%comments%% never reach any output, snippets included
 
 
-def context_line(lines: list[str], body_line: int, line: int) -> str:
+def context_line(source: str | list[str], body_line: int, line: int) -> str:
+    """The link's source line as plain text. Pass the note's lines, already split, when
+    asking for several links of one note."""
+    lines = source.split("\n") if isinstance(source, str) else source
     i = line - body_line
     text = _COMMENT.sub("", lines[i]) if 0 <= i < len(lines) else ""
     text = _MD_LINK.sub(r"\1", _WIKI_ALIAS.sub(r"\2", text))
@@ -50,12 +53,13 @@ def resolve(ctx: BuildContext) -> None:
         note.backlinks = []
     for note in ctx.notes.values():
         seen: set[str] = set()
-        lines = note.source.split("\n") if note.links else []
+        lines: list[str] | None = None
         for link in note.links:
             dest = link.resolved
             if dest is None or dest == note.path or dest in seen or dest not in ctx.notes:
                 continue
             seen.add(dest)
+            lines = lines if lines is not None else note.source.split("\n")
             ctx.notes[dest].backlinks.append(Backlink(note.path, context_line(lines, note.body_line, link.line)))
         ctx.attachments.update(note.attachments)
     tags: dict[str, list[str]] = {}
