@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes
 from kb.load import load
 from kb.model import BuildContext, Diagnostic
+from kb.parallel import fork_map
 from kb.theme import make_env
 from kb.transform.parse import parse_all
 from kb.transform.publish import publish
@@ -84,7 +86,7 @@ def transform(ctx: BuildContext) -> None:
 def emit(ctx: BuildContext) -> list[str]:
     env = make_env(ctx.vault)
     ctx.extra["problems"] = by_note(ctx.diagnostics)
-    written = emit_notes(ctx, env)
+    written = emit_notes_parallel(ctx, env)
     written += emit_lists(ctx, env)
     written += emit_feeds(ctx)
     written += emit_assets(ctx)
@@ -93,15 +95,40 @@ def emit(ctx: BuildContext) -> list[str]:
     return written
 
 
+def emit_notes_parallel(ctx: BuildContext, env) -> list[str]:
+    """Note pages are most of the output: render them on every core."""
+
+    def job(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
+        before = len(ctx.diagnostics)
+        written = emit_notes(ctx, env, only=set(paths))
+        return written, ctx.diagnostics[before:]
+
+    written: list[str] = []
+    for w, diags in fork_map(job, list(ctx.notes)):
+        written += w
+        ctx.diagnostics.extend(diags)
+    return sorted(written)
+
+
 def swap_in(tmp: Path, out: Path) -> None:
-    """Replace `out` by `tmp` with renames only, so readers never see half a site."""
+    """Replace `out` by `tmp` with renames only, so readers never see half a site.
+
+    The old tree is deleted by a detached `rm` process: on a big vault deleting
+    thousands of files takes a second that the user should not wait for.
+    Leftovers of an interrupted deletion are removed by the next build.
+    """
+    for stale in out.parent.glob(f".{out.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.replace(out, old)
     os.replace(tmp, out)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            subprocess.Popen(["rm", "-rf", "--", str(old)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def build(vault: Path, out: Path, config: Config, *, embed: bool = True, extra: dict | None = None) -> BuildResult:

@@ -13,9 +13,9 @@ def unique_sorted(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(set(diags))
 
 
-def report(diags: Iterable[Diagnostic], stream: TextIO = sys.stderr) -> None:
+def report(diags: Iterable[Diagnostic], stream: TextIO | None = None) -> None:
     for d in unique_sorted(diags):
-        print(d.format(), file=stream)
+        print(d.format(), file=stream or sys.stderr)
 
 
 def by_note(diags: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:

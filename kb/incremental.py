@@ -38,12 +38,18 @@ class NoteInfo:
     embeds: frozenset[str]  # notes whose content this note's HTML includes
     out: tuple[tuple[str, str], ...]  # (linked note, backlink context)
     related: tuple[str, ...] = ()  # shown with their titles on this note's page
+    anchors: frozenset[str] = frozenset()  # headings and block ids that links to it may name
     problems: tuple[Diagnostic, ...] = ()
 
     @property
     def listing(self) -> tuple[object, ...]:
         """The part shown in lists: home, archive, tag pages, feeds, backlinks."""
         return (self.slug, self.title, self.date)
+
+
+def anchors_of(note: Note) -> frozenset[str]:
+    """Everything kb.transform.resolve.missing_fragment looks at in a link's target."""
+    return frozenset([h.anchor for h in note.headings] + ["#" + h.text for h in note.headings] + ["^" + b for b in note.block_ids])
 
 
 def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic] = ()) -> NoteInfo:
@@ -56,6 +62,7 @@ def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic]
         embeds=frozenset(link.resolved for link in note.links if link.embed and link.resolved),
         out=tuple(outgoing(note, notes).items()),
         related=tuple(note.related),
+        anchors=anchors_of(note),
         problems=tuple(problems),
     )
 

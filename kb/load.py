@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 
 NOTE_EXT = ".md"
 _FM_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+_FIRST_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 
 
@@ -112,7 +112,7 @@ def parse_date(value: Any) -> datetime | None:
         except ValueError:
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt
 
 
@@ -123,8 +123,18 @@ def _truthy(value: Any) -> bool:
 
 
 def first_h1(body: str) -> str:
-    m = _H1.search(_FENCE.sub("", body))
-    return m.group(1).strip() if m else ""
+    """The note's leading H1: the first heading, if it is level 1 and near the top.
+
+    An H1 further down (after other headings or several paragraphs) is a section,
+    not the title; e.g. a footer "# This note in GitHub" under the content.
+    """
+    text = _FENCE.sub("", body)
+    m = _FIRST_HEADING.search(text)
+    if not m or m.group(1) != "#":
+        return ""
+    if len([ln for ln in text[: m.start()].split("\n") if ln.strip()]) > 3:
+        return ""
+    return m.group(2).strip()
 
 
 def decode(raw: bytes, rel: str) -> tuple[str, Diagnostic | None]:

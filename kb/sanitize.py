@@ -35,6 +35,6 @@ def clean_html(fragment: str) -> str:
         tags=TAGS,
         attributes={"*": GENERIC_ATTRS},
         url_schemes={"http", "https", "mailto", "tel"},
-        link_rel="noopener noreferrer",
+        link_rel=None,  # no target= is allowed, so rel=noopener is moot; on an <a> left without href it is invalid
         strip_comments=True,
     )

@@ -38,3 +38,15 @@ def test_drafts_excluded_everywhere(make_site):
     for f in ("index.html", "rss.xml", "atom.xml", "sitemap.xml", "archive/index.html"):
         assert "/secret/" not in read(r.ctx.out, f) and "hidden</p>" not in read(r.ctx.out, f)
     assert 'class="unresolved"' in read(r.ctx.out, "pub/index.html")
+
+
+def test_footer_h1_is_not_the_title():
+    body = b"Some intro text.\n\nMore text.\n\n## Section\n\nx\n\n%% footer %%\n\n# This note in GitHub\n"
+    assert make_note("Plugins seeking help.md", body)[0].title == "Plugins seeking help"
+    assert make_note("a.md", b"![[banner.png]]\n\n# Real title\n\ntext\n")[0].title == "Real title"
+
+
+def test_backlink_context_is_plain_text(make_site):
+    r = make_site({"a.md": "Read **[the b note](b.md)** or [[b|Bee]] today\n", "b.md": "# B\n"})
+    (bl,) = r.ctx.notes["b.md"].backlinks
+    assert bl.context == "Read the b note or Bee today"

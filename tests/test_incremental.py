@@ -122,6 +122,9 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
         {"e.md": "# E\nlinks to [[nada]] and [[bee]]\n", "c.md": "---\ndraft: true\n---\nhidden"},
         {"sub/e.md": "# Sub E\nsame name as e\n", "f.md": "# F\n[[e]] [[sub/e]] ![[bee#B]]\n"},
         {"nothing.md": None, "c.md": "# C back\n![[d]]\n"},
+        {"a.md": "# Alpha\n[[e#Later]] and [[bee#B]] and [[f#^blk]]\n"},  # warnings: no such heading/block
+        {"e.md": "# E\n## Later\ntext\n", "f.md": "# F\npara ^blk\n"},  # a's warnings go away
+        {"e.md": "# E\nno heading now\n"},  # and one comes back
     ]
     for step in steps:
         for rel, text in step.items():

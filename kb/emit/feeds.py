@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
 from kb.emit.common import write
-from kb.emit.pages import by_date
+from kb.emit.pages import by_date, tag_url
 from kb.model import BuildContext, Note
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _abs(ctx: BuildContext, url: str) -> str:
@@ -76,7 +76,9 @@ def atom(ctx: BuildContext) -> str:
 
 
 def sitemap(ctx: BuildContext) -> str:
-    urls = [""] + sorted(n.url for n in ctx.notes.values())
+    # every page a reader can land on: home, notes, tag index and tag pages, archive (not the 404)
+    lists = ["tags/", "archive/"] + [tag_url(t) for t in ctx.tags]
+    urls = [""] + sorted(set(lists) | {n.url for n in ctx.notes.values()})
     body = []
     for u in urls:
         body.append(f"<url><loc>{escape(_abs(ctx, u))}</loc></url>")

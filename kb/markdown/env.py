@@ -18,6 +18,7 @@ from kb.paths import Resolver, anchor
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".bmp"}
 AUDIO_EXT = {".mp3", ".wav", ".ogg", ".m4a", ".flac", ".webm"}
 VIDEO_EXT = {".mp4", ".mov", ".mkv", ".ogv"}
+MEDIA_EXT = IMAGE_EXT | AUDIO_EXT | VIDEO_EXT | {".pdf"}  # phrasing content when embedded
 
 
 @dataclass
@@ -27,7 +28,7 @@ class RenderEnv:
     resolver: Resolver
     url_of: Callable[[str], str]  # vault path of a note -> absolute site URL ("/prefix/slug/")
     file_url: Callable[[str], str]  # vault path of an attachment -> absolute site URL
-    embed_html: Callable[[str, str, "RenderEnv"], str] | None = None  # (target path, heading, env) -> html
+    embed_html: Callable[[str, str, RenderEnv, int], str] | None = None  # (target, heading, env, line) -> html
     embed_stack: tuple[str, ...] = ()
     collect: bool = True  # False inside embeds: links there belong to the embedded note
     links: list[Link] = field(default_factory=list)
@@ -36,6 +37,8 @@ class RenderEnv:
     block_ids: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    embeds: list[int] = field(default_factory=lambda: [0])  # shared by a page and its embeds: unique footnote ids
+    root: tuple[str, int] = ("", 0)  # inside embeds: (page note, file line of its top-level embed)
 
     def line(self, rel_line: int) -> int:
         """Body-relative 0-based line -> 1-based file line."""
@@ -44,6 +47,13 @@ class RenderEnv:
     def warn(self, rel_line: int, code: str, message: str) -> None:
         if self.collect:
             self.diagnostics.append(Diagnostic(self.path, self.line(rel_line), "warning", code, message))
+
+    def warn_page(self, rel_line: int, code: str, message: str) -> None:
+        """Report on the page being built even from inside an embed (e.g. an embed cycle)."""
+        if self.collect:
+            self.warn(rel_line, code, message)
+        else:
+            self.diagnostics.append(Diagnostic(self.root[0], self.root[1], "warning", code, message))
 
     def add_link(self, link: Link) -> None:
         if self.collect:
@@ -58,7 +68,9 @@ class RenderEnv:
         frag = ""
         if heading:
             last = heading.split("#")[-1].strip()
-            frag = "#" + (last if last.startswith("^") else anchor(last))
+            # ids are "^id" as written; in the URL the caret is percent-encoded ("^" is not
+            # a valid fragment character) and browsers decode it to find the element
+            frag = "#" + ("%5E" + last[1:] if last.startswith("^") else anchor(last))
         if dest == self.path and frag:
             return frag
         return self.url_of(dest) + frag

@@ -1,14 +1,41 @@
-"""Core rule: give inline tokens an absolute body line.
+"""Line numbers for inline tokens.
 
-markdown-it inline tokens carry no line (markdown-it-py #219). Each kb inline
-rule stores its offset inside the inline block in meta["rel_line"]; this rule,
-placed after "inline", adds the parent block's map[0].
+markdown-it inline tokens carry no line (markdown-it-py #219). Inline rules
+store their offset inside the inline block in meta["rel_line"] (kb's own rules
+directly, built-in ones through `with_line`); a core rule placed after
+"inline" adds the parent block's map[0] as meta["line"].
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
+
+InlineRule = Callable[[StateInline, bool], bool]
+
+
+def with_line(rule: InlineRule, first: str = "") -> InlineRule:
+    """Wrap an inline rule so each token it pushes records the line it started on.
+    `first`: the characters the rule can start at (a cheap pre-check; "" = any)."""
+
+    def wrapped(state: StateInline, silent: bool) -> bool:
+        if first and state.src[state.pos] not in first:
+            return False
+        n = len(state.tokens)
+        start = state.pos
+        ok = rule(state, silent)
+        if ok and not silent and len(state.tokens) > n:
+            rel = state.src.count("\n", 0, start)
+            for tok in state.tokens[n:]:
+                if tok.meta is None:
+                    tok.meta = {}
+                tok.meta.setdefault("rel_line", rel)
+        return ok
+
+    return wrapped
 
 
 def _fix_lines(state: StateCore) -> None:
@@ -27,4 +54,9 @@ def _fix_lines(state: StateCore) -> None:
 
 
 def lines_plugin(md: MarkdownIt) -> None:
+    for name, first in (("link", "["), ("image", "!"), ("autolink", "<"), ("linkify", ":")):
+        rules = md.inline.ruler.get_all_rules()
+        if name in rules:
+            idx = rules.index(name)
+            md.inline.ruler.at(name, with_line(md.inline.ruler.__rules__[idx].fn, first))
     md.core.ruler.after("inline", "kb_lines", _fix_lines)

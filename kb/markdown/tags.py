@@ -14,10 +14,12 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
+from kb.emit.pages import tag_url
 from kb.load import normalize_tag
 from kb.markdown.env import RenderEnv
 
@@ -46,14 +48,27 @@ def render_tag(self: RendererHTML, tokens: Sequence[Token], idx: int, options: O
     name = tokens[idx].content
     kb: RenderEnv | None = env.get("kb")
     norm = normalize_tag(name)
-    if kb is None:
-        return f'<span class="tag">#{html.escape(name)}</span>'
-    if kb.collect and norm not in kb.tags:
+    if kb is not None and kb.collect and norm not in kb.tags:
         kb.tags.append(norm)
-    href = kb.url_of("") + "tags/" + "/".join(html.escape(p, quote=True) for p in norm.split("/")) + "/"
+    if kb is None or tokens[idx].meta.get("in_link"):  # no <a> inside an <a>
+        return f'<span class="tag">#{html.escape(name)}</span>'
+    href = html.escape(kb.url_of("") + tag_url(norm), quote=True)
     return f'<a class="tag" href="{href}">#{html.escape(name)}</a>'
 
 
+def _mark_tags_in_links(state: StateCore) -> None:
+    for block in state.tokens:
+        depth = 0
+        for child in block.children or ():
+            if child.type == "link_open":
+                depth += 1
+            elif child.type == "link_close":
+                depth -= 1
+            elif child.type == "kb_tag" and depth > 0:
+                child.meta["in_link"] = True
+
+
 def tags_plugin(md: MarkdownIt) -> None:
-    md.inline.ruler.before("text", "kb_tag", _tag_rule)
+    md.inline.ruler.after("text", "kb_tag", _tag_rule)  # `#` stops "text"
+    md.core.ruler.after("inline", "kb_tags_in_links", _mark_tags_in_links)
     md.add_render_rule("kb_tag", render_tag)

@@ -20,9 +20,10 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
-from kb.markdown.env import RenderEnv, media_html
+from kb.markdown.env import MEDIA_EXT, RenderEnv, media_html
 from kb.model import Link
 
+MAX_EMBED_DEPTH = 8
 _SIZE = re.compile(r"^\d+(x\d+)?$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -62,6 +63,14 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def is_attachment(target: str, kb: RenderEnv) -> bool:
+    """A file, not a note: it exists as one, or has a media extension ("v1.2 notes" is a note)."""
+    ext = posixpath.splitext(target)[1].lower()
+    if ext in ("", ".md"):
+        return False
+    return ext in MEDIA_EXT or kb.resolver.file(target, kb.path) is not None
+
+
 def _line_of(tokens: Sequence[Token], idx: int) -> int:
     """Body-relative line of inline child idx: the parent map is fixed up by kb.markdown.lines."""
     return int(tokens[idx].meta.get("line", tokens[idx].meta.get("rel_line", 0)))
@@ -77,14 +86,13 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         return html.escape(label)
     line = _line_of(tokens, idx)
     written = tok.content
-    ext = posixpath.splitext(target)[1].lower()
-    if embed and ext and ext != ".md":
+    if embed and is_attachment(target, kb):
         url = kb.resolve_file(target, line, written)
         if url is None:
             return f'<span class="unresolved embed" title="missing attachment">{html.escape(written)}</span>'
         size = alias if _SIZE.match(alias) else ""
         return media_html(url, target, size, "" if size else alias)
-    if ext and ext != ".md" and kb.resolver.file(target, kb.path):
+    if is_attachment(target, kb) and kb.resolver.file(target, kb.path):
         url = kb.resolve_file(target, line, written)
         return f'<a class="internal attachment" href="{html.escape(url or "", quote=True)}">{html.escape(label)}</a>'
     kb.add_link(Link(target=target, heading=heading, alias=alias, embed=embed, line=kb.line(line)))
@@ -94,14 +102,31 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
     if embed and kb.embed_html is not None:
         dest = kb.resolver.note(target, kb.path) or kb.path
         if dest in kb.embed_stack:
-            kb.warn(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (dest,))}")
+            kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (dest,))}")
             return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'
-        inner = kb.embed_html(dest, heading, kb)
+        if len(kb.embed_stack) > MAX_EMBED_DEPTH:  # a long chain of embeds: stop, link instead
+            kb.warn_page(line, "embed-depth", f"embeds nested deeper than {MAX_EMBED_DEPTH}: {dest} not embedded")
+            return f'<a class="internal" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>'
+        inner = kb.embed_html(dest, heading, kb, line)
         return (
             f'<div class="embed" data-src="{html.escape(dest, quote=True)}">'
             f'<a class="embed-link" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>{inner}</div>'
         )
     return f'<a class="internal" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>'
+
+
+def _retag(tokens: Sequence[Token], idx: int, tag: str) -> None:
+    """Change the tag of link_open tokens[idx] and of its matching link_close."""
+    tokens[idx].tag = tag
+    depth = 0
+    for tok in tokens[idx + 1 :]:
+        if tok.type == "link_open":
+            depth += 1
+        elif tok.type == "link_close":
+            if depth == 0:
+                tok.tag = tag
+                return
+            depth -= 1
 
 
 def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: dict[str, Any]) -> str:
@@ -116,14 +141,19 @@ def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opti
         if ext in ("", ".md"):
             kb.add_link(Link(target=path, heading=frag, line=kb.line(line)))
             new = kb.resolve_link(path, frag, line, f"[…]({href})")
-            if new is None:
-                tok.attrSet("class", "unresolved")
-                tok.attrs.pop("href", None)
+            if new is None:  # a visible marker, never a dead link
+                tok.attrs = {"class": "unresolved", "title": "unresolved link"}
+                _retag(tokens, idx, "span")
             else:
                 tok.attrSet("href", new)
                 tok.attrSet("class", "internal")
-        elif kb.resolver.file(path, kb.path):
-            tok.attrSet("href", kb.resolve_file(path, line, href) or href)
+        else:
+            url = kb.resolve_file(path, line, f"[…]({href})")
+            if url is None:  # a missing attachment: a visible marker, never a dead link
+                tok.attrs = {"class": "unresolved", "title": "missing attachment"}
+                _retag(tokens, idx, "span")
+            else:
+                tok.attrSet("href", url)
     return self.renderToken(tokens, idx, options, env)
 
 

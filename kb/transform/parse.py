@@ -9,12 +9,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
 from kb.markdown import make_md
 from kb.markdown.env import RenderEnv
-from kb.model import BuildContext, Note
+from kb.markdown.rawhtml import whole_page
+from kb.model import BuildContext, Diagnostic, Heading, Link, Note
+from kb.parallel import fork_map
 from kb.paths import Resolver, anchor
 from kb.sanitize import clean_html
 
@@ -28,26 +32,46 @@ def html_to_text(fragment: str) -> str:
     return _WS.sub(" ", html.unescape(_TAGS_RE.sub(" ", fragment))).strip()
 
 
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
+def _block_section(lines: list[str], block: str) -> str:
+    """Lines of the block whose id is `block` ('^id'): a list item alone, else its paragraph."""
+    mark = " " + block
+    for i, ln in enumerate(lines):
+        end = i
+        if ln.strip() == block:  # the id on its own line names the block above it
+            end = i - 1
+            while end >= 0 and not lines[end].strip():
+                end -= 1
+        elif not ln.rstrip().endswith(mark):
+            continue
+        if end >= 0 and _LIST_ITEM.match(lines[end]):
+            return lines[end]
+        start = end
+        while start > 0 and lines[start - 1].strip():
+            start -= 1
+        return "\n".join(lines[start : end + 1])
+    return ""
+
+
 def section(source: str, heading: str) -> str:
     """The part of `source` under `heading` (or the block ending with ^id) for embeds."""
     lines = source.split("\n")
     if heading.startswith("^"):
-        mark = " " + heading
-        for i, ln in enumerate(lines):
-            if ln.rstrip().endswith(mark) or ln.strip() == heading:
-                start = i
-                while start > 0 and lines[start - 1].strip():
-                    start -= 1
-                return "\n".join(lines[start : i + 1])
-        return ""
+        return _block_section(lines, heading)
     want = anchor(heading.split("#")[-1])
-    in_fence = False
+    in_fence = in_comment = False
     start, level = -1, 0
     for i, ln in enumerate(lines):
-        if _FENCE.match(ln):
+        if _FENCE.match(ln) and not in_comment:
             in_fence = not in_fence
             continue
-        m = None if in_fence else _HEADING.match(ln)
+        if not in_fence and "%%" in ln and (in_comment or ln.lstrip().startswith("%%")):
+            # a %% block comment: headings inside it are not headings (kb.markdown.comments)
+            in_comment = (ln.count("%%") % 2 == 1) != in_comment
+            continue
+        m = None if in_fence or in_comment else _HEADING.match(ln)
         if not m:
             continue
         if start >= 0 and len(m.group(1)) <= level:
@@ -67,7 +91,7 @@ class Renderer:
         self.resolver = Resolver(list(notes), {p: n.aliases for p, n in notes.items()}, ctx.extra.get("files", []))
         prefix = ctx.config.prefix
         self.url_of: Callable[[str], str] = lambda p: prefix + notes[p].url if p else prefix
-        self.file_url: Callable[[str], str] = lambda p: prefix + p
+        self.file_url: Callable[[str], str] = lambda p: prefix + quote(p)
 
     def env_for(self, note: Note, collect: bool = True, stack: tuple[str, ...] = ()) -> RenderEnv:
         return RenderEnv(
@@ -81,46 +105,83 @@ class Renderer:
             collect=collect,
         )
 
-    def to_html(self, source: str, env: RenderEnv) -> str:
-        tokens = self.md.parse(source, {"kb": env})
-        out = self.md.renderer.render(tokens, self.md.options, {"kb": env})
-        raw = any(
-            t.type == "html_block" or (t.children and any(c.type == "html_inline" for c in t.children)) for t in tokens
-        )
-        return clean_html(out) if raw else out
+    def to_html(self, source: str, env: RenderEnv, title: str = "") -> str:
+        """Render one note (or an embedded part). A leading H1 equal to `title` is dropped:
+        the page template already shows the title."""
+        menv: dict = {"kb": env}
+        if not env.collect:  # embedded: footnote ids must not clash with the host page's
+            env.embeds[0] += 1
+            menv["docId"] = f"e{env.embeds[0]}"
+        tokens = self.md.parse(source, menv)
+        if title and len(tokens) > 2 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and tokens[1].content.strip() == title.strip():
+            del tokens[:3]
+        # raw HTML is sanitized fragment by fragment by kb.markdown.rawhtml.SafeRenderer,
+        # or here in one piece when a raw block spans markdown (<details> ... </details>)
+        menv["kb_raw_page"] = whole_page(tokens)
+        out = self.md.renderer.render(tokens, self.md.options, menv)
+        return clean_html(out) if menv["kb_raw_page"] else out
 
-    def embed(self, dest: str, heading: str, parent: RenderEnv) -> str:
+    def embed(self, dest: str, heading: str, parent: RenderEnv, line: int = 0) -> str:
         target = self.ctx.notes.get(dest)
         if target is None:
             return ""
         source = section(target.source, heading) if heading else target.source
         if heading and not source:
-            parent.warn(0, "unresolved-embed", f"no section '{heading}' in {dest}")
+            what = "block" if heading.startswith("^") else "heading"
+            parent.warn(line, "missing-heading", f"{what} '#{heading}' not found in {dest} (embed)")
             return ""
         env = self.env_for(target, collect=False, stack=parent.embed_stack + (dest,))
+        env.embeds, env.diagnostics = parent.embeds, parent.diagnostics
+        env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
         return self.to_html(source, env)
 
-    def parse(self, note: Note) -> list:
+    def render_note(self, note: Note) -> ParseResult:
+        """Everything the parse step gives one note; never raises (a broken note becomes
+        an error diagnostic and its source shown as preformatted text)."""
         env = self.env_for(note)
-        note.html = self.to_html(note.source, env)
-        note.links = env.links
-        for t in env.tags:
-            if t not in note.tags:
-                note.tags.append(t)
-        note.headings = env.headings
-        note.block_ids = env.block_ids
-        note.attachments = sorted(set(env.attachments))
-        note.text = html_to_text(note.html)
-        return env.diagnostics
+        try:
+            page = self.to_html(note.source, env, note.title)
+        except Exception as exc:  # one broken note must never stop the build
+            err = Diagnostic(note.path, note.body_line, "error", "parse", f"could not render: {exc!r}")
+            return ParseResult(f"<pre>{html.escape(note.source)}</pre>", note.source, diagnostics=[err])
+        tags = list(note.tags) + [t for t in dict.fromkeys(env.tags) if t not in note.tags]
+        return ParseResult(
+            page, html_to_text(page), env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics
+        )
+
+    def parse(self, note: Note) -> list[Diagnostic]:
+        """Render `note` and store the results on it; -> its diagnostics."""
+        return self.render_note(note).apply(note)
+
+
+@dataclass
+class ParseResult:
+    html: str
+    text: str
+    links: list[Link] = field(default_factory=list)
+    tags: list[str] | None = None  # None: leave the note's (frontmatter) tags
+    headings: list[Heading] = field(default_factory=list)
+    block_ids: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def apply(self, note: Note) -> list[Diagnostic]:
+        note.html, note.text, note.links = self.html, self.text, self.links
+        if self.tags is not None:
+            note.tags = self.tags
+        note.headings, note.block_ids, note.attachments = self.headings, self.block_ids, self.attachments
+        return self.diagnostics
 
 
 def parse_all(ctx: BuildContext) -> None:
+    """Parse every note, on every core for big vaults (kb.parallel)."""
     renderer = Renderer(ctx)
     ctx.extra["renderer"] = renderer
-    for note in ctx.notes.values():
-        try:
-            ctx.diagnostics.extend(renderer.parse(note))
-        except Exception as exc:  # one broken note must never stop the build
-            ctx.error(note.path, note.body_line, "parse", f"could not render: {exc!r}")
-            note.html = f"<pre>{html.escape(note.source)}</pre>"
-            note.text = note.source
+    notes = list(ctx.notes.values())
+
+    def job(paths: list[str]) -> list[ParseResult]:
+        return [renderer.render_note(ctx.notes[p]) for p in paths]
+
+    results = [r for chunk in fork_map(job, [n.path for n in notes]) for r in chunk]
+    for note, result in zip(notes, results, strict=True):
+        ctx.diagnostics.extend(result.apply(note))

@@ -7,24 +7,58 @@ Split into small functions so `kb serve` can re-run them for a few notes
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
-from kb.model import Backlink, BuildContext, Note
-from kb.paths import Resolver
+from kb.model import Backlink, BuildContext, Diagnostic, Link, Note
+from kb.paths import Resolver, anchor
 
 _MD_NOISE = re.compile(r"(!?\[\[|\]\]|[*_`>#=]+|^\s*[-+] (\[.\] )?)")
+_WIKI_ALIAS = re.compile(r"!?\[\[([^\]|]*)\\?\|([^\]]*)\]\]")  # [[target|alias]] -> alias
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](url) -> text
+_COMMENT = re.compile(r"%%.*?(%%|$)")  # %%comments%% never reach any output, snippets included
 
 
 def context_line(source: str | list[str], body_line: int, line: int) -> str:
+    """The link's source line as plain text. Pass the note's lines, already split, when
+    asking for several links of one note."""
     lines = source.split("\n") if isinstance(source, str) else source
     i = line - body_line
-    text = lines[i] if 0 <= i < len(lines) else ""
+    text = _COMMENT.sub("", lines[i]) if 0 <= i < len(lines) else ""
+    text = _MD_LINK.sub(r"\1", _WIKI_ALIAS.sub(r"\2", text))
     text = _MD_NOISE.sub("", text).strip()
     return text[:240]
+
+
+def missing_fragment(link: Link, target: Note) -> str:
+    """'' when link.heading exists in target, else what is missing ("heading '#X'")."""
+    frag = unquote(link.heading.split("#")[-1].strip())
+    if not frag:
+        return ""
+    if frag.startswith("^"):
+        return "" if frag[1:] in target.block_ids else f"block '#{frag}'"
+    want = anchor(frag)
+    if any(h.anchor == want or anchor(h.text) == want for h in target.headings):
+        return ""
+    return f"heading '#{frag}'"
 
 
 def resolve_links(note: Note, resolver: Resolver) -> None:
     for link in note.links:
         link.resolved = resolver.note(link.target, note.path)
+
+
+def heading_problems(note: Note, notes: dict[str, Note]) -> list[Diagnostic]:
+    """Links to a #heading or #^block that the target note does not have."""
+    found = []
+    for link in note.links:
+        target = notes.get(link.resolved or "")
+        if target is None or not link.heading or link.embed:  # embeds warn while rendering
+            continue
+        missing = missing_fragment(link, target)
+        if missing:
+            msg = f"{missing} not found in {target.path}; linking to the note"
+            found.append(Diagnostic(note.path, link.line, "warning", "missing-heading", msg))
+    return found
 
 
 def outgoing(note: Note, notes: dict[str, Note]) -> dict[str, str]:
@@ -59,6 +93,7 @@ def resolve(ctx: BuildContext) -> None:
         resolve_links(note, renderer.resolver)
         note.backlinks = []
     for note in ctx.notes.values():
+        ctx.diagnostics.extend(heading_problems(note, ctx.notes))
         for dest, context in outgoing(note, ctx.notes).items():
             ctx.notes[dest].backlinks.append(Backlink(note.path, context))
         ctx.attachments.update(note.attachments)

@@ -1,0 +1,81 @@
+"""Plain text and markdown files -> one ImportedItem each."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kb.importers.html2md import escape_text
+from kb.importers.item import ImportedItem
+
+# Page chrome a scraper leaves behind: dropped only when a whole line is exactly one of
+# these and it sits in the first or last few lines, so prose that mentions them stays.
+CHROME = {
+    "skip to content", "skip to main content", "jump to content", "skip to navigation",
+    "toggle navigation", "toggle menu", "open menu", "close menu", "menu", "search",
+    "back to top", "scroll to top", "powered by wordpress",
+}
+_EDGE = 3
+MAX_TITLE = 150
+_MD_SIGNS = re.compile(r"^(#{1,6} |[-*+] |\d+\. |> |```|~~~)|\[[^\]]+\]\([^)]+\)|\*\*[^*]+\*\*", re.M)
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+
+
+def looks_like_markdown(text: str) -> bool:
+    return len(_MD_SIGNS.findall(text[:20000])) >= 3
+
+
+def drop_chrome(lines: list[str]) -> tuple[list[str], list[str]]:
+    """-> (lines kept, lines dropped). Only near the top or bottom of the text."""
+    content = [i for i, ln in enumerate(lines) if ln.strip()]
+    edge = set(content[:_EDGE] + content[-_EDGE:])
+    dropped = [lines[i].strip() for i in sorted(edge) if lines[i].strip().lower() in CHROME]
+    kept = [ln for i, ln in enumerate(lines) if not (i in edge and ln.strip().lower() in CHROME)]
+    return kept, dropped
+
+
+def text_to_markdown(text: str) -> str:
+    """Plain text: every line is a paragraph (scraped text has one paragraph per line);
+    blank-line runs collapse; markdown characters are escaped so the text shows as written.
+    `#word` hashtags stay tags."""
+    paras = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    out = [re.sub(r"\\#(?=\w)", "#", escape_text(p)) for p in paras if p]
+    return "\n\n".join(out) + "\n"
+
+
+def first_line_title(lines: list[str]) -> tuple[str, int]:
+    """Title from the first non-empty line (heading marks and link syntax removed) and its index."""
+    for i, ln in enumerate(lines):
+        if ln.strip():
+            m = _HEADING.match(ln.strip())
+            title = m.group(2) if m else ln.strip()
+            return _LINK.sub(r"\1", title).strip(), i
+    return "", -1
+
+
+def text_item(path: Path, raw: str, kind: str, title: str | None) -> tuple[ImportedItem, list[str]]:
+    """-> (item, warnings). kind is 'text' or 'markdown'."""
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    lines, dropped = drop_chrome(text.split("\n"))
+    warnings = [f"{path}: dropped page chrome line {d!r}" for d in dropped]
+    inferred, first = first_line_title(lines)
+    if kind == "markdown":
+        m = _HEADING.match(lines[first].strip()) if first >= 0 else None
+        if not title and m and len(m.group(1)) == 1:
+            lines = lines[:first] + lines[first + 1 :]  # the H1 becomes the title, not a duplicate
+        body = "\n".join(lines).strip() + "\n"
+    else:
+        if not title and first >= 0 and len(lines[first].strip()) <= MAX_TITLE:
+            lines = lines[:first] + lines[first + 1 :]  # a short first line is the title
+        elif not title and first >= 0:
+            inferred = inferred[:MAX_TITLE].rsplit(" ", 1)[0] + "…"  # a paragraph: stays in the body too
+        body = text_to_markdown("\n".join(lines))
+    item = ImportedItem(
+        title=title or inferred or path.stem,
+        body_markdown=body,
+        guid=f"file:{path.name}",
+        source_url=str(path),
+        label=str(path),
+    )
+    return item, warnings

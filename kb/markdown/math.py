@@ -1,0 +1,146 @@
+"""Math rendered to MathML at build time: `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]`.
+
+Dollar math is mdit-py-plugins' dollarmath with allow_space=False and
+allow_digits=False, as Obsidian reads it: the opening `$` is not followed by a
+space, the closing `$` is not preceded by one nor followed by a digit, so
+"$5 and $10" stays text. Brackets are rules of this module. Every math token
+is rendered with latex2mathml; a bad expression renders as its source with
+class="math-error" and a `path:line` warning.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from latex2mathml.converter import convert
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
+from mdit_py_plugins.dollarmath.index import math_block_dollar, math_inline_dollar
+
+from kb.markdown.env import RenderEnv
+from kb.markdown.lines import with_line
+
+_ARG = re.compile(r"\\arg(?![A-Za-z])")
+_UNKNOWN = re.compile(r"<mi>(\\[A-Za-z]+)</mi>")
+
+
+@lru_cache(maxsize=4096)
+def to_mathml(tex: str, display: bool) -> tuple[str, str]:
+    """-> (MathML, "") or ("", error message). Cached: notes repeat formulas."""
+    try:
+        # latex2mathml lacks \arg (it knows \max, \log...): write it as the operator it is
+        out = convert(_ARG.sub(r"\\operatorname{arg}", tex), display="block" if display else "inline")
+    except Exception as exc:  # latex2mathml raises many types on bad input
+        return "", _describe(exc)
+    unknown = _UNKNOWN.search(out)
+    if unknown:
+        return "", f"unknown command {unknown.group(1)}"
+    return out, ""
+
+
+def _describe(exc: Exception) -> str:
+    """NoAvailableTokensError('') -> 'no available tokens' (latex2mathml's messages are often empty)."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(exc).__name__.removesuffix("Error")).lower()
+    detail = str(exc).strip()
+    return f"{words}: {detail}" if detail else words
+
+
+_MATHY = re.compile(r"[\\^_={}<>+]")
+
+
+def bracket_is_math(content: str, before: str = "") -> bool:
+    """`\\[…\\]` is also markdown for an escaped "[…]": `\\[\\[Links\\]\\]` (an escaped
+    wikilink) or `\\[1\\]` is text. Display math has a command or an operator."""
+    return bool(content.strip()) and "\\[" not in content and not before.endswith("\\[") and bool(_MATHY.search(content))
+
+
+def _bracket_inline(state: StateInline, silent: bool) -> bool:
+    src, pos = state.src, state.pos
+    if not src.startswith(("\\(", "\\["), pos):
+        return False
+    display = src[pos + 1] == "["
+    end = src.find("\\]" if display else "\\)", pos + 2)
+    if end == -1 or not src[pos + 2 : end].strip():
+        return False
+    if display and not bracket_is_math(src[pos + 2 : end], src[max(0, pos - 2) : pos]):
+        return False
+    if not silent:
+        tok = state.push("math_inline_double" if display else "math_inline", "math", 0)
+        tok.content = src[pos + 2 : end]
+        tok.markup = src[pos : pos + 2]
+    state.pos = end + 2
+    return True
+
+
+def _bracket_block(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    if state.sCount[start_line] - state.blkIndent >= 4:
+        return False
+    begin = state.bMarks[start_line] + state.tShift[start_line]
+    if not state.src.startswith("\\[", begin):
+        return False
+    parts: list[str] = []
+    line, text = start_line, state.src[begin + 2 : state.eMarks[start_line]]
+    while True:
+        at = text.find("\\]")
+        if at != -1:
+            if text[at + 2 :].strip():
+                return False  # `\[x\] more text`: inline display math in a paragraph
+            parts.append(text[:at])
+            break
+        parts.append(text)
+        line += 1
+        if line >= end_line or state.isEmpty(line):
+            return False
+        text = state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]]
+    if silent:
+        return True
+    state.line = line + 1
+    tok = state.push("math_block", "math", 0)
+    tok.block, tok.content, tok.markup = True, "\n".join(parts), "\\["
+    tok.map = [start_line, state.line]
+    return True
+
+
+def _render(tokens: Sequence[Token], idx: int, env: dict[str, Any], display: bool) -> str:
+    tok = tokens[idx]
+    tex = tok.content.strip()
+    out, error = to_mathml(tex, display)
+    if not error:
+        return out
+    kb: RenderEnv | None = env.get("kb")
+    if kb is not None:
+        rel = tok.map[0] if tok.map else int((tok.meta or {}).get("line", 0))
+        kb.warn(rel, "math", f"bad math {tok.markup}{tex}{_closing(tok.markup)}: {error}")
+    cls = "math-error" + (" math-display" if display else "")
+    return f'<code class="{cls}" title="{html.escape(error, quote=True)}">{html.escape(tok.markup + tex + _closing(tok.markup))}</code>'
+
+
+def _closing(markup: str) -> str:
+    return {"\\(": "\\)", "\\[": "\\]"}.get(markup, markup)
+
+
+def render_inline(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: dict[str, Any]) -> str:
+    return _render(tokens, idx, env, display=tokens[idx].type == "math_inline_double")
+
+
+def render_block(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: dict[str, Any]) -> str:
+    return _render(tokens, idx, env, display=True) + "\n"
+
+
+def math_plugin(md: MarkdownIt) -> None:
+    alt = {"alt": ["paragraph", "reference", "blockquote", "list"]}
+    md.inline.ruler.before("escape", "math_inline", with_line(math_inline_dollar(False, False, True), "$"))
+    md.inline.ruler.before("escape", "math_bracket", with_line(_bracket_inline, "\\"))
+    md.block.ruler.before("fence", "math_block", math_block_dollar(False, None, False), alt)
+    md.block.ruler.before("fence", "math_bracket_block", _bracket_block, alt)
+    md.add_render_rule("math_inline", render_inline)
+    md.add_render_rule("math_inline_double", render_inline)
+    md.add_render_rule("math_block", render_block)

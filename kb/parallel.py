@@ -1,0 +1,53 @@
+"""Per-note work on every core: markdown-it-py and Jinja are pure Python, CPU-bound.
+
+Workers are forked, so they inherit the whole BuildContext (sources, name index,
+backlinks) without pickling it, and send back only what they computed, in order,
+so the output is the same as a serial run. Small vaults stay in-process.
+KB_JOBS=N forces N processes (1 = serial).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+MIN_ITEMS = 400  # below this, starting workers costs more than it saves
+
+_JOB: Callable[[list[str]], T] | None = None  # set in the parent just before fork; workers inherit it
+
+
+def jobs(n_items: int) -> int:
+    env = os.environ.get("KB_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if n_items < MIN_ITEMS or "fork" not in mp.get_all_start_methods():
+        return 1
+    if threading.active_count() > 1:  # e.g. under `kb serve`: forking a threaded process can deadlock
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 8))
+
+
+def _run_job(chunk: list[str]):  # noqa: ANN202 - returns whatever the job returns
+    assert _JOB is not None
+    return _JOB(chunk)
+
+
+def fork_map(job: Callable[[list[str]], T], items: list[str]) -> list[T]:
+    """[job(chunk) for each chunk of items], in forked workers when it pays off."""
+    global _JOB
+    n = jobs(len(items))
+    if n == 1:
+        return [job(items)]
+    size = max(1, len(items) // (n * 4))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    _JOB = job
+    try:
+        with mp.get_context("fork").Pool(n) as pool:
+            return pool.map(_run_job, chunks)
+    finally:
+        _JOB = None

@@ -1,0 +1,147 @@
+"""Build-level behaviour: CLI exit codes, --strict, atomic output, URLs, attachments, packaging."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from kb.build import BuildError, build
+from kb.cli import main
+from kb.config import Config, ConfigError, load_config
+from tests.conftest import write_vault
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_strict_turns_warnings_into_failure(tmp_path, capsys):
+    vault = write_vault(tmp_path / "v", {"a.md": "[[missing]]\n"})
+    assert main(["build", str(vault), "--out", str(tmp_path / "s")]) == 0
+    assert main(["build", str(vault), "--out", str(tmp_path / "s"), "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "a.md:1: warning[unresolved-link] unresolved link [[missing]]" in err
+
+
+def test_summary_line(tmp_path, capsys):
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n", "b.md": "# B\n"})
+    main(["build", str(vault), "--out", str(tmp_path / "s")])
+    out = capsys.readouterr().out
+    assert out.startswith("built 2 notes, ") and " warnings in " in out
+
+
+def test_missing_vault_is_a_clear_error(tmp_path, capsys):
+    assert main(["build", str(tmp_path / "nope"), "--out", str(tmp_path / "s")]) == 2
+    assert "vault folder not found" in capsys.readouterr().err
+
+
+def test_broken_template_keeps_previous_site(tmp_path, capsys):
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\nfirst\n"})
+    site = tmp_path / "s"
+    assert main(["build", str(vault), "--out", str(site)]) == 0
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    write_vault(vault, {"a.md": "# A\nsecond\n", "templates/note.html": "{% extends 'base.html' %}{% block content %}{{ note.html | safe }{% endblock %}"})
+    assert main(["build", str(vault), "--out", str(site)]) == 2
+    err = capsys.readouterr().err
+    assert "note.html" in err and "template error" in err
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".s.tmp-")]
+
+
+def test_vault_template_overrides_one_file(tmp_path):
+    vault = write_vault(tmp_path / "v", {
+        "a.md": "# A\nbody\n",
+        "templates/404.html": "{% extends 'base.html' %}{% block content %}<p>custom lost page</p>{% endblock %}",
+    })
+    build(vault, tmp_path / "s", Config())
+    assert "custom lost page" in (tmp_path / "s/404.html").read_text()
+    assert "body" in (tmp_path / "s/a/index.html").read_text()
+
+
+def test_base_url_prefix_is_used_in_links_and_feeds(make_site):
+    r = make_site({"a.md": "---\ndate: 2024-03-01\n---\n[[b]] #t\n", "b.md": "b"}, Config(base_url="https://ex.org/blog/"))
+    page = (r.ctx.out / "a/index.html").read_text()
+    assert 'href="/blog/b/"' in page and 'href="/blog/tags/t/"' in page and 'href="/blog/static/style.css"' in page
+    assert "<link>https://ex.org/blog/a/</link>" in (r.ctx.out / "rss.xml").read_text()
+    assert "https://ex.org/blog/a/" in (r.ctx.out / "sitemap.xml").read_text()
+
+
+def test_slug_collisions_resolved_deterministically(make_site):
+    r = make_site({"My Note.md": "one", "my-note.md": "two", "x.md": "---\npermalink: my-note\n---\nthree"})
+    assert sorted(n.slug for n in r.ctx.notes.values()) == ["my-note", "my-note-2", "my-note-3"]
+    assert sum(d.code == "duplicate-slug" for d in r.diagnostics) == 2
+    assert r.ctx.notes["My Note.md"].slug == "my-note"
+
+
+def test_permalink_cannot_escape_site(make_site):
+    r = make_site({"a.md": "---\npermalink: ../../../etc/evil\n---\nx"})
+    assert r.ctx.notes["a.md"].slug == "etc/evil"
+    assert (r.ctx.out / "etc/evil/index.html").is_file()
+
+
+def test_attachments_copied_only_when_referenced(make_site):
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 20
+    r = make_site({"a.md": "![[pic.png|300]] and ![alt](img/other.png)", "img/pic.png": png, "img/other.png": png, "img/unused.png": png})
+    page = (r.ctx.out / "a/index.html").read_text()
+    assert '<img src="/img/pic.png" alt="pic.png" width="300"' in page
+    assert (r.ctx.out / "img/pic.png").read_bytes() == png
+    assert not (r.ctx.out / "img/unused.png").exists()
+
+
+def test_ignored_and_hidden_paths_skipped(make_site):
+    r = make_site({"a.md": "x", ".obsidian/w.md": "x", ".trash/t.md": "x", "private/p.md": "x"}, Config(ignore=["private/**"]))
+    assert list(r.ctx.notes) == ["a.md"]
+
+
+def test_non_utf8_note_reported_and_built(make_site):
+    r = make_site({"latin.md": "caf\xe9 ok\n".encode("latin-1"), "b.md": "fine"})
+    (d,) = [d for d in r.diagnostics if d.code == "encoding"]
+    assert d.path == "latin.md" and d.line == 1
+    assert "ok" in (r.ctx.out / "latin/index.html").read_text()
+
+
+def test_byte_identical_rebuild(tmp_path):
+    vault = write_vault(tmp_path / "v", {"a.md": "---\ndate: 2024-01-02\ntags: [x]\n---\n# A\n[[b]]", "b.md": "![[a]]"})
+    build(vault, tmp_path / "s1", Config())
+    build(vault, tmp_path / "s2", Config())
+    files1 = sorted(p.relative_to(tmp_path / "s1") for p in (tmp_path / "s1").rglob("*") if p.is_file())
+    files2 = sorted(p.relative_to(tmp_path / "s2") for p in (tmp_path / "s2").rglob("*") if p.is_file())
+    assert files1 == files2
+    assert all((tmp_path / "s1" / f).read_bytes() == (tmp_path / "s2" / f).read_bytes() for f in files1)
+
+
+def test_config_errors_reported_all_at_once(tmp_path):
+    cfg = tmp_path / "kb.toml"
+    cfg.write_text('title = 3\nbogus = "x"\n[search]\nenabled = "yes"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_config(cfg)
+    msg = str(exc.value)
+    assert "'title' must be a string" in msg and "unknown setting 'bogus'" in msg and "'enabled' must be true or false" in msg
+
+
+def test_build_error_type(tmp_path):
+    with pytest.raises(BuildError):
+        build(tmp_path / "missing", tmp_path / "s", Config())
+
+
+def test_init_writes_a_vault_that_builds(tmp_path):
+    assert main(["init", str(tmp_path / "new")]) == 0
+    assert (tmp_path / "new/kb.toml").is_file()
+    assert main(["build", str(tmp_path / "new"), "--out", str(tmp_path / "s"), "--strict", "--no-embed"]) == 0
+    assert (tmp_path / "s/welcome/index.html").is_file()
+    assert main(["init", str(tmp_path / "new")]) == 1  # never overwrites
+
+
+def test_wheel_ships_the_theme(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = tmp_path.glob("kb-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "kb/templates/base.html" in names and "kb/templates/static/style.css" in names
+    assert "kb/cli.py" in names

@@ -1,0 +1,88 @@
+"""Feeds, sitemap and reproducibility of the built demo site."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from kb.build import build
+from kb.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+VAULT = ROOT / "content"
+SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def build_demo(out: Path):
+    return build(VAULT, out, load_config(VAULT / "kb.toml"), embed=False)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return build_demo(tmp_path_factory.mktemp("feeds") / "site")
+
+
+def dated_notes(demo):
+    return sorted((n for n in demo.ctx.notes.values() if n.date), key=lambda n: n.date, reverse=True)
+
+
+@pytest.mark.parametrize("name", ["rss.xml", "atom.xml"])
+def test_feed_parses_with_full_content_and_dates(demo, name):
+    feed = feedparser.parse((demo.ctx.out / name).read_bytes())
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.feed.title == "Field Notes"
+    notes = dated_notes(demo)
+    assert [e.title for e in feed.entries] == [n.title for n in notes]
+    base = demo.ctx.config.base_url
+    for entry, note in zip(feed.entries, notes, strict=True):
+        assert entry.link == base + note.url
+        assert entry.published_parsed is not None
+        assert entry.published_parsed[:3] == note.date.utctimetuple()[:3]
+        html = entry.content[0].value if "content" in entry else entry.description
+        # full content, not a summary: the last words of the note are in the feed
+        assert note.text.split()[-1].strip(".") in html
+        # links inside the content are absolute, so they work in a feed reader
+        assert not re.search(r'(?:href|src)="/', html)
+    by_title = {e.title: e for e in feed.entries}
+    math = by_title["Math in notes"]
+    assert "<math" in (math.content[0].value if "content" in math else math.description)
+    assert "Outlines versus notes" not in by_title  # a draft
+    assert "Keyboard shortcuts" not in by_title  # undated notes are not posts
+
+
+def test_imported_post_keeps_its_original_date(demo):
+    feed = feedparser.parse((demo.ctx.out / "atom.xml").read_bytes())
+    post = next(e for e in feed.entries if e.title == "Why plain text lasts")
+    assert post.published_parsed[:5] == (2019, 3, 14, 9, 30)
+    assert post.updated_parsed[:3] == (2019, 3, 16)
+
+
+def test_sitemap_lists_every_page(demo):
+    out = demo.ctx.out
+    locs = {el.text for el in ET.parse(out / "sitemap.xml").getroot().iter(SM + "loc")}
+    base = demo.ctx.config.base_url
+    pages = set()
+    for f in out.rglob("index.html"):
+        rel = f.parent.relative_to(out).as_posix()
+        pages.add(base + ("" if rel == "." else rel + "/"))
+    assert pages, "no pages built"
+    assert locs == pages
+    assert not any("outlines-versus-notes" in u for u in locs)  # the draft
+    robots = (out / "robots.txt").read_text(encoding="utf-8")
+    assert f"Sitemap: {base}sitemap.xml" in robots
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    build_demo(a)
+    build_demo(b)
+    files_a = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    assert len(files_a) > 30
+    differ = [rel for rel in files_a if (a / rel).read_bytes() != (b / rel).read_bytes()]
+    assert differ == []

@@ -1,0 +1,91 @@
+"""Link resolution in built sites: Obsidian's rules, unresolved links, and no dead internal links."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+_HREF = re.compile(r'(?:href|src)="(/[^"#?]*)')
+
+
+def read(site: Path, rel: str) -> str:
+    return (site / rel).read_text(encoding="utf-8")
+
+
+def dead_links(site: Path) -> list[str]:
+    """Every root-relative href/src in every page must name a file of the site."""
+    dead = []
+    for page in sorted(site.rglob("*.html")):
+        for url in _HREF.findall(page.read_text(encoding="utf-8")):
+            rel = unquote(url).lstrip("/")
+            target = site / rel / "index.html" if url.endswith("/") else site / rel
+            if not target.is_file():
+                dead.append(f"{page.relative_to(site)} -> {url}")
+    return dead
+
+
+VAULT = {
+    "index-note.md": (
+        "[[NOTE a]] [[dup]] [[a/b/dup]] [[Beta]] [[Nowhere]] [[note A#Details|see details]]\n"
+        "[md](sub/other.md) [rel](./sub/other.md#Part) [gone](missing.md)\n"
+    ),
+    "note A.md": "# Note A\n## Details\n",
+    "x/dup.md": "short",
+    "a/b/dup.md": "long",
+    "folder/b.md": "---\naliases: [Beta]\n---\nB\n",
+    "sub/other.md": "## Part\n[back](../index-note.md)\n",
+}
+
+
+def test_obsidian_resolution_order(make_site):
+    r = make_site(VAULT)
+    page = read(r.ctx.out, "index-note/index.html")
+    assert '<a class="internal" href="/note-a/">NOTE a</a>' in page  # case-insensitive file name
+    assert '<a class="internal" href="/x/dup/">dup</a>' in page  # shortest path wins on ties
+    assert '<a class="internal" href="/a/b/dup/">a/b/dup</a>' in page
+    assert '<a class="internal" href="/folder/b/">Beta</a>' in page  # alias
+    assert '<a class="internal" href="/note-a/#details">see details</a>' in page
+    assert '<a href="/sub/other/" class="internal">md</a>' in page
+    assert '<a href="/sub/other/#part" class="internal">rel</a>' in page
+    assert 'href="/index-note/"' in read(r.ctx.out, "sub/other/index.html")
+    resolved = {link.target: link.resolved for link in r.ctx.notes["index-note.md"].links}
+    assert resolved["NOTE a"] == "note A.md" and resolved["dup"] == "x/dup.md" and resolved["Nowhere"] is None
+
+
+def test_unresolved_links_are_visible_reported_and_never_dead(make_site):
+    r = make_site(VAULT)
+    page = read(r.ctx.out, "index-note/index.html")
+    assert '<span class="unresolved" title="unresolved link">Nowhere</span>' in page
+    assert '<span class="unresolved" title="unresolved link">gone</span>' in page
+    assert [d.format() for d in r.diagnostics] == [
+        "index-note.md:1: warning[unresolved-link] unresolved link [[Nowhere]]",
+        "index-note.md:2: warning[unresolved-link] unresolved link […](missing.md)",
+    ]
+    assert dead_links(r.ctx.out) == []
+
+
+def test_backlinks_use_resolved_targets(make_site):
+    r = make_site(VAULT)
+    note_a = r.ctx.notes["note A.md"]
+    assert [b.source for b in note_a.backlinks] == ["index-note.md"]
+    assert r.ctx.notes["a/b/dup.md"].backlinks[0].source == "index-note.md"
+
+
+def test_backlink_context_drops_comments(make_site):
+    r = make_site({"a.md": "Link to [[b]] %%private remark%% here\n", "b.md": "B"})
+    (bl,) = r.ctx.notes["b.md"].backlinks
+    assert "private" not in bl.context and "b" in bl.context
+    assert "private" not in read(r.ctx.out, "b/index.html")
+
+
+def test_no_dead_links_with_embeds_tags_and_attachments(make_site):
+    files = {
+        "a.md": "#t/x ![[b]] ![[pic one.png]] [[b#^blk]] ![[missing.png]] ![[c#Nope]]\n",
+        "b.md": "Body ^blk [[c]]\n",
+        "c.md": "C",
+        "img/pic one.png": b"\x89PNG\r\n\x1a\n",
+    }
+    r = make_site(files)
+    assert 'src="/img/pic%20one.png"' in read(r.ctx.out, "a/index.html")
+    assert dead_links(r.ctx.out) == []

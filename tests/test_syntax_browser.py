@@ -1,0 +1,60 @@
+"""Obsidian syntax as Chromium shows it: MathML has a box, folded callouts hide their
+content, a [[note#^block]] link lands on the block (its caret is percent-encoded in the URL)."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@pytest.fixture
+def served(make_site):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("chromium not installed")
+    r = make_site(
+        {
+            "a.md": "Inline $e^{i\\pi}+1=0$ and\n\n$$\n\\int_0^1 x\\,dx\n$$\n\n> [!tip]- Folded\n> secret body\n\n> [!note]+ Open\n> open body\n\n==marked==\n",
+            "b.md": "Para\n\nTarget paragraph ^blk\n\n" + "\n".join(f"filler {i}\n" for i in range(80)),
+            "c.md": "Go to [[b#^blk]]\n",
+        }
+    )
+    handler = functools.partial(_Quiet, directory=str(r.ctx.out))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser.new_page(), f"http://127.0.0.1:{server.server_port}"
+        browser.close()
+    server.shutdown()
+
+
+def test_math_callouts_and_block_links_in_chromium(served):
+    page, base = served
+    page.goto(base + "/a/")
+    boxes = page.evaluate("[...document.querySelectorAll('math')].map(m => [m.getAttribute('display'), m.getBoundingClientRect().width])")
+    assert [d for d, _ in boxes] == ["inline", "block"] and all(w > 10 for _, w in boxes)
+    assert page.evaluate("document.querySelector('details.callout:not([open]) .callout-content').checkVisibility()") is False
+    assert page.evaluate("document.querySelector('details.callout[open] .callout-content').checkVisibility()") is True
+    page.click("summary.callout-title >> text=Folded")
+    assert page.is_visible("text=secret body")
+    assert page.evaluate("getComputedStyle(document.querySelector('mark')).backgroundColor") != "rgba(0, 0, 0, 0)"
+    page.goto(base + "/c/")
+    href = page.get_attribute("a.internal", "href")
+    assert href == "/b/#%5Eblk"
+    page.goto(base + href)
+    assert page.evaluate("document.querySelector(':target').textContent") == "Target paragraph"

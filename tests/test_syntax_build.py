@@ -1,0 +1,180 @@
+"""Syntax behaviour that only shows in a whole build: diagnostics with file:line,
+what is recorded on the Note, embeds, attachments and the page around the body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+
+
+def read(site: Path, rel: str) -> str:
+    return (site / rel).read_text(encoding="utf-8")
+
+
+def diags(result, code: str | None = None) -> list[str]:
+    return [d.format() for d in result.diagnostics if code is None or d.code == code]
+
+
+def test_comment_hides_links_tags_and_text_everywhere(make_site):
+    src = "---\ndate: 2024-01-01\n---\nSee [[b]] %%and [[secret-target]] #hidden%%.\n\n%%\n[[other]]\nsecret words\n%%\nEnd.\n"
+    r = make_site({"a.md": src, "b.md": "B", "other.md": "O"})
+    a = r.ctx.notes["a.md"]
+    assert [link.target for link in a.links] == ["b"]
+    assert a.tags == [] and "secret" not in a.text and "hidden" not in a.text
+    assert r.ctx.notes["other.md"].backlinks == []
+    assert diags(r) == []  # [[secret-target]] would be unresolved if it were parsed
+    for f in ("a/index.html", "rss.xml", "atom.xml", "b/index.html"):
+        assert "secret" not in read(r.ctx.out, f) and "%%" not in read(r.ctx.out, f)
+
+
+def test_block_ids_recorded_and_linked(make_site):
+    r = make_site({"a.md": "Para one ^p1\n\n- item ^li-2\n", "b.md": "[[a#^p1]] [[a#^li-2]] [[a#^nope]]\n"})
+    assert r.ctx.notes["a.md"].block_ids == ["p1", "li-2"]
+    a = read(r.ctx.out, "a/index.html")
+    assert '<p id="^p1">Para one</p>' in a and '<li id="^li-2">item</li>' in a and "^p1<" not in a
+    b = read(r.ctx.out, "b/index.html")
+    assert 'href="/a/#%5Ep1"' in b and 'href="/a/#%5Enope"' in b  # browsers decode the fragment to ^p1
+    assert 'id="' + unquote("%5Ep1") + '"' in a
+    assert diags(r) == ["b.md:1: warning[missing-heading] block '#^nope' not found in a.md; linking to the note"]
+
+
+def test_missing_heading_warns_with_line_and_still_links(make_site):
+    src = "Intro\n\n[[b#Real Heading]]\n[[b#Missing heading]]\n[[#Local]] [[#Nope]]\n\n## Local\n"
+    r = make_site({"a.md": src, "b.md": "# B\n## Real Heading\n"})
+    assert 'href="/b/#missing-heading"' in read(r.ctx.out, "a/index.html")
+    assert diags(r) == [
+        "a.md:4: warning[missing-heading] heading '#Missing heading' not found in b.md; linking to the note",
+        "a.md:5: warning[missing-heading] heading '#Nope' not found in a.md; linking to the note",
+    ]
+
+
+def test_inline_lines_are_file_lines(make_site):
+    src = "---\ntitle: T\n---\nline four\nline five [[gone1]]\nline six $\\frac{1}{$\n\n$$\n\\begin{matrix}\n$$\n\n![x](nothere.png)\n"
+    r = make_site({"a.md": src})
+    assert diags(r) == [
+        "a.md:5: warning[unresolved-link] unresolved link [[gone1]]",
+        "a.md:6: warning[math] bad math $\\frac{1}{$: no available tokens",
+        "a.md:8: warning[math] bad math $$\\begin{matrix}$$: no available tokens",
+        "a.md:12: warning[unresolved-embed] unknown attachment ![x](nothere.png)",
+    ]
+    page = read(r.ctx.out, "a/index.html")
+    assert page.count('class="math-error') == 2 and "\\frac{1}{" in page
+
+
+def test_math_is_mathml_and_dollars_are_text(make_site):
+    r = make_site({"a.md": "Area $\\pi r^2$ costs $5 and $10.\n\n$$\nE = mc^2\n$$\n"})
+    page = read(r.ctx.out, "a/index.html")
+    assert page.count("<math ") == 2 and 'display="block"' in page
+    assert "costs $5 and $10." in page and diags(r) == []
+
+
+def test_duplicate_title_h1_is_dropped(make_site):
+    r = make_site({"a.md": "# My Title\n\nBody\n\n## Part\n", "b.md": "---\ntitle: Other\n---\n# Different\n"})
+    a = read(r.ctx.out, "a/index.html")
+    assert a.count("My Title</h1>") == 1 and 'id="part"' in a
+    assert r.ctx.notes["a.md"].headings[0].text == "My Title"  # still a link target
+    assert "Different</h1>" in read(r.ctx.out, "b/index.html")
+
+
+def test_embeds_sections_blocks_and_cycles(make_site):
+    files = {
+        "host.md": "Top\n\n![[part#Section two]]\n\n![[part#^blk]]\n\n![[a]]\n",
+        "part.md": "## Section one\nfirst\n## Section two\nsecond text\n### Sub\nsub text\n## Section three\nthird\n\nA block ^blk\n",
+        "a.md": "A embeds ![[b]]\n",
+        "b.md": "B embeds ![[a]]\n",
+    }
+    r = make_site(files)
+    host = read(r.ctx.out, "host/index.html")
+    assert "second text" in host and "sub text" in host and "first" not in host and "third" not in host
+    assert "A block</p>" in host and 'id="^blk"' not in host  # ids stay unique on the host page
+    assert host.count('class="embed cycle"') == 1
+    assert "<p><div" not in host
+    cycles = diags(r, "embed-cycle")
+    assert "a.md:1: warning[embed-cycle] embed cycle: a.md -> b.md -> a.md" in cycles
+    assert "b.md:1: warning[embed-cycle] embed cycle: b.md -> a.md -> b.md" in cycles
+    # links inside embedded content belong to the embedded note, not the host
+    assert [link.target for link in r.ctx.notes["host.md"].links] == ["part", "part", "a"]
+
+
+def test_attachments_resolve_and_are_copied(make_site):
+    files = {
+        "notes/a.md": "![alt](../img/pic.png) ![[pic.png|300]] ![[pic.png|300x200]] ![sized|120](../img/pic.png)\n",
+        "img/pic.png": PNG,
+    }
+    r = make_site(files)
+    page = read(r.ctx.out, "notes/a/index.html")
+    assert page.count('src="/img/pic.png"') == 4
+    assert 'width="300" height="200"' in page and 'alt="sized" width="120"' in page
+    assert (r.ctx.out / "img/pic.png").read_bytes() == PNG
+    assert diags(r) == []
+
+
+def test_tags_recorded_only_outside_code_and_urls(make_site):
+    src = "#real and #a/b\n`#code` https://x.org/#frag [l](#anchor) #123\n\n```\n#fenced\n```\n"
+    r = make_site({"a.md": "---\ntags: [fm]\n---\n" + src})
+    assert r.ctx.notes["a.md"].tags == ["fm", "real", "a/b"]
+    assert (r.ctx.out / "tags/a/index.html").is_file() and (r.ctx.out / "tags/a/b/index.html").is_file()
+    assert not (r.ctx.out / "tags/123").exists() and not (r.ctx.out / "tags/code").exists()
+
+
+def test_callouts_in_built_page(make_site):
+    src = "> [!tip]- Folded title\n> hidden\n\n> [!warning]+\n> > [!note] Nested\n> > inner\n"
+    page = read(make_site({"a.md": src}).ctx.out, "a/index.html")
+    assert '<details class="callout" data-callout="tip" data-callout-fold="-">' in page
+    assert '<summary class="callout-title">Folded title</summary>' in page
+    assert 'data-callout="warning" data-callout-fold="+" open=""' in page
+    assert '<div class="callout" data-callout="note">' in page
+
+
+def test_arg_max_renders_as_math(make_site):
+    r = make_site({"a.md": "$$\\theta = \\arg\\max_{\\theta} Q(\\theta)$$\n"})
+    page = (r.ctx.out / "a/index.html").read_text()
+    assert "<mo>arg</mo>" in page and "math-error" not in page
+    assert r.diagnostics == []
+
+
+def test_raw_html_around_markdown_keeps_kb_features(make_site):
+    """A <details> block spanning markdown makes the whole page go through the sanitizer:
+    kb's own markup (callouts, MathML, task boxes, block ids, tags) must survive it."""
+    src = (
+        "<details><summary>More</summary>\n\n"
+        "> [!tip]+ Tip\n> inside ^b1\n\n$x^2$ ==hi== #tagged [[b#^zz]]\n\n- [x] done\n\n"
+        '</details>\n\n<img src="x.png" onerror="alert(1)">\n'
+    )
+    r = make_site({"a.md": src, "b.md": "Target ^zz\n"})
+    page = read(r.ctx.out, "a/index.html")
+    body = page.split('class="note-body"')[1]
+    assert "<details><summary>More</summary>" in body and "</details>" in body
+    assert 'data-callout="tip"' in body and 'open=""' in body and 'id="^b1"' in body
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in body and "<mark>hi</mark>" in body
+    assert 'type="checkbox"' in body and "checked" in body
+    assert 'href="/tags/tagged/"' in body and 'href="/b/#%5Ezz"' in body
+    assert "onerror" not in body
+
+
+def test_section_embeds_skip_commented_and_fenced_headings(make_site):
+    part = "## Real\nreal text\n%%\n## Hidden\nsecret\n%%\n```\n## Fenced\n```\nstill real\n## Next\nnext text\n"
+    r = make_site({"host.md": "![[part#Real]]\n\n![[part#Hidden]]\n", "part.md": part})
+    host = read(r.ctx.out, "host/index.html")
+    assert "real text" in host and "still real" in host and "## Fenced" in host
+    assert "secret" not in host and "next text" not in host
+    assert [d.message for d in r.diagnostics] == ["heading '#Hidden' not found in part.md (embed)"]
+
+
+def test_heading_links_match_headings_with_links_and_tags(make_site):
+    r = make_site({"a.md": "[[b#See Foo]] [[b#Idea ondevice]]\n", "b.md": "## See [[Foo]]\n### Idea #ondevice\n", "Foo.md": "x"})
+    b = read(r.ctx.out, "b/index.html")
+    assert 'id="see-foo"' in b and 'id="idea-ondevice"' in b
+    assert 'href="/b/#see-foo"' in read(r.ctx.out, "a/index.html")
+    assert diags(r) == []
+
+
+def test_long_embed_chains_stop_with_a_warning(make_site):
+    files = {f"n{i}.md": f"level {i} ![[n{i + 1}]]\n" for i in range(12)}
+    files["n12.md"] = "bottom"
+    r = make_site(files)
+    body = read(r.ctx.out, "n0/index.html").split('class="note-body"')[1].split("</article>")[0]
+    assert "level 8" in body and "level 9" not in body and '<a class="internal" href="/n9/">n9</a>' in body
+    assert "n0.md:1: warning[embed-depth] embeds nested deeper than 8: n9.md not embedded" in diags(r)
