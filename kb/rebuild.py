@@ -256,7 +256,10 @@ class Rebuilder:
         out.seconds = time.perf_counter() - start
         hook = ctx.extra.get("on_rebuilt")
         if hook:
-            hook(ctx, out)
+            try:
+                hook(ctx, out)
+            except Exception as exc:  # a plugin's bug must not cost a full rebuild
+                out.reported.append(Diagnostic("on_rebuilt", 0, "error", "hook", repr(exc)))
         return out
 
     def _emit(self, a: Affected, out: Outcome, attachments: set[str]) -> None:

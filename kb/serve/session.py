@@ -271,8 +271,11 @@ class Session:
                 self.http.prefix = self.config.prefix
             cold = first and not (self.out / "index.html").is_file()
             result = build(self.vault, self.out, self.config, embed=self.embed, extra={"on_loaded": self._preview} if cold else None)
-        except (BuildError, ConfigError) as exc:
+        except Exception as exc:  # BuildError, ConfigError, or a bug: keep serving either way
+            if not isinstance(exc, (BuildError, ConfigError)):
+                self._say(traceback.format_exc(), err=True)
             self.state.errors = [f"kb serve: {exc}"]
+            self.state.notice = ""
             self._say(f"kb serve: error: {exc} (still serving the last good site)", err=True)
             self.http.hub.send("state", self._state_json())
             self.state.ready = True
