@@ -183,3 +183,15 @@ def test_folder_rename_and_config_change(session):
     assert s.wait_idle()
     assert "Renamed Site" in fetch(s, "/top/")[1]
     assert_same_as_full_build(s.vault, s.out, s.vault.parent, s.config)
+
+
+def test_bad_kb_toml_keeps_serving_then_recovers(session):
+    s = session({"a.md": "# A\nbody\n"})
+    (s.vault / "kb.toml").write_text('title = "unclosed\n', encoding="utf-8")
+    assert s.wait_idle()
+    status, page = fetch(s, "/a/")
+    assert status == 200 and "body" in page and "kb.toml" in page  # last good page + error overlay state
+    (s.vault / "kb.toml").write_text('title = "Fine Again"\nbase_url = "http://localhost/"\n', encoding="utf-8")
+    assert s.wait_idle()
+    page = fetch(s, "/a/")[1]
+    assert "Fine Again" in page and "kb.toml" not in page
