@@ -112,6 +112,9 @@ def test_error_banner_then_fix_and_non_utf8(session):
     page = fetch(s, "/a/")[1]
     assert "repaired" in page and "not valid UTF-8" in page  # in the injected overlay state
     assert "not valid UTF-8" not in (s.out / "a/index.html").read_text()
+    (s.vault / "a.md").write_text("# A\nrepaired\n", encoding="utf-8")  # saved back: same text as served
+    assert s.wait_idle()
+    assert "not valid UTF-8" not in fetch(s, "/a/")[1]
 
 
 def test_template_error_keeps_last_good_pages(session):

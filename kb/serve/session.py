@@ -218,7 +218,7 @@ class Session:
 
         try:
             if notes or files:
-                self._after(self.rebuilder.apply(notes, files))
+                self._after(self.rebuilder.apply(notes, files), notes)
         except jinja2.TemplateError as exc:  # pages stay as they were; fixing the template re-renders all
             return self._template_error(exc)
         theme = [rel for rel, k in batch.items() if k == THEME]
@@ -237,7 +237,7 @@ class Session:
         files |= set(on_disk_files) ^ set(ctx.extra.get("files", []))
         return notes, files
 
-    def _after(self, outcome: Outcome) -> None:
+    def _after(self, outcome: Outcome, notes: set[str]) -> None:
         assert self.rebuilder is not None
         ctx = self.rebuilder.ctx
         prefix = self.config.prefix
@@ -247,7 +247,9 @@ class Session:
             self._say(f"{d.format()} (kept the previous page)", err=True)
         for p in outcome.fixed:
             self._say(f"{p}: problems fixed")
-        rebuilt = {prefix + ctx.notes[p].url for p in outcome.affected.reparse if p in ctx.notes}
+        refused_paths = {d.path for d in outcome.kept}
+        read_ok = (outcome.affected.reparse | notes) - refused_paths  # incl. a save back to the old text
+        rebuilt = {prefix + ctx.notes[p].url for p in read_ok if p in ctx.notes}
         old_pages = dict(self.state.pages)
         for url in rebuilt:
             self.state.pages.pop(url, None)
