@@ -198,3 +198,18 @@ def test_bad_kb_toml_keeps_serving_then_recovers(session):
     assert s.wait_idle()
     page = fetch(s, "/a/")[1]
     assert "Fine Again" in page and "kb.toml" not in page
+
+
+def test_site_folder_inside_vault_does_not_feed_back(tmp_path):
+    vault = write_vault(tmp_path / "vault", {"a.md": "# A\none\n"})
+    s = Session(vault, vault / "site", CFG, port=0, embed=False, quiet=True)
+    s.start()
+    try:
+        assert s.wait_idle(quiet=0.3)
+        (vault / "a.md").write_text("# A\ntwo\n", encoding="utf-8")
+        assert s.wait_idle(quiet=0.5)
+        batches = s.batches
+        assert "two" in fetch(s, "/a/")[1]
+        assert s.wait_idle(quiet=0.5) and s.batches == batches  # our own writes caused no rebuilds
+    finally:
+        s.stop()

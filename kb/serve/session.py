@@ -54,7 +54,7 @@ class _Events(FileSystemEventHandler):
             return
         if event.is_directory:
             if event.event_type != "modified":
-                self.session.notify_scan()
+                self.session.notify_scan(os.fsdecode(event.src_path))
             return
         self.session.notify(os.fsdecode(event.src_path))
         dest = getattr(event, "dest_path", "")
@@ -170,7 +170,11 @@ class Session:
             self.last_event = time.monotonic()
             self._cond.notify_all()
 
-    def notify_scan(self) -> None:
+    def notify_scan(self, abspath: str) -> None:
+        """A folder appeared, moved or went: its notes send no events of their own."""
+        kind = self.classify(abspath)
+        if kind is None or kind[0] != NOTE and kind[0] != FILE:
+            return  # the site itself (when --out is inside the vault), ignored or theme folders
         with self._cond:
             self.rescan = True
             self.last_event = time.monotonic()
