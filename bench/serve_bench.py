@@ -140,6 +140,32 @@ def edit_once(vault: Path, out: Path, ev: Events, rel: str, url: str, n: int) ->
     return hit[0] - t0
 
 
+def timed(ev: Events, action, url: str) -> float | None:  # type: ignore[no-untyped-def]
+    since = len(ev.got)
+    t0 = time.perf_counter()
+    action()
+    hit = ev.wait(lambda e: e[1] == "reload" and url in e[2].get("urls", []), since)
+    return None if hit is None else hit[0] - t0
+
+
+def structural(vault: Path, ev: Events, ctx: BuildContext) -> None:
+    """New note, rename, delete: the name index changes, so every link is re-resolved."""
+    from kb.paths import path_slug
+
+    rel = sorted(p for p, n in ctx.notes.items() if n.backlinks)[len(ctx.notes) // 3]
+    new_rel = rel[:-3] + " renamed.md"
+    ms = []
+    t = timed(ev, lambda: (vault / "bench new note.md").write_text("# New\n[[" + rel[:-3] + "]]\n", encoding="utf-8"), "/bench-new-note/")
+    ms.append(("new note", t))
+    time.sleep(0.3)
+    t = timed(ev, lambda: os.replace(vault / rel, vault / new_rel), "/" + path_slug(new_rel) + "/")
+    ms.append((f"rename ({len(ctx.notes[rel].backlinks)} backlinks)", t))
+    time.sleep(0.3)
+    t = timed(ev, lambda: (vault / new_rel).unlink(), "/" + path_slug(new_rel) + "/")
+    ms.append(("delete", t))
+    print("structural edits (save -> reload event):", ", ".join(f"{k} {v * 1000:.0f} ms" if v else f"{k} (no reload seen)" for k, v in ms))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("vault", nargs="?", default=str(HUB))
@@ -193,6 +219,7 @@ def main() -> None:
     ht = [t for t in ht if t is not None]
     if ht:
         print(f"note with most links ({hubout.path}, {len(hubout.links)} links): median {statistics.median(ht) * 1000:.0f} ms")
+    structural(vault, ev, ctx)
     stop(proc)
     log = (work / f"serve-{port}.log").read_text()
     rebuilt = [line for line in log.splitlines() if line.startswith("rebuilt ")]

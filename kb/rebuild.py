@@ -220,7 +220,7 @@ class Rebuilder:
         names |= file_names
         moved = self._slugs(changed, names)
         if names:
-            ctx.extra["renderer"] = Renderer(ctx)
+            ctx.extra["renderer"] = Renderer(ctx, md=ctx.extra["renderer"].md)  # new name index, same parser
         renderer: Renderer = ctx.extra["renderer"]
         fresh = (changed | dirty) & set(ctx.notes)
         for p in sorted(fresh):
