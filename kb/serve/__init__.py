@@ -30,7 +30,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"kb serve: error: {vault}: vault folder not found", file=sys.stderr)
         return 2
     try:
-        session = Session(vault, Path(args.out), config, host=args.host, port=args.port, embed=not args.no_embed, vault_arg=args.vault)
+        session = Session(vault, Path(args.out), config, host=args.host, port=args.port, embed=not args.no_embed, vault_arg=args.vault or "")
     except OSError as exc:
         print(f"kb serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2

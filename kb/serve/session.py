@@ -78,7 +78,9 @@ class Session:
     ) -> None:
         self.vault, self.out, self.config = vault.resolve(), out.resolve(), config
         self.embed, self.debounce, self.quiet = embed, debounce, quiet
-        self.vault_arg = vault_arg or str(self.vault)
+        # to find kb.toml again as the CLI did ("": from the working folder's kb.toml)
+        self.vault_arg, self.cwd = str(self.vault) if vault_arg is None else vault_arg, Path.cwd()
+        self.config_path = config.path.resolve() if config.path else self.vault / "kb.toml"
         self.theme = default_theme_dir().resolve()
         self.state = State()
         self.rebuilder: Rebuilder | None = None
@@ -109,6 +111,8 @@ class Session:
         self.observer.schedule(handler, str(self.vault), recursive=True)
         if self.vault not in self.theme.parents and self.theme != self.vault:
             self.observer.schedule(handler, str(self.theme), recursive=True)
+        if self.vault not in self.config_path.parents and self.config_path.parent.is_dir():
+            self.observer.schedule(handler, str(self.config_path.parent), recursive=False)  # ./kb.toml naming the vault
         self.observer.start()  # before the first build, so no edit made during it is lost
         self._thread(self._loop, "kb-rebuild")
 
@@ -147,6 +151,8 @@ class Session:
         p = Path(abspath)
         if p == self.out or self.out in p.parents:
             return None
+        if p == self.config_path:
+            return CONFIG, "kb.toml"
         if self.theme in p.parents:
             return THEME, p.relative_to(self.theme).as_posix()
         try:
@@ -273,7 +279,7 @@ class Session:
     def _full_build(self, first: bool = False) -> None:
         try:
             if not first:
-                self.vault, self.config = find_vault(self.vault_arg, Path.cwd())
+                self.vault, self.config = find_vault(self.vault_arg, self.cwd)
                 self.http.prefix = self.config.prefix
             cold = first and not (self.out / "index.html").is_file()
             result = build(self.vault, self.out, self.config, embed=self.embed, extra={"on_loaded": self._preview} if cold else None)
