@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import posixpath
 from pathlib import Path
+
+
+def safe_rel(rel: str) -> str:
+    """`rel` normalised; ValueError if it is absolute or climbs out with '..'.
+
+    Checked on the string, not with resolve(): kb itself creates every folder under
+    the output (no symlinks to follow), and resolve() costs syscalls per page.
+    """
+    norm = posixpath.normpath(rel.replace("\\", "/"))
+    if norm.startswith(("/", "../")) or norm in ("..", ".") or "\0" in norm:
+        raise ValueError(f"refusing to write outside the site: {rel}")
+    return norm
 
 
 def write(out: Path, rel: str, data: str | bytes) -> str:
     """Write `rel` under `out`; refuses any path that would escape it."""
-    target = (out / rel).resolve()
-    root = out.resolve()
-    if root != target and root not in target.parents:
-        raise ValueError(f"refusing to write outside the site: {rel}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    target.write_bytes(data)
+    target = os.path.join(out, safe_rel(rel))
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
     return rel
 
 
