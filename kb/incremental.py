@@ -40,11 +40,18 @@ class NoteInfo:
     related: tuple[str, ...] = ()  # shown with their titles on this note's page
     anchors: frozenset[str] = frozenset()  # headings and block ids that links to it may name
     problems: tuple[Diagnostic, ...] = ()
+    card: str = ""  # what a listing may show besides title and date: description, frontmatter
+
+    @property
+    def label(self) -> tuple[object, ...]:
+        """How other notes' pages name it: backlinks and related notes show title and URL."""
+        return (self.slug, self.title)
 
     @property
     def listing(self) -> tuple[object, ...]:
-        """The part shown in lists: home, archive, tag pages, feeds, backlinks."""
-        return (self.slug, self.title, self.date)
+        """The part shown in lists (home, archive, tag pages, feeds). Themes may show any
+        frontmatter field there (the default one shows `description`), so all of it counts."""
+        return (self.slug, self.title, self.date, self.card)
 
 
 def anchors_of(note: Note) -> frozenset[str]:
@@ -64,6 +71,7 @@ def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic]
         related=tuple(note.related),
         anchors=anchors_of(note),
         problems=tuple(problems),
+        card=repr((note.description, note.updated, sorted(note.meta.items(), key=lambda kv: kv[0]))),
     )
 
 
@@ -136,6 +144,7 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
     # 2. Pages: re-parsed notes, notes whose backlinks or problems changed.
     render = set(a.reparse)
     relisted: set[str] = set()
+    relabeled: set[str] = set()
     for p in [*differs, *gone]:
         old, cur = before.get(p), after.get(p)
         if old is not None and cur is not None and old.out == cur.out and old.listing == cur.listing:
@@ -144,14 +153,16 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
             continue
         old_out = dict(old.out) if old else {}
         cur_out = dict(cur.out) if cur else {}
-        listing_changed = old is None or cur is None or old.listing != cur.listing
-        if listing_changed:
+        if old is None or cur is None or old.listing != cur.listing:
             relisted.add(p)
+        label_changed = old is None or cur is None or old.label != cur.label
+        if label_changed:
+            relabeled.add(p)
         for dest in old_out.keys() | cur_out.keys():
-            if listing_changed or old_out.get(dest) != cur_out.get(dest):
+            if label_changed or old_out.get(dest) != cur_out.get(dest):
                 render.add(dest)
-    if relisted:  # "related notes" lists show titles and URLs too
-        render.update(p for p, info in after.items() if not relisted.isdisjoint(info.related))
+    if relabeled:  # "related notes" lists show titles and URLs too
+        render.update(p for p, info in after.items() if not relabeled.isdisjoint(info.related))
     a.render = render & after.keys()
     # 3. Lists: anything a listing shows (title, URL, date, tags, which notes exist).
     listed = relisted | {p for p in differs if p in before and before[p].tags != after[p].tags}

@@ -145,3 +145,12 @@ def test_wheel_ships_the_theme(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "kb/templates/base.html" in names and "kb/templates/static/style.css" in names
     assert "kb/cli.py" in names
+
+
+@pytest.mark.parametrize("rel", ["../x.html", "/etc/passwd", "a/../../x", "..", "a/\0b"])
+def test_emit_refuses_paths_outside_the_site(tmp_path, rel):
+    from kb.emit.common import write
+
+    with pytest.raises(ValueError):
+        write(tmp_path / "site", rel, "x")
+    assert not (tmp_path / "x.html").exists()

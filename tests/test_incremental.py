@@ -58,6 +58,13 @@ def test_title_change_updates_backlinks_lists_and_tags(tmp_path):
     assert a.tags == {"x"} and a.lists and a.feeds
 
 
+def test_description_change_rewrites_lists_not_backlinks(tmp_path):
+    before, after, changed = two_builds(tmp_path, {"a.md": VAULT["a.md"].replace("tags: [x]", "tags: [x]\ndescription: Summary")})
+    a = affected(before, after, changed)
+    assert a.render == {"a.md"}  # b shows a's title only
+    assert a.lists and a.tags == {"x"} and a.feeds
+
+
 def test_tag_change_rewrites_old_and_new_tag_pages(tmp_path):
     before, after, changed = two_builds(tmp_path, {"b.md": VAULT["b.md"].replace("[y/z]", "[w]")})
     a = affected(before, after, changed)
@@ -125,6 +132,7 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
         {"a.md": "# Alpha\n[[e#Later]] and [[bee#B]] and [[f#^blk]]\n"},  # warnings: no such heading/block
         {"e.md": "# E\n## Later\ntext\n", "f.md": "# F\npara ^blk\n"},  # a's warnings go away
         {"e.md": "# E\nno heading now\n"},  # and one comes back
+        {"a.md": "---\ntags: [x]\ndescription: On the home page\n---\n# Alpha\n[[e]]\n"},  # listings show it
     ]
     for step in steps:
         for rel, text in step.items():
