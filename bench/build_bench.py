@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -27,15 +26,17 @@ LAYOUT = "<!doctype html><html><head><title>{{ .Title }}</title></head><body><h1
 
 
 def run_kb(vault: Path, out: Path) -> tuple[float, float, str]:
-    """One cold kb build in a fresh process -> (seconds, peak RSS MB of the largest process, stderr+stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """One cold kb build in a fresh process -> (seconds, peak RSS MB of the largest kb process, output)."""
+    # GNU time reports the peak RSS of kb and its workers alone (getrusage here would mix in Hugo's)
     t = time.perf_counter()
+    timer = ["/usr/bin/time", "-f", "KB_MAXRSS_KB=%M"] if Path("/usr/bin/time").exists() else []  # Debian: apt install time
     proc = subprocess.run(
-        [sys.executable, "-m", "kb", "build", str(vault), "--out", str(out), "--no-embed"],
+        [*timer, sys.executable, "-m", "kb", "build", str(vault), "--out", str(out), "--no-embed"],
         cwd=ROOT, capture_output=True, text=True,
     )
     secs = time.perf_counter() - t
-    rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    m = re.search(r"KB_MAXRSS_KB=(\d+)", proc.stderr)
+    rss = int(m.group(1)) / 1024 if m else float("nan")
     if proc.returncode != 0:
         sys.exit(f"kb build failed:\n{proc.stderr[-2000:]}")
     return secs, rss, proc.stderr + proc.stdout
