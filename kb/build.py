@@ -20,6 +20,8 @@ from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes
 from kb.load import load
 from kb.model import BuildContext, Diagnostic
+from kb.search.pipeline import emit_search
+from kb.search.pipeline import related as search_related
 from kb.theme import make_env
 from kb.transform.parse import parse_all
 from kb.transform.publish import publish
@@ -72,6 +74,7 @@ def transform(ctx: BuildContext) -> None:
     dedupe_slugs(ctx)
     parse_all(ctx)
     resolve(ctx)
+    search_related(ctx)  # chunks, embeddings, note.related (kb.search)
     related_step = ctx.extra.get("related_step")
     if related_step:
         related_step(ctx)
@@ -81,6 +84,7 @@ def emit(ctx: BuildContext) -> list[str]:
     env = make_env(ctx.vault)
     ctx.extra["problems"] = by_note(ctx.diagnostics)
     written = emit_notes(ctx, env)
+    written += emit_search(ctx)
     written += emit_lists(ctx, env)
     written += emit_feeds(ctx)
     written += emit_assets(ctx)

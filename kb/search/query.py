@@ -1,0 +1,184 @@
+"""Query scoring over the static index: the Python twin of templates/static/search.js.
+
+Both follow the same steps with float64 arithmetic and integer BM25 weights, so
+`kb search` ranks exactly as the browser does:
+  1. tokens -> static encoder rows -> q = normalize(sum of rows)   (or the full model, rotated)
+  2. probe the `nprobe` lists whose centroids score highest against q
+  3. score their chunks (int8 dot product, or PQ lookup tables), best chunk per note
+  4. BM25 over the query terms' postings, best chunk per note
+  5. reciprocal-rank fusion of the two note rankings (top `candidates` of each)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kb.search.container import FormatError, unpack
+from kb.search.index import fnv1a
+from kb.search.quantize import unpack4
+from kb.search.tokenize import WordPiece, terms
+
+
+@dataclass
+class Result:
+    path: str
+    url: str
+    title: str
+    heading: str
+    anchor: str
+    snippet: str
+    score: float
+
+    def as_json(self) -> dict:
+        return {"path": self.path, "url": self.url, "title": self.title, "heading": self.heading, "score": self.score}
+
+
+def qround(x: float) -> int:
+    """Scores compared as integers of 1e-9, so float summation order cannot reorder results."""
+    return math.floor(x * 1e9 + 0.5)
+
+
+class SiteIndex:
+    """Reads files of `<site>/search/` on demand and remembers how many bytes it read."""
+
+    def __init__(self, site: Path) -> None:
+        self.root = site / "search"
+        self.fetched: dict[str, int] = {}
+        self._cache: dict[str, bytes] = {}
+        data = self.get("manifest.json")
+        try:
+            self.manifest = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"{self.root / 'manifest.json'}: unreadable: {exc}") from exc
+        if self.manifest.get("format") != "kb-search" or self.manifest.get("version") != 1:
+            raise FormatError(f"{self.root / 'manifest.json'}: not a version 1 kb search index: rebuild the site")
+        self.mode = self.manifest["mode"]
+        self.header, self.arrays = unpack(self.get("index.bin"), "index", str(self.root / "index.bin"))
+        counts = self.arrays["note_chunks"].astype(np.int64)
+        self.note_of_chunk = np.repeat(np.arange(len(counts)), counts)
+        self._wp: WordPiece | None = None
+
+    def get(self, rel: str) -> bytes:
+        if rel not in self._cache:
+            f = self.root / rel
+            if not f.is_file():
+                raise FormatError(f"{f}: missing: rebuild the site")
+            self._cache[rel] = f.read_bytes()
+            self.fetched[rel] = len(self._cache[rel])
+        return self._cache[rel]
+
+    def json(self, rel: str) -> dict:
+        try:
+            return json.loads(self.get(rel))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"{self.root / rel}: unreadable: {exc}") from exc
+
+    # --- query encoding ---
+    def wordpiece(self) -> WordPiece:
+        if self._wp is None:
+            vocab = self.get("enc/vocab.txt").decode("utf-8").split("\n")
+            self._wp = WordPiece(vocab[:-1] if vocab and vocab[-1] == "" else vocab)
+        return self._wp
+
+    def encode_static(self, query: str) -> np.ndarray | None:
+        ids = self.wordpiece().encode(query)
+        if not ids:
+            return None
+        block = self.manifest["rows_block"]
+        q = np.zeros(self.manifest["dims"], np.float64)
+        for tid in ids:
+            _, arr = unpack(self.get(f"enc/rows/{tid // block}.bin"), "rows", f"enc/rows/{tid // block}.bin")
+            q += arr["rows"][tid % block].astype(np.float64) * float(arr["scale"][tid % block])
+        n = math.sqrt(float(q @ q))
+        return q / n if n > 0 else None
+
+    def rotate(self, vec: np.ndarray) -> np.ndarray:
+        _, arr = unpack(self.get("rotation.bin"), "rotation", "rotation.bin")
+        return arr["rotation"].astype(np.float64) @ vec.astype(np.float64)
+
+    # --- scoring ---
+    def probe(self, q: np.ndarray) -> list[int]:
+        cents = self.arrays["centroids"].astype(np.float64) * self.arrays["centroid_scale"].astype(np.float64)[:, None]
+        scores = [qround(float(s)) for s in cents @ q]
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+        return order[: self.manifest["nprobe"]]
+
+    def vector_scores(self, q: np.ndarray) -> dict[int, int]:
+        """chunk id -> quantized score, for the chunks of the probed lists."""
+        out: dict[int, int] = {}
+        if self.mode == "int8":
+            qs = q * self.arrays["dim_scale"].astype(np.float64)
+        else:
+            books = self.arrays["codebooks"].astype(np.float64)  # (stages, m, 16, dsub)
+            stages, m, _, dsub = books.shape
+            tables = np.einsum("smkd,md->smk", books, q.reshape(m, dsub))
+        for li in self.probe(q):
+            _, arr = unpack(self.get(f"lists/{li}.bin"), "list", f"lists/{li}.bin")
+            ids, codes = arr["ids"], arr["codes"]
+            if self.mode == "int8":
+                s = codes.view(np.int8).astype(np.float64) @ qs
+            else:
+                s = np.zeros(len(ids))
+                for st in range(stages):
+                    c = unpack4(codes[:, st * m // 2 : (st + 1) * m // 2])
+                    s += tables[st][np.arange(m)[None, :], c].sum(1)
+            for cid, v in zip(ids.tolist(), s.tolist(), strict=True):
+                out[cid] = qround(v)
+        return out
+
+    def bm25_scores(self, query: str) -> dict[int, int]:
+        out: dict[int, int] = {}
+        nshards = self.manifest["bm25_shards"]
+        for term in dict.fromkeys(terms(query)):
+            post = self.json(f"bm25/{fnv1a(term) % nshards}.json").get(term, [])
+            for i in range(0, len(post), 2):
+                out[post[i]] = out.get(post[i], 0) + post[i + 1]
+        return out
+
+    def note_ranking(self, scores: dict[int, int]) -> list[tuple[int, int, int]]:
+        """[(note, best chunk, score)] best first, top `candidates`."""
+        best: dict[int, tuple[int, int]] = {}
+        for cid, s in scores.items():
+            n = int(self.note_of_chunk[cid])
+            cur = best.get(n)
+            if cur is None or s > cur[1] or (s == cur[1] and cid < cur[0]):
+                best[n] = (cid, s)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][1], kv[0]))
+        return [(n, c, s) for n, (c, s) in ranked[: self.manifest["candidates"]]]
+
+    def search(self, query: str, k: int = 10, vector: np.ndarray | None = None, use_vector: bool = True) -> list[Result]:
+        rankings = []
+        if self.mode != "lexical" and use_vector:
+            q = vector if vector is not None else self.encode_static(query)
+            if q is not None:
+                rankings.append(self.note_ranking(self.vector_scores(q)))
+        rankings.append(self.note_ranking(self.bm25_scores(query)))
+        fused: dict[int, float] = {}
+        chunk_of: dict[int, int] = {}
+        rrf_k = self.manifest["rrf_k"]
+        for ranking in rankings:
+            for rank, (n, c, _) in enumerate(ranking):
+                fused[n] = fused.get(n, 0.0) + 1.0 / (rrf_k + rank + 1)
+                chunk_of.setdefault(n, c)
+        top = sorted(fused, key=lambda n: (-qround(fused[n]), n))[:k]
+        return [self.result(chunk_of[n], fused[n]) for n in top]
+
+    def result(self, cid: int, score: float) -> Result:
+        block = self.manifest["meta_block"]
+        meta = self.json(f"meta/{cid // block}.json")
+        n, heading, anchor, snippet = meta["chunks"][cid % block]
+        path, url, title = meta["notes"][str(n)]
+        return Result(path, url, title, heading, anchor, snippet, round(score, 6))
+
+
+def full_model_vector(index: SiteIndex, query: str, load: Callable[[str], object]) -> np.ndarray:
+    """The query encoded by the full model named in the manifest, rotated into the index's space."""
+    embedder = load(index.manifest["model"])
+    vec = embedder.encode([query])[0]  # type: ignore[attr-defined]
+    return index.rotate(vec)
