@@ -134,20 +134,28 @@ class HashEmbedder:
         self.wordpiece = WordPiece.from_file(vocab_path)
         self.calls = 0
 
-    def _row(self, tid: int) -> np.ndarray:
-        return np.random.default_rng(tid).standard_normal(self.dims).astype(np.float32)
+    _tables: dict[tuple[int, int], np.ndarray] = {}
+
+    @property
+    def table(self) -> np.ndarray:
+        key = (len(self.wordpiece.vocab), self.dims)
+        if key not in self._tables:
+            self._tables[key] = np.random.default_rng(7).standard_normal(key).astype(np.float32)
+        return self._tables[key]
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         self.calls += len(texts)
         out = np.zeros((len(texts), self.dims), np.float32)
+        table = self.table
         for i, t in enumerate(texts):
-            for tid in self.wordpiece.encode(t):
-                out[i] += self._row(tid)
+            ids = self.wordpiece.encode(t)
+            if ids:
+                out[i] = table[ids].sum(0)
         out[:, 0] += 1e-3  # no all-zero vector for empty text
         return _normalize(out)
 
     def encode_token_ids(self, ids: list[int]) -> np.ndarray:
-        return np.stack([self._row(t) for t in ids]) if ids else np.zeros((0, self.dims), np.float32)
+        return self.table[ids] if ids else np.zeros((0, self.dims), np.float32)
 
     def count(self, text: str) -> int:
         return len(self.wordpiece.encode(text))

@@ -35,9 +35,12 @@ class Quantized:
 
 
 def _kmeans(x: np.ndarray, k: int, seed: int = 1234, niter: int = 20) -> np.ndarray:
+    """Coarse (IVF) centroids with faiss, single-threaded: deterministic, and OpenMP spinning on a
+    busy 2-core machine was 15x slower than one thread."""
     import faiss
 
-    km = faiss.Kmeans(x.shape[1], k, niter=niter, seed=seed, verbose=False, spherical=False)
+    faiss.omp_set_num_threads(1)
+    km = faiss.Kmeans(x.shape[1], k, niter=niter, seed=seed, verbose=False)
     km.cp.min_points_per_centroid = 1
     km.train(np.ascontiguousarray(x, dtype=np.float32))
     return np.asarray(km.centroids, np.float32)
@@ -48,6 +51,32 @@ def _nearest(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     return d.argmin(1)
 
 
+def _assign_sub(x3: np.ndarray, book: np.ndarray) -> np.ndarray:
+    """x3 (n, m, dsub), book (m, 16, dsub) -> nearest centroid per sub-space, (n, m) uint8."""
+    cc = (book * book).sum(2)  # (m, 16)
+    out = np.empty(x3.shape[:2], np.uint8)
+    for i in range(0, len(x3), 4096):
+        dots = np.einsum("nmd,mkd->nmk", x3[i : i + 4096], book)
+        out[i : i + 4096] = (cc[None] - 2 * dots).argmin(2)
+    return out
+
+
+def _kmeans_sub(x3: np.ndarray, niter: int, seed: int, init: np.ndarray | None = None) -> np.ndarray:
+    """k-means with 16 centroids in every sub-space at once (numpy, deterministic)."""
+    n, m, dsub = x3.shape
+    rng = np.random.default_rng(seed)
+    book = init.copy() if init is not None else x3[rng.choice(n, 16, replace=n < 16)].transpose(1, 0, 2).copy()
+    flat_m = np.arange(m)[None, :] * 16
+    for _ in range(niter):
+        a = _assign_sub(x3, book).astype(np.int64) + flat_m  # (n, m) -> index into m*16
+        counts = np.bincount(a.ravel(), minlength=m * 16).reshape(m, 16)
+        sums = np.stack([np.bincount(a.ravel(), weights=x3[:, :, e].ravel(), minlength=m * 16) for e in range(dsub)], 1)
+        sums = sums.reshape(m, 16, dsub)
+        nonempty = counts > 0
+        book[nonempty] = (sums[nonempty] / counts[nonempty][:, None]).astype(np.float32)
+    return book
+
+
 def quantize_int8(x: np.ndarray) -> Quantized:
     d = x.shape[1]
     scale = np.maximum(np.abs(x).max(0), 1e-6).astype(np.float32) / 127.0
@@ -56,18 +85,31 @@ def quantize_int8(x: np.ndarray) -> Quantized:
                      scale=scale, codes=codes)
 
 
-def _train_stage(x: np.ndarray, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _train_stage(x: np.ndarray, m: int, seed: int, niter: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """One PQ stage with 16 centroids per sub-space: (codebook (m,16,dsub), codes (n,m))."""
-    n, d = x.shape
-    dsub = d // m
-    book = np.zeros((m, 16, dsub), np.float32)
-    codes = np.zeros((n, m), np.uint8)
-    for j in range(m):
-        sub = np.ascontiguousarray(x[:, j * dsub : (j + 1) * dsub])
-        c = _kmeans(sub, 16, seed + j, niter=25)
-        book[j] = c
-        codes[:, j] = _nearest(sub, c)
-    return book, codes
+    x3 = x.reshape(len(x), m, -1)
+    book = _kmeans_sub(x3, niter, seed)
+    return book, _assign_sub(x3, book)
+
+
+def train_opq(x: np.ndarray, m: int, iters: int = 8, seed: int = 5) -> np.ndarray:
+    """OPQ (non-parametric, Ge et al. 2013) for 4-bit PQ: alternate PQ training and the orthogonal
+    Procrustes rotation that best maps x onto its reconstruction. Starts from PCA order, interleaved
+    so every sub-space gets a share of the variance."""
+    d = x.shape[1]
+    _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    order = np.argsort(np.arange(d) % m, kind="stable")  # component j goes to sub-space j % m
+    rot = vt[order].astype(np.float64)
+    book = None
+    for it in range(iters):
+        xr = (x @ rot.T).astype(np.float32)
+        x3 = xr.reshape(len(x), m, -1)
+        book = _kmeans_sub(x3, 4 if it < iters - 1 else 8, seed + it, init=book)
+        codes = _assign_sub(x3, book)
+        y = _decode_stage(book, codes).astype(np.float64)
+        u, _, vt2 = np.linalg.svd(x.astype(np.float64).T @ y)
+        rot = (u @ vt2).T  # Q = U V^T minimises |x Q - y|; rot = Q^T
+    return rot.astype(np.float32)
 
 
 def _decode_stage(book: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -88,14 +130,9 @@ def unpack4(packed: np.ndarray) -> np.ndarray:
 
 
 def quantize_pq(x: np.ndarray, m: int = 96, stages: int = 2, nlist: int = 0) -> Quantized:
-    import faiss
-
     n, d = x.shape
-    opq = faiss.OPQMatrix(d, m)
-    opq.niter = 25
-    sample = x if n <= 20000 else x[np.random.default_rng(0).choice(n, 20000, replace=False)]
-    opq.train(np.ascontiguousarray(sample, dtype=np.float32))
-    rot = faiss.vector_to_array(opq.A).reshape(d, d).astype(np.float32)
+    sample = x if n <= 10000 else x[np.sort(np.random.default_rng(0).choice(n, 10000, replace=False))]
+    rot = train_opq(sample.astype(np.float32), m)
     xr = (x @ rot.T).astype(np.float32)
     nlist = nlist or max(1, int(round(np.sqrt(n) / 3)))
     cents = _kmeans(xr, nlist, 99) if nlist > 1 else xr.mean(0, keepdims=True)
@@ -105,6 +142,7 @@ def quantize_pq(x: np.ndarray, m: int = 96, stages: int = 2, nlist: int = 0) -> 
     for s in range(stages):
         book, codes = _train_stage(resid, m, 1000 * (s + 1))
         book = book.astype(np.float16)
+        codes = _assign_sub(resid.reshape(n, m, -1), book.astype(np.float32))  # codes for the stored (f16) book
         resid = resid - _decode_stage(book.astype(np.float32), codes)
         books.append(book)
         parts.append(pack4(codes))

@@ -17,6 +17,7 @@ import numpy as np
 from kb.search.embed import Embedder
 from kb.search.tokenize import WordPiece
 
+PRIOR_CHUNKS = 2000.0  # the identity prior weighs as much as this many chunks (measured: bench/search_quality.py)
 SIF_A = 1e-3  # token weight a / (a + p(token)): frequent pieces count less
 
 
@@ -41,7 +42,17 @@ def token_table(embedder: Embedder, vocab: list[str], cache_dir: Path | None) ->
     return table
 
 
-def fit_rows(table: np.ndarray, wp: WordPiece, texts: list[str], targets: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+def ridge_to_identity(x: np.ndarray, y: np.ndarray, prior: float) -> np.ndarray:
+    """argmin |xW - y|^2 + lam |W - I|^2: a small vault keeps the distilled space (W ~ I),
+    a big one learns the full map; lam counts the prior as `prior` average chunks."""
+    gram = x.T @ x
+    d = len(gram)
+    lam = prior * np.trace(gram) / d / max(len(x), 1) + 1e-9
+    return np.linalg.solve(gram + lam * np.eye(d), x.T @ y + lam * np.eye(d, y.shape[1]))
+
+
+def fit_rows(table: np.ndarray, wp: WordPiece, texts: list[str], targets: np.ndarray, rotation: np.ndarray,
+             prior: float = PRIOR_CHUNKS) -> np.ndarray:
     """Rows such that normalize(sum rows[tokens(text)]) ~ rotation @ target vector of text."""
     token_lists = [wp.encode(t) for t in texts]
     counts = np.bincount(np.concatenate([np.asarray(t, np.int64) for t in token_lists] + [np.zeros(0, np.int64)]),
@@ -54,9 +65,7 @@ def fit_rows(table: np.ndarray, wp: WordPiece, texts: list[str], targets: np.nda
         if toks:
             x[i] = weighted[toks].mean(0)
     y = targets.astype(np.float64)
-    gram = x.T @ x
-    lam = 1e-3 * np.trace(gram) / len(gram) + 1e-9
-    w = np.linalg.solve(gram + lam * np.eye(len(gram)), x.T @ y)
+    w = ridge_to_identity(x, y, prior)
     return (weighted @ w @ rotation.T.astype(np.float64)).astype(np.float32)
 
 
