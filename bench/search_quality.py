@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from kb.build import build  # noqa: E402
 from kb.config import Config  # noqa: E402
 from kb.search.embed import load_embedder  # noqa: E402
-from kb.search.query import SiteIndex  # noqa: E402
 from kb.search.quantize import reconstruct  # noqa: E402
+from kb.search.query import SiteIndex  # noqa: E402
 
 
 def metrics(ranked: list[list[str]], relevant: list[set[str]]) -> tuple[float, float]:
