@@ -47,7 +47,8 @@ def timed(model: MiniLM, texts: list[str]) -> tuple[np.ndarray, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--vault", default=str(ROOT.parent / "shared" / "corpora" / "obsidian-hub"))
+    ap.add_argument("--vault", default=str(next((p / "shared" / "corpora" / "obsidian-hub" for p in ROOT.parents
+                                                 if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), "")))
     ap.add_argument("--sample", type=int, default=600)
     ap.add_argument("--work", default="/tmp/kb-embed")
     ap.add_argument("--skip-rebuild", action="store_true")

@@ -61,16 +61,17 @@ def note_top(scores: np.ndarray, chunk_paths: list[str], k: int = 10) -> list[st
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--vault", default=str(ROOT.parent / "shared" / "corpora" / "obsidian-hub"))
+    ap.add_argument("--vault", default=str(next((p / "shared" / "corpora" / "obsidian-hub" for p in ROOT.parents
+                                                 if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), "")))
     ap.add_argument("--queries", default=str(ROOT / "bench" / "queries.json"))
     ap.add_argument("--work", default="/tmp/kb-bench")
-    ap.add_argument("--nprobe", type=int, default=0, help="override the manifest's nprobe")
-    ap.add_argument("--no-build", action="store_true", help="reuse the site built by the last run")
+    ap.add_argument("--nprobe", type=int, nargs="*", default=[], help="also report default-mode numbers at these nprobe")
+    ap.add_argument("--no-copy", action="store_true", help="build the vault already in --work as it is")
     args = ap.parse_args()
     queries = json.loads(Path(args.queries).read_text())
     work = Path(args.work)
     vault, site = work / "vault", work / "site"
-    if not args.no_build:
+    if not args.no_copy:
         if vault.exists():  # refresh the notes, keep the cache
             for p in vault.iterdir():
                 if p.name != ".kb-cache":
@@ -83,8 +84,6 @@ def main() -> int:
     chunk_paths = [c.path for c in state.chunks]
     exact_vecs = state.vectors
     index = SiteIndex(site)
-    if args.nprobe:
-        index.manifest["nprobe"] = args.nprobe
     m = index.manifest
     embedder = load_embedder("")
     qtexts = [q["query"] for q in queries]
@@ -158,6 +157,15 @@ def main() -> int:
         f"{f} {len(gzip.compress((site / 'search' / f).read_bytes(), 6)) / 1e3:.0f} kB" for f in fixed
         if (site / "search" / f).exists()))
     total = sum(f.stat().st_size for f in (site / "search").rglob("*") if f.is_file())
+    for nprobe in args.nprobe:
+        ranked, gzs = [], []
+        for qt in qtexts:
+            cold = SiteIndex(site)
+            cold.manifest["nprobe"] = nprobe
+            ranked.append([r.path for r in cold.search(qt)])
+            gzs.append(sum(len(gzip.compress((site / "search" / rel).read_bytes(), 6)) for rel in cold.fetched))
+        h, mrr = metrics(ranked, relevant)
+        print(f"  nprobe {nprobe:3}: default hit@10 {h:.3f} MRR@10 {mrr:.3f}, cold query gzip mean {np.mean(gzs) / 1e3:.0f} kB")
     print(f"whole index on disk: {total / 1e6:.1f} MB; python query time mean {np.mean(per_query_ms):.0f} ms")
     return 0
 

@@ -113,7 +113,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
         wp = WordPiece.from_file(e.vocab_path)
         vocab = wp.vocab
         table = token_table(e, vocab, ctx.vault / ".kb-cache")
-        rows = fit_rows(table, wp, [c.text for c in state.chunks], state.vectors, q.rotation)
+        rows = fit_rows(table, wp, [c.text for c in state.chunks], q.rotation)
         model_id = e.model_id
         state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk, {len(q.centroids)} lists), "
                             f"reconstruction cosine {cos:.4f}")
