@@ -5,7 +5,8 @@
     search/lists/<i>.bin        chunk ids and codes of IVF list i (a query fetches nprobe lists)
     search/meta/<b>.json        note path, url, title, heading, anchor, snippet of chunks b*64..
     search/bm25/<s>.json        BM25 postings of the terms hashing to shard s (weights x100, ints)
-    search/enc/vocab.txt        WordPiece vocabulary (the browser tokenizes the query)
+    search/enc/vocab/c.txt      WordPiece continuation pieces ("##..."), lines "id piece"
+    search/enc/vocab/<v>.txt    other pieces whose first code point % VOCAB_SHARDS == v
     search/enc/rows/<r>.bin     static encoder rows of token ids r*32..r*32+31 (int8 + scale)
     search/rotation.bin         OPQ rotation: only `kb search --full-model` needs it
 """
@@ -26,6 +27,7 @@ from kb.search.static import quantize_rows
 from kb.search.tokenize import terms
 
 META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
+VOCAB_SHARDS = 64  # a query word needs its first letter's shard and c.txt, not the whole vocabulary
 ROWS_BLOCK = 8  # a query token costs ~3 kB
 BM25_TERMS_PER_SHARD = 128
 POSTINGS_CAP = 300  # impact-ordered: a term keeps its best-weighted chunks (bounds a shard's size)
@@ -102,7 +104,8 @@ def write_index(
     }
     arrays: dict[str, np.ndarray] = {"note_chunks": counts}
     if q is not None and vocab is not None and rows is not None:
-        manifest.update(mode=q.mode, model=model_id, dims=q.dims, nlist=len(q.centroids), vocab=len(vocab))
+        manifest.update(mode=q.mode, model=model_id, dims=q.dims, nlist=len(q.centroids), vocab=len(vocab),
+                        vocab_shards=VOCAB_SHARDS, unk=vocab.index("[UNK]") if "[UNK]" in vocab else 100)
         manifest["nprobe"] = choose_nprobe(len(q.centroids))
         cscale, ccodes = quantize_rows(q.centroids)
         arrays.update(centroid_scale=cscale, centroids=ccodes)
@@ -117,7 +120,7 @@ def write_index(
             ids = np.flatnonzero(q.assign == li).astype(np.uint32)
             files[f"lists/{li}.bin"] = pack("list", {"ids": ids, "codes": q.codes[ids]}, list=li)
         files["rotation.bin"] = pack("rotation", {"rotation": q.rotation.astype(np.float32)})
-        files["enc/vocab.txt"] = ("\n".join(vocab) + "\n").encode()
+        files.update(vocab_files(vocab))
         scale, codes = quantize_rows(rows)
         for r in range(0, len(rows), ROWS_BLOCK):
             files[f"enc/rows/{r // ROWS_BLOCK}.bin"] = pack(
@@ -125,6 +128,18 @@ def write_index(
     files["index.bin"] = pack("index", arrays, chunks=len(chunks), notes=len(notes), mode=manifest["mode"])
     files["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True).encode()
     return files, manifest
+
+
+def vocab_shard(piece: str) -> str:
+    return "c" if piece.startswith("##") and len(piece) > 2 else str(ord(piece[0]) % VOCAB_SHARDS)
+
+
+def vocab_files(vocab: list[str]) -> dict[str, bytes]:
+    shards: dict[str, list[str]] = {str(v): [] for v in range(VOCAB_SHARDS)} | {"c": []}
+    for i, piece in enumerate(vocab):
+        if piece and not piece.startswith("[unused"):
+            shards[vocab_shard(piece)].append(f"{i} {piece}")
+    return {f"enc/vocab/{k}.txt": ("\n".join(v) + "\n").encode() for k, v in shards.items()}
 
 
 def choose_nprobe(nlist: int) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 from kb.search.container import FormatError, unpack
 from kb.search.index import fnv1a
 from kb.search.quantize import unpack4
-from kb.search.tokenize import WordPiece, terms
+from kb.search.tokenize import WordPiece, basic_tokens, terms
 
 
 @dataclass
@@ -62,7 +62,8 @@ class SiteIndex:
         self.header, self.arrays = unpack(self.get("index.bin"), "index", str(self.root / "index.bin"))
         counts = self.arrays["note_chunks"].astype(np.int64)
         self.note_of_chunk = np.repeat(np.arange(len(counts)), counts)
-        self._wp: WordPiece | None = None
+        self._ids: dict[str, int] = {}
+        self._vocab_loaded: set[str] = set()
 
     def get(self, rel: str) -> bytes:
         if rel not in self._cache:
@@ -80,14 +81,20 @@ class SiteIndex:
             raise FormatError(f"{self.root / rel}: unreadable: {exc}") from exc
 
     # --- query encoding ---
-    def wordpiece(self) -> WordPiece:
-        if self._wp is None:
-            vocab = self.get("enc/vocab.txt").decode("utf-8").split("\n")
-            self._wp = WordPiece(vocab[:-1] if vocab and vocab[-1] == "" else vocab)
-        return self._wp
+    def wordpiece(self, query: str) -> WordPiece:
+        """A tokenizer knowing the vocabulary shards this query's words need (see index.vocab_files)."""
+        need = {"c"} | {str(ord(w[0]) % self.manifest["vocab_shards"]) for w in basic_tokens(query)}
+        for shard in sorted(need):
+            if shard not in self._vocab_loaded:
+                self._vocab_loaded.add(shard)
+                for line in self.get(f"enc/vocab/{shard}.txt").decode("utf-8").split("\n"):
+                    if line:
+                        tid, piece = line.split(" ", 1)
+                        self._ids[piece] = int(tid)
+        return WordPiece([], self._ids, self.manifest.get("unk", 100))
 
     def encode_static(self, query: str) -> np.ndarray | None:
-        ids = self.wordpiece().encode(query)
+        ids = self.wordpiece(query).encode(query)
         if not ids:
             return None
         block = self.manifest["rows_block"]

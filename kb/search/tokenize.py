@@ -69,10 +69,10 @@ def terms(text: str) -> list[str]:
 
 
 class WordPiece:
-    def __init__(self, vocab: list[str]) -> None:
+    def __init__(self, vocab: list[str], ids: dict[str, int] | None = None, unk: int = 100) -> None:
         self.vocab = vocab
-        self.ids = {tok: i for i, tok in enumerate(vocab)}
-        self.unk = self.ids.get("[UNK]", 100)
+        self.ids = ids if ids is not None else {tok: i for i, tok in enumerate(vocab)}
+        self.unk = self.ids.get("[UNK]", unk)
 
     @classmethod
     def from_file(cls, path: Path) -> WordPiece:

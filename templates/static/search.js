@@ -146,36 +146,55 @@
     this.ready = this.json("manifest.json").then(function (m) {
       if (m.format !== "kb-search" || m.version !== 1) throw new Error("manifest.json: not a version 1 kb search index");
       self.m = m;
-      var parts = [self.bin("index.bin", "index")];
-      if (m.mode !== "lexical") parts.push(self.bytes("enc/vocab.txt"));
-      return Promise.all(parts);
-    }).then(function (parts) {
-      self.arrays = parts[0].arrays;
+      return self.bin("index.bin", "index");
+    }).then(function (ix) {
+      self.arrays = ix.arrays;
       var counts = self.arrays.note_chunks, total = 0, i;
       for (i = 0; i < counts.length; i++) total += counts[i];
       self.noteOf = new Int32Array(total);
       var c = 0;
       for (i = 0; i < counts.length; i++) for (var j = 0; j < counts[i]; j++) self.noteOf[c++] = i;
-      if (parts[1]) {
-        var vocab = new TextDecoder().decode(parts[1]).split("\n");
-        if (vocab.length && vocab[vocab.length - 1] === "") vocab.pop();
-        self.ids = Object.create(null);
-        for (i = 0; i < vocab.length; i++) self.ids[vocab[i]] = i;
-        self.unk = self.ids["[UNK]"] !== undefined ? self.ids["[UNK]"] : 100;
-      }
+      self.ids = Object.create(null);
+      self.unk = self.m.unk !== undefined ? self.m.unk : 100;
       return self;
     });
     return this.ready;
   };
 
+  // Vocabulary shards: "c" (continuations) and the shard of each word's first code point.
+  Index.prototype.vocab = function (words) {
+    var self = this, n = this.m.vocab_shards, need = { c: true };
+    words.forEach(function (w) { need[String(w.codePointAt(0) % n)] = true; });
+    return Promise.all(Object.keys(need).sort().map(function (s) {
+      var rel = "enc/vocab/" + s + ".txt";
+      if (!self.vocabLoaded) self.vocabLoaded = {};
+      if (self.vocabLoaded[rel]) return self.vocabLoaded[rel];
+      self.vocabLoaded[rel] = self.bytes(rel).then(function (buf) {
+        new TextDecoder().decode(buf).split("\n").forEach(function (line) {
+          var sp = line.indexOf(" ");
+          if (sp > 0) self.ids[line.slice(sp + 1)] = parseInt(line.slice(0, sp), 10);
+        });
+      });
+      return self.vocabLoaded[rel];
+    }));
+  };
+
   Index.prototype.tokenIds = function (query) {
-    var self = this, out = [];
-    basicTokens(query).forEach(function (w) { out.push.apply(out, wordIds(self.ids, self.unk, w)); });
-    return out;
+    var self = this, words = basicTokens(query);
+    return this.vocab(words).then(function () {
+      var out = [];
+      words.forEach(function (w) { out.push.apply(out, wordIds(self.ids, self.unk, w)); });
+      return out;
+    });
   };
 
   Index.prototype.encode = function (query) {
-    var self = this, ids = this.tokenIds(query), block = this.m.rows_block, d = this.m.dims;
+    var self = this;
+    return this.tokenIds(query).then(function (ids) { return self.encodeIds(ids); });
+  };
+
+  Index.prototype.encodeIds = function (ids) {
+    var self = this, block = this.m.rows_block, d = this.m.dims;
     if (!ids.length) return Promise.resolve(null);
     var shards = Array.from(new Set(ids.map(function (t) { return Math.floor(t / block); })));
     return Promise.all(shards.map(function (s) { return self.bin("enc/rows/" + s + ".bin", "rows"); })).then(function () {
