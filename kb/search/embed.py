@@ -62,7 +62,8 @@ class MiniLM:
         self.model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
         self.model.max_seq_length = 256
         self.model_id = f"{path.name if path.name != 'model' else 'all-MiniLM-L6-v2'}"
-        self.dims = int(self.model.get_sentence_embedding_dimension())
+        dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dims = int(dim())
         self.vocab_path = path / "vocab.txt"
         self.wordpiece = WordPiece.from_file(self.vocab_path)
         self.calls = 0

@@ -106,7 +106,8 @@ def emit_search(ctx: BuildContext) -> list[str]:
     model_id = None
     if state.vectors is not None and state.embedder is not None and len(state.chunks):
         e = state.embedder
-        q = quantize(state.vectors, ctx.config.search.pq_m)
+        note_vecs = np.stack([state.notes_vec[p] for p in ctx.notes]) if state.notes_vec else None
+        q = quantize(state.vectors, ctx.config.search.pq_m, note_vecs)
         rec = reconstruct(q)
         exact = state.vectors @ q.rotation.T
         cos = float(np.mean((rec * exact).sum(1) / np.maximum(np.linalg.norm(rec, axis=1), 1e-12)))
@@ -115,7 +116,8 @@ def emit_search(ctx: BuildContext) -> list[str]:
         table = token_table(e, vocab, ctx.vault / ".kb-cache")
         rows = fit_rows(table, wp, [c.text for c in state.chunks], q.rotation)
         model_id = e.model_id
-        state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk, {len(q.centroids)} lists), "
+        state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk"
+                            f"{f', {q.note_codes.shape[1]} B/note' if q.mode == 'pq' else ''}), "
                             f"reconstruction cosine {cos:.4f}")
     files, manifest = write_index(state.chunks, notes, q, model_id, vocab, rows)
     if q is not None:

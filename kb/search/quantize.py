@@ -4,8 +4,12 @@ Two modes, chosen by vault size (both reported in the build output):
 - "int8": per-dimension scaled int8 (d bytes per chunk). Small vaults, where the fixed
   files of PQ would cost more than the codes and there are too few points to train it.
 - "pq": OPQ rotation, then a two-stage residual product quantizer with 4-bit codes
-  (16 centroids per sub-space, so codebooks are tiny and train on few points), split
-  into IVF lists so a query downloads only the lists it probes.
+  (16 centroids per sub-space, so codebooks are tiny and train on few points) for chunks,
+  plus a coarser one-stage code of every note vector (mean of its chunks). A query scans all
+  note codes (one small file), then fetches the chunk codes of its best notes only and
+  re-ranks them. (IVF lists over chunks were measured first: short queries fall far from
+  chunk centroids, so probing 1/8 of the lists kept 0.60 of the exact top-10 and fetched
+  ~500 kB; see bench/search_quality.py.)
 The OPQ rotation is folded into the query encoder's rows, so the browser never needs it.
 """
 
@@ -15,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-PQ_MIN_CHUNKS = 2048  # below this: int8 (PQ codebooks + lists would not pay off)
+PQ_MIN_CHUNKS = 2048  # below this: int8 (PQ codebooks would not pay off, too few points to train)
+NOTE_M = 48  # sub-spaces of the note codes: 24 bytes per note
 
 
 @dataclass
@@ -28,6 +33,8 @@ class Quantized:
     scale: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # int8: per-dim scale
     codebooks: list[np.ndarray] = field(default_factory=list)  # pq: per stage (M, 16, d/M) float16
     codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # (n, bytes per chunk)
+    note_book: np.ndarray = field(default_factory=lambda: np.zeros((0, 16, 0), np.float16))  # pq: (M', 16, d/M')
+    note_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # pq: (notes, M'/2)
 
     @property
     def bytes_per_chunk(self) -> int:
@@ -161,11 +168,18 @@ def reconstruct(q: Quantized) -> np.ndarray:
     return out
 
 
-def quantize(x: np.ndarray, pq_m: int = 0) -> Quantized:
+def quantize(x: np.ndarray, pq_m: int = 0, note_vecs: np.ndarray | None = None) -> Quantized:
     if len(x) < PQ_MIN_CHUNKS:
         return quantize_int8(x)
     d = x.shape[1]
     m = pq_m or d // 4
-    if d % m:
+    if d % m or m % 2:
         m = d // 4
-    return quantize_pq(x, m=m)
+    q = quantize_pq(x, m=m, nlist=1)
+    if note_vecs is not None:
+        nm = NOTE_M if d % NOTE_M == 0 else m
+        nr = (note_vecs @ q.rotation.T).astype(np.float32)
+        book, _ = _train_stage(nr, nm, 77)
+        q.note_book = book.astype(np.float16)
+        q.note_codes = pack4(_assign_sub(nr.reshape(len(nr), nm, -1), q.note_book.astype(np.float32)))
+    return q

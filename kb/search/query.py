@@ -3,8 +3,9 @@
 Both follow the same steps with float64 arithmetic and integer BM25 weights, so
 `kb search` ranks exactly as the browser does:
   1. tokens -> static encoder rows -> q = normalize(sum of rows)   (or the full model, rotated)
-  2. probe the `nprobe` lists whose centroids score highest against q
-  3. score their chunks (int8 dot product, or PQ lookup tables), best chunk per note
+  2. int8: score every chunk (one list). pq: score every note's code (lookup tables), fetch the
+     chunk codes of the best `rerank` notes and score those chunks (two-stage lookup tables)
+  3. best chunk per note
   4. BM25 over the query terms' postings, best chunk per note
   5. reciprocal-rank fusion of the two note rankings (top `candidates` of each)
 """
@@ -62,6 +63,7 @@ class SiteIndex:
         self.header, self.arrays = unpack(self.get("index.bin"), "index", str(self.root / "index.bin"))
         counts = self.arrays["note_chunks"].astype(np.int64)
         self.note_of_chunk = np.repeat(np.arange(len(counts)), counts)
+        self.chunk_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         self._ids: dict[str, int] = {}
         self._vocab_loaded: set[str] = set()
 
@@ -117,25 +119,43 @@ class SiteIndex:
         return order[: self.manifest["nprobe"]]
 
     def vector_scores(self, q: np.ndarray) -> dict[int, int]:
-        """chunk id -> quantized score, for the chunks of the probed lists."""
-        out: dict[int, int] = {}
+        """chunk id -> quantized score, for the chunks the query looks at."""
         if self.mode == "int8":
-            qs = q * self.arrays["dim_scale"].astype(np.float64)
-        else:
-            books = self.arrays["codebooks"].astype(np.float64)  # (stages, m, 16, dsub)
-            stages, m, _, dsub = books.shape
-            tables = np.einsum("smkd,md->smk", books, q.reshape(m, dsub))
+            return self._int8_scores(q)
+        books = self.arrays["codebooks"].astype(np.float64)  # (stages, m, 16, dsub)
+        stages, m, _, dsub = books.shape
+        tables = np.einsum("smkd,md->smk", books, q.reshape(m, dsub))
+        nb = self.arrays["note_codebook"].astype(np.float64)  # (m', 16, d/m')
+        nm = nb.shape[0]
+        ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))
+        _, arr = unpack(self.get("notes.bin"), "notes", "notes.bin")
+        ncodes = unpack4(arr["codes"])
+        nscores = [qround(float(v)) for v in ntable[np.arange(nm)[None, :], ncodes].sum(1)]
+        best = sorted(range(len(nscores)), key=lambda i: (-nscores[i], i))[: self.manifest["rerank"]]
+        bpc = self.manifest["bytes_per_chunk"]
+        out: dict[int, int] = {}
+        for n in best:
+            raw = self.get(f"chunks/{n}.bin")
+            count = int(self.arrays["note_chunks"][n])
+            if len(raw) != count * bpc:
+                raise FormatError(f"{self.root / 'chunks' / f'{n}.bin'}: expected {count * bpc} bytes, found {len(raw)}")
+            codes = np.frombuffer(raw, np.uint8).reshape(count, bpc)
+            s = np.zeros(count)
+            for st in range(stages):
+                c = unpack4(codes[:, st * m // 2 : (st + 1) * m // 2])
+                s += tables[st][np.arange(m)[None, :], c].sum(1)
+            first = int(self.chunk_start[n])
+            for j, v in enumerate(s.tolist()):
+                out[first + j] = qround(v)
+        return out
+
+    def _int8_scores(self, q: np.ndarray) -> dict[int, int]:
+        out: dict[int, int] = {}
+        qs = q * self.arrays["dim_scale"].astype(np.float64)
         for li in self.probe(q):
             _, arr = unpack(self.get(f"lists/{li}.bin"), "list", f"lists/{li}.bin")
-            ids, codes = arr["ids"], arr["codes"]
-            if self.mode == "int8":
-                s = codes.view(np.int8).astype(np.float64) @ qs
-            else:
-                s = np.zeros(len(ids))
-                for st in range(stages):
-                    c = unpack4(codes[:, st * m // 2 : (st + 1) * m // 2])
-                    s += tables[st][np.arange(m)[None, :], c].sum(1)
-            for cid, v in zip(ids.tolist(), s.tolist(), strict=True):
+            s = arr["codes"].view(np.int8).astype(np.float64) @ qs
+            for cid, v in zip(arr["ids"].tolist(), s.tolist(), strict=True):
                 out[cid] = qround(v)
         return out
 

@@ -153,7 +153,11 @@
       for (i = 0; i < counts.length; i++) total += counts[i];
       self.noteOf = new Int32Array(total);
       var c = 0;
-      for (i = 0; i < counts.length; i++) for (var j = 0; j < counts[i]; j++) self.noteOf[c++] = i;
+      self.chunkStart = new Int32Array(counts.length);
+      for (i = 0; i < counts.length; i++) {
+        self.chunkStart[i] = c;
+        for (var j = 0; j < counts[i]; j++) self.noteOf[c++] = i;
+      }
       self.ids = Object.create(null);
       self.unk = self.m.unk !== undefined ? self.m.unk : 100;
       return self;
@@ -226,47 +230,66 @@
     return scores.slice(0, this.m.nprobe).map(function (p) { return p[1]; });
   };
 
-  Index.prototype.vectorScores = function (q) {
-    var self = this, m = this.m, d = m.dims, out = new Map(), tables = null, qs = null, M = 0, stages = 0;
-    if (m.mode === "int8") {
-      qs = new Float64Array(d);
-      for (var x = 0; x < d; x++) qs[x] = q[x] * this.arrays.dim_scale[x];
-    } else {
-      var books = this.arrays.codebooks;  // (stages, M, 16, dsub)
-      stages = books.shape[0]; M = books.shape[1];
-      var dsub = books.shape[3];
-      tables = new Float64Array(stages * M * 16);
-      for (var st = 0; st < stages; st++) for (var j = 0; j < M; j++) for (var k = 0; k < 16; k++) {
-        var base = ((st * M + j) * 16 + k) * dsub, t = 0;
-        for (var e = 0; e < dsub; e++) t += books[base + e] * q[j * dsub + e];
-        tables[(st * M + j) * 16 + k] = t;
+  function lookupTables(books, q, stages, M, dsub) {
+    var t = new Float64Array(stages * M * 16);
+    for (var st = 0; st < stages; st++) for (var j = 0; j < M; j++) for (var k = 0; k < 16; k++) {
+      var base = ((st * M + j) * 16 + k) * dsub, s = 0;
+      for (var e = 0; e < dsub; e++) s += books[base + e] * q[j * dsub + e];
+      t[(st * M + j) * 16 + k] = s;
+    }
+    return t;
+  }
+
+  // Sum of table entries for one code: `stages` stages of M 4-bit codes (two per byte, low nibble first).
+  function adc(tables, codes, off, stages, M) {
+    var s = 0, half = M / 2;
+    for (var st = 0; st < stages; st++) {
+      var tb = st * M * 16, cb = off + st * half;
+      for (var b = 0; b < half; b++) {
+        var byte = codes[cb + b];
+        s += tables[tb + (2 * b) * 16 + (byte & 15)];
+        s += tables[tb + (2 * b + 1) * 16 + (byte >> 4)];
       }
     }
-    return Promise.all(this.probe(q).map(function (li) { return self.bin("lists/" + li + ".bin", "list"); }))
-      .then(function (lists) {
-        lists.forEach(function (l) {
-          var ids = l.arrays.ids, codes = l.arrays.codes, bpc = codes.shape[1];
-          for (var i = 0; i < ids.length; i++) {
-            var s = 0, off = i * bpc;
-            if (qs) {
-              var ci = new Int8Array(codes.buffer, codes.byteOffset + off, d);
+    return s;
+  }
+
+  Index.prototype.vectorScores = function (q) {
+    var self = this, m = this.m, d = m.dims, out = new Map();
+    if (m.mode === "int8") {
+      var qs = new Float64Array(d);
+      for (var x = 0; x < d; x++) qs[x] = q[x] * this.arrays.dim_scale[x];
+      return Promise.all(this.probe(q).map(function (li) { return self.bin("lists/" + li + ".bin", "list"); }))
+        .then(function (lists) {
+          lists.forEach(function (l) {
+            var ids = l.arrays.ids, codes = l.arrays.codes, bpc = codes.shape[1];
+            for (var i = 0; i < ids.length; i++) {
+              var s = 0, ci = new Int8Array(codes.buffer, codes.byteOffset + i * bpc, d);
               for (var x = 0; x < d; x++) s += ci[x] * qs[x];
-            } else {
-              var half = M / 2;
-              for (var st = 0; st < stages; st++) {
-                var tb = st * M * 16, cb = off + st * half;
-                for (var b = 0; b < half; b++) {
-                  var byte = codes[cb + b];
-                  s += tables[tb + (2 * b) * 16 + (byte & 15)];
-                  s += tables[tb + (2 * b + 1) * 16 + (byte >> 4)];
-                }
-              }
+              out.set(ids[i], qround(s));
             }
-            out.set(ids[i], qround(s));
-          }
+          });
+          return out;
         });
-        return out;
-      });
+    }
+    var books = this.arrays.codebooks, stages = books.shape[0], M = books.shape[1];
+    var tables = lookupTables(books, q, stages, M, books.shape[3]);
+    var nb = this.arrays.note_codebook, NM = nb.shape[0];
+    var ntables = lookupTables(nb, q, 1, NM, nb.shape[2]);
+    return this.bin("notes.bin", "notes").then(function (notes) {
+      var codes = notes.arrays.codes, per = codes.shape[1], n = codes.shape[0], scored = [];
+      for (var i = 0; i < n; i++) scored.push([qround(adc(ntables, codes, i * per, 1, NM)), i]);
+      scored.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
+      var best = scored.slice(0, m.rerank).map(function (p) { return p[1]; });
+      return Promise.all(best.map(function (note) {
+        return self.bytes("chunks/" + note + ".bin").then(function (buf) {
+          var count = self.arrays.note_chunks[note], bpc = m.bytes_per_chunk;
+          if (buf.byteLength !== count * bpc) throw new Error("chunks/" + note + ".bin: wrong size");
+          var cc = new Uint8Array(buf), first = self.chunkStart[note];
+          for (var j = 0; j < count; j++) out.set(first + j, qround(adc(tables, cc, j * bpc, stages, M)));
+        });
+      }));
+    }).then(function () { return out; });
   };
 
   Index.prototype.bm25Scores = function (query) {
