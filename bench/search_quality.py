@@ -1,7 +1,7 @@
 """Search quality and size on a real vault, side by side in one run (prints numbers; no asserts).
 
     python bench/search_quality.py [--vault ../shared/corpora/obsidian-hub] [--queries bench/queries.json]
-                                   [--work /tmp/kb-bench] [--nprobe N]
+                                   [--work /tmp/kb-bench] [--rerank K ...]
 
 The vault is copied to --work (its .kb-cache there keeps embeddings between runs), built with
 embeddings, then for each labeled query ({"query", "relevant": [vault paths]}):
@@ -65,7 +65,7 @@ def main() -> int:
                                                  if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), "")))
     ap.add_argument("--queries", default=str(ROOT / "bench" / "queries.json"))
     ap.add_argument("--work", default="/tmp/kb-bench")
-    ap.add_argument("--nprobe", type=int, nargs="*", default=[], help="also report default-mode numbers at these nprobe")
+    ap.add_argument("--rerank", type=int, nargs="*", default=[], help="also report default-mode numbers at these rerank sizes")
     ap.add_argument("--no-copy", action="store_true", help="build the vault already in --work as it is")
     args = ap.parse_args()
     queries = json.loads(Path(args.queries).read_text())
@@ -120,29 +120,30 @@ def main() -> int:
     # compressed vs exact, chunk level, MiniLM query vectors
     rq = np.stack([index.rotate(v) for v in qvecs])
     recalls, recalls_all = [], []
-    saved = index.manifest["nprobe"]
+    saved = m.get("rerank", 0)
     for qv, rv in zip(qvecs, rq, strict=True):
         exact_top = set(np.argsort(-(exact_vecs @ qv))[:10].tolist())
-        for store, nprobe in ((recalls, saved), (recalls_all, m["nlist"])):
-            index.manifest["nprobe"] = nprobe
+        for store, rerank in ((recalls, saved), (recalls_all, m["notes"])):
+            index.manifest["rerank"] = rerank
             s = index.vector_scores(rv)
             top = sorted(s, key=lambda c: (-s[c], c))[:10]
             store.append(len(exact_top & set(top)) / 10)
-    index.manifest["nprobe"] = saved
+    index.manifest["rerank"] = saved
     from kb.search.quantize import quantize
 
-    q = quantize(exact_vecs, result.ctx.config.search.pq_m)
+    q = quantize(exact_vecs, result.ctx.config.search.pq_m)  # the same training as the build (deterministic)
     rec = reconstruct(q)
     ex = exact_vecs @ q.rotation.T
     cos = (rec * ex).sum(1) / np.maximum(np.linalg.norm(rec, axis=1), 1e-12)
     f32 = 4 * m["dims"]
-    print(f"\nindex: mode {m['mode']}, {m['chunks']} chunks, {m['nlist']} lists, nprobe {saved}")
-    print(f"recall@10 compressed vs exact float32: {np.mean(recalls):.3f} (nprobe {saved}), "
-          f"{np.mean(recalls_all):.3f} (all lists)")
+    print(f"\nindex: mode {m['mode']}, {m['chunks']} chunks, {m['notes']} notes, re-rank {saved} notes")
+    print(f"recall@10 compressed vs exact float32 (MiniLM queries, chunk level): {np.mean(recalls):.3f} "
+          f"(re-rank {saved} notes), {np.mean(recalls_all):.3f} (all notes)")
     print(f"reconstruction cosine: mean {cos.mean():.4f}, p05 {np.percentile(cos, 5):.4f}")
     print(f"bytes per chunk: {m['bytes_per_chunk']} (float32: {f32}, 1/{f32 / m['bytes_per_chunk']:.0f})")
 
     raw, gz, files = [], [], []
+    parts: dict[str, float] = {}
     for qt in qtexts:
         cold = SiteIndex(site)
         cold.search(qt)
@@ -150,22 +151,23 @@ def main() -> int:
         raw.append(sum(len(b) for b in data.values()))
         gz.append(sum(len(gzip.compress(b, 6)) for b in data.values()))
         files.append(len(data))
+        for rel, b in data.items():
+            key = "/".join(rel.split("/")[:2]) if rel.startswith("enc/") else rel.split("/")[0]
+            parts[key] = parts.get(key, 0) + len(gzip.compress(b, 6)) / len(qtexts)
     print(f"cold first query: raw mean {np.mean(raw) / 1e3:.0f} kB (max {max(raw) / 1e3:.0f}), gzip mean "
           f"{np.mean(gz) / 1e3:.0f} kB (max {max(gz) / 1e3:.0f}), {np.mean(files):.0f} files")
-    fixed = ["manifest.json", "index.bin", "enc/vocab.txt"]
-    print("  fixed part (gzip): " + ", ".join(
-        f"{f} {len(gzip.compress((site / 'search' / f).read_bytes(), 6)) / 1e3:.0f} kB" for f in fixed
-        if (site / "search" / f).exists()))
+    print("  by part (gzip, mean per query): " + ", ".join(
+        f"{k} {v / 1e3:.0f} kB" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])))
     total = sum(f.stat().st_size for f in (site / "search").rglob("*") if f.is_file())
-    for nprobe in args.nprobe:
+    for rerank in args.rerank:
         ranked, gzs = [], []
         for qt in qtexts:
             cold = SiteIndex(site)
-            cold.manifest["nprobe"] = nprobe
+            cold.manifest["rerank"] = rerank
             ranked.append([r.path for r in cold.search(qt)])
             gzs.append(sum(len(gzip.compress((site / "search" / rel).read_bytes(), 6)) for rel in cold.fetched))
         h, mrr = metrics(ranked, relevant)
-        print(f"  nprobe {nprobe:3}: default hit@10 {h:.3f} MRR@10 {mrr:.3f}, cold query gzip mean {np.mean(gzs) / 1e3:.0f} kB")
+        print(f"  re-rank {rerank:3}: default hit@10 {h:.3f} MRR@10 {mrr:.3f}, cold query gzip mean {np.mean(gzs) / 1e3:.0f} kB")
     print(f"whole index on disk: {total / 1e6:.1f} MB; python query time mean {np.mean(per_query_ms):.0f} ms")
     return 0
 
