@@ -33,13 +33,17 @@ SEMANTIC_VAULT = {
 }
 
 
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
 @pytest.fixture
 def serve():
     servers = []
 
     def _serve(root: Path) -> str:
-        handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-        handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+        handler = functools.partial(Quiet, directory=str(root))
         srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
@@ -66,8 +70,10 @@ def site(tmp_path: Path, files: dict[str, str], model: str) -> Path:
     return build(v, tmp_path / "site", cfg, embed=True).ctx.out
 
 
-def results(page) -> list[str]:
-    page.wait_for_function("document.querySelectorAll('#search-results li').length > 0", timeout=30000)
+def results(page, query: str) -> list[str]:
+    """Titles shown once the results of `query` (not of a prefix typed on the way) are rendered."""
+    page.wait_for_function("q => document.getElementById('search-results').getAttribute('data-query') === q",
+                           arg=query, timeout=30000)
     return page.locator("#search-results li .r-title").all_inner_texts()
 
 
@@ -78,7 +84,7 @@ def test_semantic_query_without_title_words_finds_note(tmp_path, serve, browser)
     page.goto(serve(out) + "bread/")
     page.click("#search-input")
     page.keyboard.type("read my writing on an iPhone")  # no word of "Sync your notes across devices"
-    titles = results(page)
+    titles = results(page, "read my writing on an iPhone")
     assert "Sync your notes across devices" in titles[:3]
     page.close()
 
@@ -89,7 +95,7 @@ def test_keyboard_navigation_opens_result(tmp_path, serve, browser):
     page.goto(serve(out))
     page.click("#search-input")
     page.keyboard.type("sourdough flour")
-    assert results(page)[0].startswith("Bread note")
+    assert results(page, "sourdough flour")[0].startswith("Bread note")
     page.keyboard.press("ArrowDown")
     selected = page.locator("#search-results a[aria-selected=true]")
     assert selected.count() == 1
@@ -99,7 +105,7 @@ def test_keyboard_navigation_opens_result(tmp_path, serve, browser):
     assert page.locator("h1").first.inner_text().startswith("Bread note")
     page.click("#search-input")
     page.keyboard.type("metronome")
-    results(page)
+    results(page, "metronome")
     page.keyboard.press("Escape")
     assert page.locator("#search-results").is_hidden()
     page.close()

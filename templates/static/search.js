@@ -418,7 +418,11 @@
     var q = input.value.trim(), my = ++seq;
     if (broken) return;
     if (!q) { list.hidden = true; list.textContent = ""; say(""); return; }
-    index.search(q, 10).then(function (res) { if (my === seq) render(res); }, fail);
+    index.search(q, 10).then(function (res) {
+      if (my !== seq) return;  // a newer query is on its way
+      render(res);
+      list.setAttribute("data-query", q);
+    }, fail);
   }
   input.addEventListener("focus", function () {
     if (index.ready || broken) return;
