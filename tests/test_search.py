@@ -63,6 +63,22 @@ def test_chunks_split_at_headings_with_stable_ids_and_limits(wp):
     assert [c.id for c in again] == [c.id for c in chunks]
 
 
+def test_sharded_vocabulary_tokenizes_like_the_whole(wp):
+    from kb.search.index import vocab_files, word_vocab_shards
+    from kb.search.tokenize import basic_tokens
+
+    files = vocab_files(wp.vocab)
+    text = "Obsidian's unbelievably quirky ZETTELKASTEN plug-ins: naïve café, 東京, emoji 🎉, x, supercalifragilistic"
+    for word in basic_tokens(text):
+        ids: dict[str, int] = {}
+        for shard in word_vocab_shards(word):
+            for line in files[f"enc/vocab/{shard}.txt"].decode().split("\n"):
+                if line:
+                    tid, piece = line.split(" ", 1)
+                    ids[piece] = int(tid)
+        assert WordPiece([], ids).word_ids(word) == wp.word_ids(word), word
+
+
 def test_strip_markup_keeps_words_drops_syntax():
     assert strip_markup("See [x](http://e.org) and ![[img.png]] %%c%% `code_id` ==hi==") == "See x and code_id hi"
 
@@ -80,7 +96,7 @@ def test_small_vault_uses_int8_fallback_and_finds_notes(tmp_path, capsys, n):
 
 def test_large_vault_uses_pq_lists_and_recall(tmp_path, capsys):
     r = build_hash(tmp_path, vault(240, sections=8))
-    assert "index: pq (16 B/chunk, 8 B/note)" in capsys.readouterr().err
+    assert "index: pq (16 B/chunk, 16 B/note)" in capsys.readouterr().err
     idx = SiteIndex(r.ctx.out)
     m = idx.manifest
     assert m["mode"] == "pq" and m["bytes_per_chunk"] == 16  # 64 dims / 4 -> 16 sub-spaces x 2 stages, 4 bits

@@ -7,8 +7,8 @@
     search/chunks/<n>.bin       pq mode: the chunk codes of note n (fetched for the best notes only)
     search/meta/<b>.json        note path, url, title, heading, anchor, snippet of chunks b*64..
     search/bm25/<s>.json        BM25 postings of the terms hashing to shard s (weights x100, ints)
-    search/enc/vocab/c.txt      WordPiece continuation pieces ("##..."), lines "id piece"
-    search/enc/vocab/<v>.txt    other pieces whose first code point % VOCAB_SHARDS == v
+    search/enc/vocab/1.txt      WordPiece pieces of one letter ("a", "##a"), lines "id piece"
+    search/enc/vocab/<v>.txt    longer pieces p (without "##") with fnv1a(p[:2]) % VOCAB_SHARDS == v
     search/enc/rows/<r>.bin     static encoder rows of token ids r*32..r*32+31 (int8 + scale)
     search/rotation.bin         OPQ rotation: only `kb search --full-model` needs it
 """
@@ -29,7 +29,7 @@ from kb.search.static import quantize_rows
 from kb.search.tokenize import terms
 
 META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
-VOCAB_SHARDS = 64  # a query word needs its first letter's shard and c.txt, not the whole vocabulary
+VOCAB_SHARDS = 256  # a query word needs a few small vocabulary shards, not the whole vocabulary
 ROWS_BLOCK = 8  # a query token costs ~3 kB
 BM25_TERMS_PER_SHARD = 128
 POSTINGS_CAP = 300  # impact-ordered: a term keeps its best-weighted chunks (bounds a shard's size)
@@ -138,11 +138,19 @@ def write_index(
 
 
 def vocab_shard(piece: str) -> str:
-    return "c" if piece.startswith("##") and len(piece) > 2 else str(ord(piece[0]) % VOCAB_SHARDS)
+    """'1' for one-letter pieces (with or without '##'), else a hash of the piece's first two letters."""
+    body = piece[2:] if piece.startswith("##") and len(piece) > 2 else piece
+    return "1" if len(body) == 1 else str(fnv1a(body[:2]) % VOCAB_SHARDS)
+
+
+def word_vocab_shards(word: str, nshards: int = VOCAB_SHARDS) -> set[str]:
+    """The shards WordPiece can look into for `word`: every piece it tries starts at some letter i of
+    the word and either is one letter long or begins with word[i:i+2]."""
+    return {"1"} | {str(fnv1a(word[i : i + 2]) % nshards) for i in range(len(word) - 1)}
 
 
 def vocab_files(vocab: list[str]) -> dict[str, bytes]:
-    shards: dict[str, list[str]] = {str(v): [] for v in range(VOCAB_SHARDS)} | {"c": []}
+    shards: dict[str, list[str]] = {str(v): [] for v in range(VOCAB_SHARDS)} | {"1": []}
     for i, piece in enumerate(vocab):
         if piece and not piece.startswith("[unused"):
             shards[vocab_shard(piece)].append(f"{i} {piece}")

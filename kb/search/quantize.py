@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 PQ_MIN_CHUNKS = 2048  # below this: int8 (PQ codebooks would not pay off, too few points to train)
-NOTE_M = 48  # sub-spaces of the note codes: 24 bytes per note
+NOTE_M = 32  # sub-spaces of the note codes: 16 bytes per note
 
 
 @dataclass

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.search.container import FormatError, unpack
-from kb.search.index import fnv1a
+from kb.search.index import fnv1a, word_vocab_shards
 from kb.search.quantize import unpack4
 from kb.search.tokenize import WordPiece, basic_tokens, terms
 
@@ -85,7 +85,7 @@ class SiteIndex:
     # --- query encoding ---
     def wordpiece(self, query: str) -> WordPiece:
         """A tokenizer knowing the vocabulary shards this query's words need (see index.vocab_files)."""
-        need = {"c"} | {str(ord(w[0]) % self.manifest["vocab_shards"]) for w in basic_tokens(query)}
+        need = {s for w in basic_tokens(query) for s in word_vocab_shards(w, self.manifest["vocab_shards"])} | {"1"}
         for shard in sorted(need):
             if shard not in self._vocab_loaded:
                 self._vocab_loaded.add(shard)

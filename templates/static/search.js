@@ -165,10 +165,14 @@
     return this.ready;
   };
 
-  // Vocabulary shards: "c" (continuations) and the shard of each word's first code point.
+  // Vocabulary shards: "1" (one-letter pieces) and, for each pair of adjacent letters of a word,
+  // the shard of pieces starting with that pair (kb/search/index.py word_vocab_shards).
   Index.prototype.vocab = function (words) {
-    var self = this, n = this.m.vocab_shards, need = { c: true };
-    words.forEach(function (w) { need[String(w.codePointAt(0) % n)] = true; });
+    var self = this, n = this.m.vocab_shards, need = { "1": true };
+    words.forEach(function (w) {
+      var cps = Array.from(w);
+      for (var i = 0; i + 1 < cps.length; i++) need[String(fnv1a(cps[i] + cps[i + 1]) % n)] = true;
+    });
     return Promise.all(Object.keys(need).sort().map(function (s) {
       var rel = "enc/vocab/" + s + ".txt";
       if (!self.vocabLoaded) self.vocabLoaded = {};
