@@ -22,6 +22,8 @@ from kb.emit.pages import emit_lists, emit_notes
 from kb.load import load
 from kb.model import BuildContext, Diagnostic
 from kb.parallel import fork_map
+from kb.search.pipeline import emit_search
+from kb.search.pipeline import related as search_related
 from kb.theme import make_env
 from kb.transform.parse import parse_all
 from kb.transform.publish import publish
@@ -78,20 +80,19 @@ def transform(ctx: BuildContext) -> None:
         on_loaded(ctx)
     parse_all(ctx)
     resolve(ctx)
-    related_step = ctx.extra.get("related_step")
-    if related_step:
-        related_step(ctx)
+    search_related(ctx)  # chunks, embeddings, note.related (kb.search)
 
 
-def emit(ctx: BuildContext) -> list[str]:
+def emit(ctx: BuildContext, *, search: bool = True) -> list[str]:
+    """All output. search=False leaves out search/ (kb serve refreshes it in the background)."""
     env = make_env(ctx.vault)
     ctx.extra["problems"] = by_note(ctx.diagnostics)
     written = emit_notes_parallel(ctx, env)
+    if search:
+        written += emit_search(ctx)
     written += emit_lists(ctx, env)
     written += emit_feeds(ctx)
     written += emit_assets(ctx)
-    for extra in ctx.extra.get("emitters", []):
-        written += extra(ctx)
     return written
 
 

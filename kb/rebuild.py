@@ -262,6 +262,14 @@ class Rebuilder:
                 out.reported.append(Diagnostic("on_rebuilt", 0, "error", "hook", repr(exc)))
         return out
 
+    def apply_related(self, related: dict[str, list[str]]) -> list[str]:
+        """New related-notes lists from the search thread: re-render just those pages."""
+        ctx = self.ctx
+        only = {p for p in related if p in ctx.notes}
+        for p in only:
+            ctx.notes[p].related = related[p]
+        return emit_notes(ctx, self.env, only=only)
+
     def _emit(self, a: Affected, out: Outcome, attachments: set[str]) -> None:
         ctx = self.ctx
         out.written += emit_notes(ctx, self.env, only=a.render)
@@ -295,7 +303,11 @@ class Rebuilder:
         tmp.mkdir(parents=True)
         ctx.out = tmp
         try:
-            written = emit(ctx)  # problems come from ctx.diagnostics, kept in sync by _sync_problems
+            # problems come from ctx.diagnostics, kept in sync by _sync_problems; the search
+            # index does not depend on templates: keep the served one (kb.search.live owns it)
+            written = emit(ctx, search=False)
+            if (out_dir / "search").is_dir():
+                shutil.copytree(out_dir / "search", tmp / "search")
             os.chmod(tmp, 0o755)
             ctx.out = out_dir
             swap_in(tmp, out_dir)

@@ -8,6 +8,7 @@ from kb.build import build
 from kb.config import Config
 from kb.incremental import affected, snapshot
 from kb.rebuild import Rebuilder
+from kb.search.live import LiveSearch
 from tests.conftest import write_vault
 
 CFG = Config(base_url="https://example.org/")
@@ -121,6 +122,9 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
     vault = write_vault(tmp_path / "v", VAULT)
     ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
     rb = Rebuilder(ctx)
+    # the search index is refreshed by its own thread after each rebuild (as under kb serve)
+    live = LiveSearch(vault, ctx.out, CFG, embed=False, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule
     steps: list[dict[str, str | None]] = [
         {"b.md": VAULT["b.md"].replace("Body of b.", "Changed [[e]] and #newtag")},
         {"nothing.md": "---\ndate: 2023-05-05\naliases: [nada]\n---\n# Nothing\nHere.\n"},
@@ -141,7 +145,9 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
             else:
                 write_vault(vault, {rel: text})
         rb.apply(set(step))
+        assert live.wait_idle(60)
         assert_same_as_full_build(vault, ctx.out, tmp_path)
+    live.stop()
 
 
 def test_bad_note_reports_and_fix_clears(tmp_path):

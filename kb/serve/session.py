@@ -29,11 +29,12 @@ from kb.emit.assets import emit_assets
 from kb.load import NOTE_EXT, ignored, walk
 from kb.model import BuildContext
 from kb.rebuild import Outcome, Rebuilder
+from kb.search.live import LiveSearch
 from kb.serve.early import EarlySite
 from kb.serve.http import SiteServer
 from kb.theme import default_theme_dir
 
-NOTE, FILE, THEME, CONFIG = "note", "file", "theme", "config"
+NOTE, FILE, THEME, CONFIG, RELATED = "note", "file", "theme", "config", "related"
 MAX_WAIT = 0.5  # seconds a batch may be held back by a stream of events
 
 
@@ -84,6 +85,8 @@ class Session:
         self.theme = default_theme_dir().resolve()
         self.state = State()
         self.rebuilder: Rebuilder | None = None
+        self.live: LiveSearch | None = None  # the search index, refreshed in its own thread
+        self.related_updates: dict[str, list[str]] = {}
         self.early: EarlySite | None = None
         self.pending: dict[str, str] = {}
         self.rescan = False
@@ -126,6 +129,8 @@ class Session:
             self._stop = True
             self._cond.notify_all()
         self.observer.stop()
+        if self.live:
+            self.live.stop()
         self.http.hub.close()
         self.http.shutdown()
         self.http.server_close()
@@ -218,6 +223,8 @@ class Session:
         kinds = set(batch.values())
         if CONFIG in kinds or self.rebuilder is None:
             return self._full_build()
+        if RELATED in kinds:
+            self._related()
         notes = {rel for rel, k in batch.items() if k == NOTE}
         files = {rel for rel, k in batch.items() if k == FILE}
         if rescan:
@@ -282,7 +289,8 @@ class Session:
                 self.vault, self.config = find_vault(self.vault_arg, self.cwd)
                 self.http.prefix = self.config.prefix
             cold = first and not (self.out / "index.html").is_file()
-            result = build(self.vault, self.out, self.config, embed=self.embed, extra={"on_loaded": self._preview} if cold else None)
+            # never wait for the model here: kb.search.live embeds in the background
+            result = build(self.vault, self.out, self.config, embed=False, extra={"on_loaded": self._preview} if cold else None)
         except Exception as exc:  # BuildError, ConfigError, or a bug: keep serving either way
             if not isinstance(exc, (BuildError, ConfigError)):
                 self._say(traceback.format_exc(), err=True)
@@ -298,6 +306,7 @@ class Session:
         report(result.diagnostics)
         self._say(result.summary())
         self.rebuilder = Rebuilder(result.ctx)
+        self._start_search(result.ctx)
         self.state = State(ready=True)
         self.http.hub.send("state", self._state_json())
         self.http.hub.send("reload", {"all": True, "urls": []})
@@ -314,6 +323,34 @@ class Session:
         if self.early is not None:
             self.early.close()
             self.early = None
+
+    def _on_related(self, related: dict[str, list[str]]) -> None:
+        """From the search thread: queue the pages whose related notes changed."""
+        with self._cond:
+            self.related_updates.update(related)
+            self.pending["related:"] = RELATED
+            self._cond.notify_all()
+
+    def _related(self) -> None:
+        assert self.rebuilder is not None
+        with self._cond:
+            updates, self.related_updates = self.related_updates, {}
+        written = self.rebuilder.apply_related(updates)
+        ctx = self.rebuilder.ctx
+        urls = sorted(self.config.prefix + ctx.notes[p].url for p in updates if p in ctx.notes)
+        if urls:
+            self.http.hub.send("reload", {"urls": urls})
+            self._say(f"search index updated; related notes rewritten on {len(written)} pages")
+
+    def _start_search(self, ctx: BuildContext) -> None:
+        """Search runs beside the rebuilds: the first build wrote a lexical index at once,
+        embeddings (cached by content) follow in the background."""
+        if self.live:
+            self.live.stop()
+        self.live = LiveSearch(self.vault, self.out, self.config, embed=self.embed, apply_related=self._on_related)
+        ctx.extra["on_rebuilt"] = self.live.schedule
+        if self.embed and self.config.search.enabled:
+            self.live.schedule(ctx)
 
     def _static(self) -> None:
         assert self.rebuilder is not None

@@ -1,0 +1,176 @@
+"""Search quality and size on a real vault, side by side in one run (prints numbers; no asserts).
+
+    python bench/search_quality.py [--vault ../shared/corpora/obsidian-hub] [--queries bench/queries.json]
+                                   [--work /tmp/kb-bench] [--rerank K ...]
+
+The vault is copied to --work (its .kb-cache there keeps embeddings between runs), built with
+embeddings, then for each labeled query ({"query", "relevant": [vault paths]}):
+  default      kb search (static encoder + BM25, compressed index) -- what the browser does
+  full-model   kb search --full-model (MiniLM query, compressed index, BM25)
+  exact        exact float32 MiniLM cosine over all chunks, no BM25
+  bm25         BM25 alone
+  static-only  the static encoder over the compressed index without BM25
+hit@10 and MRR@10 are at note level. Then recall@10 of the compressed index vs exact float32
+(MiniLM query vectors, chunk level), reconstruction cosine, bytes per chunk, and the bytes a
+cold first query downloads (raw and gzip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kb.build import build  # noqa: E402
+from kb.config import Config  # noqa: E402
+from kb.search.embed import load_embedder  # noqa: E402
+from kb.search.quantize import reconstruct  # noqa: E402
+from kb.search.query import SiteIndex  # noqa: E402
+
+
+def metrics(ranked: list[list[str]], relevant: list[set[str]]) -> tuple[float, float]:
+    hits, rr = 0, 0.0
+    for got, rel in zip(ranked, relevant, strict=True):
+        for i, p in enumerate(got[:10]):
+            if p in rel:
+                hits += 1
+                rr += 1 / (i + 1)
+                break
+    return hits / len(ranked), rr / len(ranked)
+
+
+def note_top(scores: np.ndarray, chunk_paths: list[str], k: int = 10) -> list[str]:
+    out: list[str] = []
+    for i in np.argsort(-scores):
+        p = chunk_paths[i]
+        if p not in out:
+            out.append(p)
+            if len(out) == k:
+                break
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vault", default=str(next((p / "shared" / "corpora" / "obsidian-hub" for p in ROOT.parents
+                                                 if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), "")))
+    ap.add_argument("--queries", default=str(ROOT / "bench" / "queries.json"))
+    ap.add_argument("--work", default="/tmp/kb-bench")
+    ap.add_argument("--rerank", type=int, nargs="*", default=[], help="also report default-mode numbers at these rerank sizes")
+    ap.add_argument("--no-copy", action="store_true", help="build the vault already in --work as it is")
+    args = ap.parse_args()
+    queries = json.loads(Path(args.queries).read_text())
+    work = Path(args.work)
+    vault, site = work / "vault", work / "site"
+    if not args.no_copy:
+        if vault.exists():  # refresh the notes, keep the cache
+            for p in vault.iterdir():
+                if p.name != ".kb-cache":
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+        shutil.copytree(args.vault, vault, dirs_exist_ok=True)
+    t = time.perf_counter()
+    result = build(vault, site, Config())
+    print(f"build: {time.perf_counter() - t:.1f} s, {len(result.ctx.notes)} notes")
+    state = result.ctx.extra["search"]
+    chunk_paths = [c.path for c in state.chunks]
+    exact_vecs = state.vectors
+    index = SiteIndex(site)
+    m = index.manifest
+    embedder = load_embedder("")
+    qtexts = [q["query"] for q in queries]
+    relevant = [set(q["relevant"]) for q in queries]
+    qvecs = embedder.encode(qtexts)
+    missing = {p for r in relevant for p in r} - set(result.ctx.notes)
+    if missing:
+        print(f"warning: {len(missing)} relevant paths are not notes of the vault: {sorted(missing)[:3]}")
+
+    runs: dict[str, list[list[str]]] = {"default": [], "full-model": [], "exact": [], "bm25": [], "static-only": []}
+    per_query_ms = []
+    for qt, qv in zip(qtexts, qvecs, strict=True):
+        t = time.perf_counter()
+        runs["default"].append([r.path for r in index.search(qt)])
+        per_query_ms.append((time.perf_counter() - t) * 1000)
+        runs["full-model"].append([r.path for r in index.search(qt, vector=index.rotate(qv))])
+        runs["exact"].append(note_top(exact_vecs @ qv, chunk_paths))
+        runs["bm25"].append([r.path for r in index.search(qt, use_vector=False)])
+        sv = index.encode_static(qt)
+        runs["static-only"].append([p for p, _, _ in
+                                    [(chunk_paths[c], n, s) for n, c, s in index.note_ranking(index.vector_scores(sv))]][:10]
+                                   if sv is not None else [])
+    print(f"\n{len(queries)} queries ({sum(q.get('kind') == 'paraphrase' for q in queries)} paraphrase)")
+    print(f"{'encoder':<14}{'hit@10':>8}{'MRR@10':>8}")
+    for name, ranked in runs.items():
+        h, mrr = metrics(ranked, relevant)
+        print(f"{name:<14}{h:>8.3f}{mrr:>8.3f}")
+    kinds = sorted({q.get("kind", "") for q in queries})
+    for kind in kinds:
+        sel = [i for i, q in enumerate(queries) if q.get("kind", "") == kind]
+        row = "  ".join(f"{n} {metrics([runs[n][i] for i in sel], [relevant[i] for i in sel])[0]:.3f}" for n in runs)
+        print(f"  [{kind}] hit@10: {row}")
+
+    # compressed vs exact, chunk level, MiniLM query vectors
+    rq = np.stack([index.rotate(v) for v in qvecs])
+    recalls, recalls_all = [], []
+    saved = m.get("rerank", 0)
+    for qv, rv in zip(qvecs, rq, strict=True):
+        exact_top = set(np.argsort(-(exact_vecs @ qv))[:10].tolist())
+        for store, rerank in ((recalls, saved), (recalls_all, m["notes"])):
+            index.manifest["rerank"] = rerank
+            s = index.vector_scores(rv)
+            top = sorted(s, key=lambda c: (-s[c], c))[:10]
+            store.append(len(exact_top & set(top)) / 10)
+    index.manifest["rerank"] = saved
+    from kb.search.quantize import quantize
+
+    q = quantize(exact_vecs, result.ctx.config.search.pq_m)  # the same training as the build (deterministic)
+    rec = reconstruct(q)
+    ex = exact_vecs @ q.rotation.T
+    cos = (rec * ex).sum(1) / np.maximum(np.linalg.norm(rec, axis=1), 1e-12)
+    f32 = 4 * m["dims"]
+    print(f"\nindex: mode {m['mode']}, {m['chunks']} chunks, {m['notes']} notes, re-rank {saved} notes")
+    print(f"recall@10 compressed vs exact float32 (MiniLM queries, chunk level): {np.mean(recalls):.3f} "
+          f"(re-rank {saved} notes), {np.mean(recalls_all):.3f} (all notes)")
+    print(f"reconstruction cosine: mean {cos.mean():.4f}, p05 {np.percentile(cos, 5):.4f}")
+    print(f"bytes per chunk: {m['bytes_per_chunk']} (float32: {f32}, 1/{f32 / m['bytes_per_chunk']:.0f})")
+
+    raw, gz, files = [], [], []
+    parts: dict[str, float] = {}
+    for qt in qtexts:
+        cold = SiteIndex(site)
+        cold.search(qt)
+        data = {rel: (site / "search" / rel).read_bytes() for rel in cold.fetched}
+        raw.append(sum(len(b) for b in data.values()))
+        gz.append(sum(len(gzip.compress(b, 6)) for b in data.values()))
+        files.append(len(data))
+        for rel, b in data.items():
+            key = "/".join(rel.split("/")[:2]) if rel.startswith("enc/") else rel.split("/")[0]
+            parts[key] = parts.get(key, 0) + len(gzip.compress(b, 6)) / len(qtexts)
+    print(f"cold first query: raw mean {np.mean(raw) / 1e3:.0f} kB (max {max(raw) / 1e3:.0f}), gzip mean "
+          f"{np.mean(gz) / 1e3:.0f} kB (max {max(gz) / 1e3:.0f}), {np.mean(files):.0f} files")
+    print("  by part (gzip, mean per query): " + ", ".join(
+        f"{k} {v / 1e3:.0f} kB" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])))
+    total = sum(f.stat().st_size for f in (site / "search").rglob("*") if f.is_file())
+    for rerank in args.rerank:
+        ranked, gzs = [], []
+        for qt in qtexts:
+            cold = SiteIndex(site)
+            cold.manifest["rerank"] = rerank
+            ranked.append([r.path for r in cold.search(qt)])
+            gzs.append(sum(len(gzip.compress((site / "search" / rel).read_bytes(), 6)) for rel in cold.fetched))
+        h, mrr = metrics(ranked, relevant)
+        print(f"  re-rank {rerank:3}: default hit@10 {h:.3f} MRR@10 {mrr:.3f}, cold query gzip mean {np.mean(gzs) / 1e3:.0f} kB")
+    print(f"whole index on disk: {total / 1e6:.1f} MB; python query time mean {np.mean(per_query_ms):.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""`kb search "query" [-k N] [--json] [--site DIR] [--full-model]`: what a visitor of the site would get."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kb.search.container import FormatError
+from kb.search.query import SiteIndex, full_model_vector
+
+
+def run_search(args: argparse.Namespace) -> int:
+    try:
+        index = SiteIndex(Path(args.site))
+        vector = None
+        if args.full_model:
+            if index.mode == "lexical":
+                print("kb search: the index has no embeddings (built with --no-embed?); lexical results",
+                      file=sys.stderr)
+            else:
+                from kb.search.embed import load_embedder
+
+                vector = full_model_vector(index, args.query, lambda _m: load_embedder(index.manifest.get("model_source", "")))
+        results = index.search(args.query, k=args.k, vector=vector)
+    except FormatError as exc:
+        print(f"kb search: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=1))
+        return 0
+    if not results:
+        print("no results")
+    for i, r in enumerate(results, 1):
+        where = f" › {r.heading}" if r.heading else ""
+        url = r.url + (f"#{r.anchor}" if r.anchor else "")
+        print(f"{i:2}. {r.title}{where}  ({r.score:.4f})\n    /{url}  [{r.path}]")
+        if r.snippet:
+            print(f"    {r.snippet[:160]}")
+    return 0

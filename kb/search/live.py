@@ -1,0 +1,109 @@
+"""The search index under `kb serve`: refreshed in a background thread.
+
+Typing never waits for the model: the rebuild thread only snapshots the notes
+(`schedule`, the Rebuilder's on_rebuilt hook) and goes on; this thread chunks and
+embeds them (cached by content, the model loaded once), writes a new `search/`
+beside the site and swaps it in with renames, so visitors keep the previous index
+until the new one is complete. Notes whose related list changed are handed back
+to the rebuild thread (`apply_related`), which re-renders their pages.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kb.config import Config
+from kb.model import BuildContext, Note
+from kb.search.pipeline import emit_search, related
+
+
+class LiveSearch:
+    def __init__(
+        self,
+        vault: Path,
+        out: Path,
+        config: Config,
+        *,
+        embed: bool,
+        apply_related: Callable[[dict[str, list[str]]], None],
+        debounce: float = 0.3,
+    ) -> None:
+        self.vault, self.out, self.config, self.embed = vault, out, config, embed
+        self.apply_related, self.debounce = apply_related, debounce
+        self.embedder: Any = None  # loaded on the first refresh, kept for the session
+        self._pending: dict[str, Note] | None = None
+        self._busy = False
+        self._stop = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="kb-search", daemon=True)
+        self._thread.start()
+
+    def schedule(self, ctx: BuildContext, outcome: object = None) -> None:
+        """Snapshot the notes for the next refresh (cheap: shallow copies)."""
+        notes = {p: copy.copy(n) for p, n in ctx.notes.items()}
+        with self._cond:
+            self._pending = notes
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """For tests and benchmarks: True once no refresh is pending or running."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending is None and not self._busy, timeout)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stop or self._pending is not None)
+                if self._stop:
+                    return
+                self._cond.wait(self.debounce)  # an edit burst: refresh once, for the last state
+                notes, self._pending = self._pending, None
+                self._busy = True
+            try:
+                if notes is not None:
+                    self._refresh(notes)
+            except Exception as exc:  # noqa: BLE001 - the server must outlive a failed refresh
+                print(f"kb search: index refresh failed: {exc!r}; serving the previous index", flush=True)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _refresh(self, notes: dict[str, Note]) -> None:
+        before = {p: n.related for p, n in notes.items()}
+        work = self.out.with_name(f".{self.out.name}.search-tmp")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        ctx = BuildContext(vault=self.vault, out=work, config=self.config, notes=notes)
+        ctx.extra.update(embed=self.embed, embedder=self.embedder)
+        try:
+            related(ctx)
+            self.embedder = ctx.extra.get("embedder") or self.embedder
+            emit_search(ctx)
+            swap_dir(work / "search", self.out / "search")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        changed = {p: n.related for p, n in notes.items() if n.related != before[p]}
+        if changed:
+            self.apply_related(changed)
+
+
+def swap_dir(new: Path, dest: Path) -> None:
+    """Put `new` at `dest` with two renames; the old tree is deleted afterwards."""
+    old = dest.with_name(f".{dest.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(new, dest)
+    shutil.rmtree(old, ignore_errors=True)

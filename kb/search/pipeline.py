@@ -1,0 +1,136 @@
+"""The two places search joins the build: `related` (a transform step after resolve) and
+`emit_search` (an emitter). Both are no-ops when [search] enabled = false."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kb.model import BuildContext
+from kb.search.chunk import Chunk, note_chunks
+from kb.search.embed import Embedder, EmbeddingCache, load_embedder, packaged_model_path
+from kb.search.tokenize import WordPiece
+
+RELATED = 5
+
+
+@dataclass
+class SearchState:
+    chunks: list[Chunk]
+    vectors: np.ndarray | None = None  # (n chunks, d), normalised
+    embedder: Embedder | None = None
+    notes_vec: dict[str, np.ndarray] = field(default_factory=dict)
+    report: list[str] = field(default_factory=list)
+
+
+def _say(msg: str) -> None:
+    print(f"kb search: {msg}", file=sys.stderr)
+
+
+def _counter() -> WordPiece | None:
+    try:
+        return WordPiece.from_file(packaged_model_path() / "vocab.txt")
+    except (ImportError, OSError):
+        return None
+
+
+def related(ctx: BuildContext) -> None:
+    """Chunk every note, embed the chunks (cached) and fill note.related by exact cosine."""
+    cfg = ctx.config.search
+    if not cfg.enabled:
+        return
+    embedder: Embedder | None = ctx.extra.get("embedder")  # kb serve keeps the model loaded
+    if embedder is None and ctx.extra.get("embed", True):
+        try:
+            embedder = load_embedder(cfg.model)
+            ctx.extra["embedder"] = embedder
+        except Exception as exc:  # noqa: BLE001 - any failure to load the model means: lexical only
+            _say(f"warning: embedding model unavailable ({exc}); building a lexical-only index")
+    if embedder is not None and not ctx.extra.get("embed", True):
+        embedder = None
+    if embedder is not None:
+        count = embedder.count
+    else:
+        wp = _counter()
+        count = (lambda s: len(wp.encode(s))) if wp else (lambda s: len(s.split()))
+    chunks = [c for note in ctx.notes.values() for c in note_chunks(note, count)]
+    state = SearchState(chunks, embedder=embedder)
+    ctx.extra["search"] = state
+    if embedder is None:
+        state.report.append("lexical only (no embeddings)")
+        return
+    cache = EmbeddingCache(ctx.vault / ".kb-cache", embedder.model_id, embedder.dims)
+    before, start = embedder.calls, time.perf_counter()
+    state.vectors = cache.embed(embedder, [c.text for c in chunks], progress=sys.stderr.isatty())
+    done = embedder.calls - before
+    state.report.append(f"embedded {done} of {len(chunks)} chunks in {time.perf_counter() - start:.1f} s "
+                        f"({len(chunks) - done} from cache) with {embedder.model_id}"
+                        f" [{getattr(embedder, 'precision', 'float32')}, {getattr(embedder, 'device', 'cpu')}]")
+    fill_related(ctx, state)
+
+
+def fill_related(ctx: BuildContext, state: SearchState) -> None:
+    assert state.vectors is not None
+    paths = list(ctx.notes)
+    pos = {p: i for i, p in enumerate(paths)}
+    sums = np.zeros((len(paths), state.vectors.shape[1]), np.float64)
+    for c, v in zip(state.chunks, state.vectors, strict=True):
+        sums[pos[c.path]] += v
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    nv = sums / np.maximum(norms, 1e-12)
+    state.notes_vec = {p: nv[i] for i, p in enumerate(paths)}
+    for start in range(0, len(paths), 1024):  # blocks keep memory flat on big vaults
+        sims = nv[start : start + 1024] @ nv.T
+        for row, i in enumerate(range(start, min(start + 1024, len(paths)))):
+            sims[row, i] = -np.inf
+            k = min(RELATED, len(paths) - 1)
+            if k <= 0:
+                continue
+            top = np.argpartition(-sims[row], k - 1)[:k] if k < len(paths) else np.arange(len(paths))
+            top = sorted(top.tolist(), key=lambda j: (-round(float(sims[row, j]), 9), j))
+            ctx.notes[paths[i]].related = [paths[j] for j in top if sims[row, j] > -np.inf]
+
+
+def emit_search(ctx: BuildContext) -> list[str]:
+    """Write search/ (see kb.search.index); returns the written paths."""
+    from kb.emit.common import write
+    from kb.search.index import NoteInfo, write_index
+    from kb.search.quantize import quantize, reconstruct
+    from kb.search.static import fit_rows, token_table
+
+    state: SearchState | None = ctx.extra.get("search")
+    if state is None:
+        return []
+    notes = [NoteInfo(n.path, n.url, n.title) for n in ctx.notes.values()]
+    q = rows = vocab = None
+    model_id = None
+    if state.vectors is not None and state.embedder is not None and len(state.chunks):
+        e = state.embedder
+        note_vecs = np.stack([state.notes_vec[p] for p in ctx.notes]) if state.notes_vec else None
+        q = quantize(state.vectors, ctx.config.search.pq_m, note_vecs)
+        rec = reconstruct(q)
+        exact = state.vectors @ q.rotation.T
+        cos = float(np.mean((rec * exact).sum(1) / np.maximum(np.linalg.norm(rec, axis=1), 1e-12)))
+        wp = WordPiece.from_file(e.vocab_path)
+        vocab = wp.vocab
+        table = token_table(e, vocab, ctx.vault / ".kb-cache")
+        rows = fit_rows(table, wp, [c.text for c in state.chunks], q.rotation)
+        model_id = e.model_id
+        state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk"
+                            f"{f', {q.note_codes.shape[1]} B/note' if q.mode == 'pq' else ''}), "
+                            f"reconstruction cosine {cos:.4f}")
+    files, manifest = write_index(state.chunks, notes, q, model_id, vocab, rows)
+    if q is not None:
+        manifest_extra = {"model_source": ctx.config.search.model}
+        import json
+
+        full = json.loads(files["manifest.json"])
+        full.update(manifest_extra)
+        files["manifest.json"] = json.dumps(full, indent=1, sort_keys=True).encode()
+    written = [write(ctx.out, f"search/{rel}", data) for rel, data in sorted(files.items())]
+    for line in state.report:
+        _say(line)
+    return written

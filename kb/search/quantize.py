@@ -1,0 +1,187 @@
+"""Vector compression for the static index.
+
+Two modes, chosen by vault size (both reported in the build output):
+- "int8": per-dimension scaled int8 (d bytes per chunk). Small vaults, where the fixed
+  files of PQ would cost more than the codes and there are too few points to train it.
+- "pq": OPQ rotation, then a two-stage residual product quantizer with 4-bit codes
+  (16 centroids per sub-space, so codebooks are tiny and train on few points) for chunks,
+  plus a coarser one-stage code of every note vector (mean of its chunks). A query scans all
+  note codes (one small file), then fetches the chunk codes of its best notes only and
+  re-ranks them. (IVF lists over chunks were measured first: short queries fall far from
+  chunk centroids, so probing 1/8 of the lists kept 0.60 of the exact top-10 and fetched
+  ~500 kB; see bench/search_quality.py.)
+The OPQ rotation is folded into the query encoder's rows, so the browser never needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PQ_MIN_CHUNKS = 2048  # below this: int8 (PQ codebooks would not pay off, too few points to train)
+# Sub-spaces of the note codes. Measured on obsidian-hub (bench/search_quality.py): 24 B/note gave
+# default hit@10 0.540 and a 377 kB gzip cold query; 16 B/note 0.506 and 291 kB (the target is 300).
+NOTE_M = 32
+
+
+@dataclass
+class Quantized:
+    mode: str  # "int8" | "pq"
+    dims: int
+    rotation: np.ndarray  # (d, d) float32: x_rot = x @ rotation.T (identity for int8)
+    centroids: np.ndarray  # (nlist, d) float32 coarse centroids in rotated space
+    assign: np.ndarray  # (n,) list of each chunk
+    scale: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # int8: per-dim scale
+    codebooks: list[np.ndarray] = field(default_factory=list)  # pq: per stage (M, 16, d/M) float16
+    codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # (n, bytes per chunk)
+    note_book: np.ndarray = field(default_factory=lambda: np.zeros((0, 16, 0), np.float16))  # pq: (M', 16, d/M')
+    note_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # pq: (notes, M'/2)
+
+    @property
+    def bytes_per_chunk(self) -> int:
+        return int(self.codes.shape[1])
+
+
+def _kmeans(x: np.ndarray, k: int, seed: int = 1234, niter: int = 20) -> np.ndarray:
+    """Coarse (IVF) centroids with faiss, single-threaded: deterministic, and OpenMP spinning on a
+    busy 2-core machine was 15x slower than one thread."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    km = faiss.Kmeans(x.shape[1], k, niter=niter, seed=seed, verbose=False)
+    km.cp.min_points_per_centroid = 1
+    km.train(np.ascontiguousarray(x, dtype=np.float32))
+    return np.asarray(km.centroids, np.float32)
+
+
+def _nearest(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    d = (x * x).sum(1, keepdims=True) - 2 * x @ c.T + (c * c).sum(1)[None, :]
+    return d.argmin(1)
+
+
+def _assign_sub(x3: np.ndarray, book: np.ndarray) -> np.ndarray:
+    """x3 (n, m, dsub), book (m, 16, dsub) -> nearest centroid per sub-space, (n, m) uint8."""
+    cc = (book * book).sum(2)  # (m, 16)
+    out = np.empty(x3.shape[:2], np.uint8)
+    for i in range(0, len(x3), 4096):
+        dots = np.einsum("nmd,mkd->nmk", x3[i : i + 4096], book)
+        out[i : i + 4096] = (cc[None] - 2 * dots).argmin(2)
+    return out
+
+
+def _kmeans_sub(x3: np.ndarray, niter: int, seed: int, init: np.ndarray | None = None) -> np.ndarray:
+    """k-means with 16 centroids in every sub-space at once (numpy, deterministic)."""
+    n, m, dsub = x3.shape
+    rng = np.random.default_rng(seed)
+    book = init.copy() if init is not None else x3[rng.choice(n, 16, replace=n < 16)].transpose(1, 0, 2).copy()
+    flat_m = np.arange(m)[None, :] * 16
+    for _ in range(niter):
+        a = _assign_sub(x3, book).astype(np.int64) + flat_m  # (n, m) -> index into m*16
+        counts = np.bincount(a.ravel(), minlength=m * 16).reshape(m, 16)
+        sums = np.stack([np.bincount(a.ravel(), weights=x3[:, :, e].ravel(), minlength=m * 16) for e in range(dsub)], 1)
+        sums = sums.reshape(m, 16, dsub)
+        nonempty = counts > 0
+        book[nonempty] = (sums[nonempty] / counts[nonempty][:, None]).astype(np.float32)
+    return book
+
+
+def quantize_int8(x: np.ndarray) -> Quantized:
+    d = x.shape[1]
+    scale = np.maximum(np.abs(x).max(0), 1e-6).astype(np.float32) / 127.0
+    codes = np.clip(np.rint(x / scale), -127, 127).astype(np.int8).view(np.uint8)
+    return Quantized("int8", d, np.eye(d, dtype=np.float32), np.zeros((1, d), np.float32), np.zeros(len(x), np.int32),
+                     scale=scale, codes=codes)
+
+
+def _train_stage(x: np.ndarray, m: int, seed: int, niter: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """One PQ stage with 16 centroids per sub-space: (codebook (m,16,dsub), codes (n,m))."""
+    x3 = x.reshape(len(x), m, -1)
+    book = _kmeans_sub(x3, niter, seed)
+    return book, _assign_sub(x3, book)
+
+
+def train_opq(x: np.ndarray, m: int, iters: int = 8, seed: int = 5) -> np.ndarray:
+    """OPQ (non-parametric, Ge et al. 2013) for 4-bit PQ: alternate PQ training and the orthogonal
+    Procrustes rotation that best maps x onto its reconstruction. Starts from PCA order, interleaved
+    so every sub-space gets a share of the variance."""
+    d = x.shape[1]
+    _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    order = np.argsort(np.arange(d) % m, kind="stable")  # component j goes to sub-space j % m
+    rot = vt[order].astype(np.float64)
+    book = None
+    for it in range(iters):
+        xr = (x @ rot.T).astype(np.float32)
+        x3 = xr.reshape(len(x), m, -1)
+        book = _kmeans_sub(x3, 4 if it < iters - 1 else 8, seed + it, init=book)
+        codes = _assign_sub(x3, book)
+        y = _decode_stage(book, codes).astype(np.float64)
+        u, _, vt2 = np.linalg.svd(x.astype(np.float64).T @ y)
+        rot = (u @ vt2).T  # Q = U V^T minimises |x Q - y|; rot = Q^T
+    return rot.astype(np.float32)
+
+
+def _decode_stage(book: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    m = book.shape[0]
+    return np.concatenate([book[j][codes[:, j]] for j in range(m)], axis=1)
+
+
+def pack4(codes: np.ndarray) -> np.ndarray:
+    """(n, m) 4-bit codes -> (n, m/2) bytes, even sub-space in the low nibble."""
+    return (codes[:, 0::2] | (codes[:, 1::2] << 4)).astype(np.uint8)
+
+
+def unpack4(packed: np.ndarray) -> np.ndarray:
+    out = np.empty((packed.shape[0], packed.shape[1] * 2), np.uint8)
+    out[:, 0::2] = packed & 15
+    out[:, 1::2] = packed >> 4
+    return out
+
+
+def quantize_pq(x: np.ndarray, m: int = 96, stages: int = 2, nlist: int = 0) -> Quantized:
+    n, d = x.shape
+    sample = x if n <= 10000 else x[np.sort(np.random.default_rng(0).choice(n, 10000, replace=False))]
+    rot = train_opq(sample.astype(np.float32), m)
+    xr = (x @ rot.T).astype(np.float32)
+    nlist = nlist or max(1, int(round(np.sqrt(n) / 3)))
+    cents = _kmeans(xr, nlist, 99) if nlist > 1 else xr.mean(0, keepdims=True)
+    assign = _nearest(xr, cents).astype(np.int32)
+    books, parts = [], []
+    resid = xr.copy()
+    for s in range(stages):
+        book, codes = _train_stage(resid, m, 1000 * (s + 1))
+        book = book.astype(np.float16)
+        codes = _assign_sub(resid.reshape(n, m, -1), book.astype(np.float32))  # codes for the stored (f16) book
+        resid = resid - _decode_stage(book.astype(np.float32), codes)
+        books.append(book)
+        parts.append(pack4(codes))
+    return Quantized("pq", d, rot, cents, assign, codebooks=books, codes=np.concatenate(parts, axis=1))
+
+
+def reconstruct(q: Quantized) -> np.ndarray:
+    """Decoded vectors in rotated space (what the scores are computed against)."""
+    if q.mode == "int8":
+        return q.codes.view(np.int8).astype(np.float32) * q.scale
+    m = q.codebooks[0].shape[0]
+    out = np.zeros((len(q.codes), q.dims), np.float32)
+    for s, book in enumerate(q.codebooks):
+        codes = unpack4(q.codes[:, s * m // 2 : (s + 1) * m // 2])
+        out += _decode_stage(book.astype(np.float32), codes)
+    return out
+
+
+def quantize(x: np.ndarray, pq_m: int = 0, note_vecs: np.ndarray | None = None) -> Quantized:
+    if len(x) < PQ_MIN_CHUNKS:
+        return quantize_int8(x)
+    d = x.shape[1]
+    m = pq_m or d // 4
+    if d % m or m % 2:
+        m = d // 4
+    q = quantize_pq(x, m=m, nlist=1)
+    if note_vecs is not None:
+        nm = NOTE_M if d % NOTE_M == 0 else m
+        nr = (note_vecs @ q.rotation.T).astype(np.float32)
+        book, _ = _train_stage(nr, nm, 77)
+        q.note_book = book.astype(np.float16)
+        q.note_codes = pack4(_assign_sub(nr.reshape(len(nr), nm, -1), q.note_book.astype(np.float32)))
+    return q

@@ -1,0 +1,211 @@
+"""Query scoring over the static index: the Python twin of templates/static/search.js.
+
+Both follow the same steps with float64 arithmetic and integer BM25 weights, so
+`kb search` ranks exactly as the browser does:
+  1. tokens -> static encoder rows -> q = normalize(sum of rows)   (or the full model, rotated)
+  2. int8: score every chunk (one list). pq: score every note's code (lookup tables), fetch the
+     chunk codes of the best `rerank` notes and score those chunks (two-stage lookup tables)
+  3. best chunk per note
+  4. BM25 over the query terms' postings, best chunk per note
+  5. reciprocal-rank fusion of the two note rankings (top `candidates` of each)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kb.search.container import FormatError, unpack
+from kb.search.index import fnv1a, word_vocab_shards
+from kb.search.quantize import unpack4
+from kb.search.tokenize import WordPiece, basic_tokens, terms
+
+
+@dataclass
+class Result:
+    path: str
+    url: str
+    title: str
+    heading: str
+    anchor: str
+    snippet: str
+    score: float
+
+    def as_json(self) -> dict:
+        return {"path": self.path, "url": self.url, "title": self.title, "heading": self.heading, "score": self.score}
+
+
+def qround(x: float) -> int:
+    """Scores compared as integers of 1e-9, so float summation order cannot reorder results."""
+    return math.floor(x * 1e9 + 0.5)
+
+
+class SiteIndex:
+    """Reads files of `<site>/search/` on demand and remembers how many bytes it read."""
+
+    def __init__(self, site: Path) -> None:
+        self.root = site / "search"
+        self.fetched: dict[str, int] = {}
+        self._cache: dict[str, bytes] = {}
+        data = self.get("manifest.json")
+        try:
+            self.manifest = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"{self.root / 'manifest.json'}: unreadable: {exc}") from exc
+        if self.manifest.get("format") != "kb-search" or self.manifest.get("version") != 1:
+            raise FormatError(f"{self.root / 'manifest.json'}: not a version 1 kb search index: rebuild the site")
+        self.mode = self.manifest["mode"]
+        self.header, self.arrays = unpack(self.get("index.bin"), "index", str(self.root / "index.bin"))
+        counts = self.arrays["note_chunks"].astype(np.int64)
+        self.note_of_chunk = np.repeat(np.arange(len(counts)), counts)
+        self.chunk_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self._ids: dict[str, int] = {}
+        self._vocab_loaded: set[str] = set()
+
+    def get(self, rel: str) -> bytes:
+        if rel not in self._cache:
+            f = self.root / rel
+            if not f.is_file():
+                raise FormatError(f"{f}: missing: rebuild the site")
+            self._cache[rel] = f.read_bytes()
+            self.fetched[rel] = len(self._cache[rel])
+        return self._cache[rel]
+
+    def json(self, rel: str) -> dict:
+        try:
+            return json.loads(self.get(rel))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(f"{self.root / rel}: unreadable: {exc}") from exc
+
+    # --- query encoding ---
+    def wordpiece(self, query: str) -> WordPiece:
+        """A tokenizer knowing the vocabulary shards this query's words need (see index.vocab_files)."""
+        need = {s for w in basic_tokens(query) for s in word_vocab_shards(w, self.manifest["vocab_shards"])} | {"1"}
+        for shard in sorted(need):
+            if shard not in self._vocab_loaded:
+                self._vocab_loaded.add(shard)
+                for line in self.get(f"enc/vocab/{shard}.txt").decode("utf-8").split("\n"):
+                    if line:
+                        tid, piece = line.split(" ", 1)
+                        self._ids[piece] = int(tid)
+        return WordPiece([], self._ids, self.manifest.get("unk", 100))
+
+    def encode_static(self, query: str) -> np.ndarray | None:
+        ids = self.wordpiece(query).encode(query)
+        if not ids:
+            return None
+        block = self.manifest["rows_block"]
+        q = np.zeros(self.manifest["dims"], np.float64)
+        for tid in ids:
+            _, arr = unpack(self.get(f"enc/rows/{tid // block}.bin"), "rows", f"enc/rows/{tid // block}.bin")
+            q += arr["rows"][tid % block].astype(np.float64) * float(arr["scale"][tid % block])
+        n = math.sqrt(float(q @ q))
+        return q / n if n > 0 else None
+
+    def rotate(self, vec: np.ndarray) -> np.ndarray:
+        _, arr = unpack(self.get("rotation.bin"), "rotation", "rotation.bin")
+        return arr["rotation"].astype(np.float64) @ vec.astype(np.float64)
+
+    # --- scoring ---
+    def probe(self, q: np.ndarray) -> list[int]:
+        cents = self.arrays["centroids"].astype(np.float64) * self.arrays["centroid_scale"].astype(np.float64)[:, None]
+        scores = [qround(float(s)) for s in cents @ q]
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+        return order[: self.manifest["nprobe"]]
+
+    def vector_scores(self, q: np.ndarray) -> dict[int, int]:
+        """chunk id -> quantized score, for the chunks the query looks at."""
+        if self.mode == "int8":
+            return self._int8_scores(q)
+        books = self.arrays["codebooks"].astype(np.float64)  # (stages, m, 16, dsub)
+        stages, m, _, dsub = books.shape
+        tables = np.einsum("smkd,md->smk", books, q.reshape(m, dsub))
+        nb = self.arrays["note_codebook"].astype(np.float64)  # (m', 16, d/m')
+        nm = nb.shape[0]
+        ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))
+        _, arr = unpack(self.get("notes.bin"), "notes", "notes.bin")
+        ncodes = unpack4(arr["codes"])
+        nscores = [qround(float(v)) for v in ntable[np.arange(nm)[None, :], ncodes].sum(1)]
+        best = sorted(range(len(nscores)), key=lambda i: (-nscores[i], i))[: self.manifest["rerank"]]
+        bpc = self.manifest["bytes_per_chunk"]
+        out: dict[int, int] = {}
+        for n in best:
+            raw = self.get(f"chunks/{n}.bin")
+            count = int(self.arrays["note_chunks"][n])
+            if len(raw) != count * bpc:
+                raise FormatError(f"{self.root / 'chunks' / f'{n}.bin'}: expected {count * bpc} bytes, found {len(raw)}")
+            codes = np.frombuffer(raw, np.uint8).reshape(count, bpc)
+            s = np.zeros(count)
+            for st in range(stages):
+                c = unpack4(codes[:, st * m // 2 : (st + 1) * m // 2])
+                s += tables[st][np.arange(m)[None, :], c].sum(1)
+            first = int(self.chunk_start[n])
+            for j, v in enumerate(s.tolist()):
+                out[first + j] = qround(v)
+        return out
+
+    def _int8_scores(self, q: np.ndarray) -> dict[int, int]:
+        out: dict[int, int] = {}
+        qs = q * self.arrays["dim_scale"].astype(np.float64)
+        for li in self.probe(q):
+            _, arr = unpack(self.get(f"lists/{li}.bin"), "list", f"lists/{li}.bin")
+            s = arr["codes"].view(np.int8).astype(np.float64) @ qs
+            for cid, v in zip(arr["ids"].tolist(), s.tolist(), strict=True):
+                out[cid] = qround(v)
+        return out
+
+    def bm25_scores(self, query: str) -> dict[int, int]:
+        out: dict[int, int] = {}
+        nshards = self.manifest["bm25_shards"]
+        for term in dict.fromkeys(terms(query)):
+            post = self.json(f"bm25/{fnv1a(term) % nshards}.json").get(term, [])
+            for i in range(0, len(post), 2):
+                out[post[i]] = out.get(post[i], 0) + post[i + 1]
+        return out
+
+    def note_ranking(self, scores: dict[int, int]) -> list[tuple[int, int, int]]:
+        """[(note, best chunk, score)] best first, top `candidates`."""
+        best: dict[int, tuple[int, int]] = {}
+        for cid, s in scores.items():
+            n = int(self.note_of_chunk[cid])
+            cur = best.get(n)
+            if cur is None or s > cur[1] or (s == cur[1] and cid < cur[0]):
+                best[n] = (cid, s)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][1], kv[0]))
+        return [(n, c, s) for n, (c, s) in ranked[: self.manifest["candidates"]]]
+
+    def search(self, query: str, k: int = 10, vector: np.ndarray | None = None, use_vector: bool = True) -> list[Result]:
+        rankings = []
+        if self.mode != "lexical" and use_vector:
+            q = vector if vector is not None else self.encode_static(query)
+            if q is not None:
+                rankings.append(self.note_ranking(self.vector_scores(q)))
+        rankings.append(self.note_ranking(self.bm25_scores(query)))
+        fused: dict[int, float] = {}
+        chunk_of: dict[int, int] = {}
+        rrf_k = self.manifest["rrf_k"]
+        for ranking in rankings:
+            for rank, (n, c, _) in enumerate(ranking):
+                fused[n] = fused.get(n, 0.0) + 1.0 / (rrf_k + rank + 1)
+                chunk_of.setdefault(n, c)
+        top = sorted(fused, key=lambda n: (-qround(fused[n]), n))[:k]
+        return [self.result(chunk_of[n], fused[n]) for n in top]
+
+    def result(self, cid: int, score: float) -> Result:
+        block = self.manifest["meta_block"]
+        meta = self.json(f"meta/{cid // block}.json")
+        n, heading, anchor, snippet = meta["chunks"][cid % block]
+        path, url, title = meta["notes"][str(n)]
+        return Result(path, url, title, heading, anchor, snippet, round(score, 6))
+
+
+def full_model_vector(index: SiteIndex, query: str, load: Callable[[str], object]) -> np.ndarray:
+    """The query encoded by the full model named in the manifest, rotated into the index's space."""
+    embedder = load(index.manifest["model"])
+    vec = embedder.encode([query])[0]  # type: ignore[attr-defined]
+    return index.rotate(vec)

@@ -1,0 +1,107 @@
+"""BERT-style tokenization, mirrored line for line in templates/static/search.js.
+
+`basic_tokens` splits text into lowercased, accent-stripped words and punctuation;
+`WordPiece` turns them into vocabulary ids (greedy longest match, '##' continuations);
+`terms` gives the BM25 terms. Both sides must agree exactly, or Python and the
+browser would rank differently.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+STOPWORDS = frozenset(
+    "a an and are as at be but by for from has have he i if in into is it its of on or so such that the their then "
+    "there these they this to was we were will with you your not no can do does how what when where which who why".split()
+)
+
+
+def _is_punct(ch: str) -> bool:
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def _is_cjk(cp: int) -> bool:
+    return (
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2A6DF
+        or 0x2A700 <= cp <= 0x2CEAF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x2F800 <= cp <= 0x2FA1F
+    )
+
+
+def basic_tokens(text: str) -> list[str]:
+    """Lowercase, strip accents, split on whitespace and punctuation (BERT BasicTokenizer, uncased)."""
+    text = unicodedata.normalize("NFD", text.lower())
+    out: list[str] = []
+    word: list[str] = []
+
+    def flush() -> None:
+        if word:
+            out.append("".join(word))
+            word.clear()
+
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Mn":
+            continue
+        if ch in " \t\n\r" or cat == "Zs":
+            flush()
+        elif cat in ("Cc", "Cf") or ord(ch) in (0, 0xFFFD):
+            continue
+        elif _is_punct(ch) or _is_cjk(ord(ch)):
+            flush()
+            out.append(ch)
+        else:
+            word.append(ch)
+    flush()
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """BM25 terms: words that are not punctuation or stopwords."""
+    return [t for t in basic_tokens(text) if not (len(t) == 1 and _is_punct(t)) and t not in STOPWORDS]
+
+
+class WordPiece:
+    def __init__(self, vocab: list[str], ids: dict[str, int] | None = None, unk: int = 100) -> None:
+        self.vocab = vocab
+        self.ids = ids if ids is not None else {tok: i for i, tok in enumerate(vocab)}
+        self.unk = self.ids.get("[UNK]", unk)
+
+    @classmethod
+    def from_file(cls, path: Path) -> WordPiece:
+        lines = path.read_text(encoding="utf-8").split("\n")
+        return cls(lines[:-1] if lines and lines[-1] == "" else lines)
+
+    def word_ids(self, word: str) -> list[int]:
+        if len(word) > 100:
+            return [self.unk]
+        ids: list[int] = []
+        start = 0
+        while start < len(word):
+            end = len(word)
+            found = -1
+            while start < end:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in self.ids:
+                    found = self.ids[piece]
+                    break
+                end -= 1
+            if found < 0:
+                return [self.unk]
+            ids.append(found)
+            start = end
+        return ids
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids without [CLS]/[SEP]."""
+        out: list[int] = []
+        for w in basic_tokens(text):
+            out.extend(self.word_ids(w))
+        return out

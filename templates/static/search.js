@@ -1,0 +1,451 @@
+// kb search: semantic + lexical search over the static index in search/ (docs/search-index.md).
+// The scoring mirrors kb/search/query.py step for step, so `kb search` ranks as this does.
+// Nothing is downloaded until the search box is first focused; then only the files a query needs.
+(function (root) {
+  "use strict";
+
+  var STOP = {};
+  ("a an and are as at be but by for from has have he i if in into is it its of on or so such that the their then " +
+    "there these they this to was we were will with you your not no can do does how what when where which who why")
+    .split(" ").forEach(function (w) { STOP[w] = true; });
+
+  var RE_MN = /\p{Mn}/u, RE_ZS = /\p{Zs}/u, RE_C = /[\p{Cc}\p{Cf}]/u, RE_P = /\p{P}/u;
+
+  function isPunct(ch) {
+    var cp = ch.codePointAt(0);
+    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
+    return RE_P.test(ch);
+  }
+  function isCjk(cp) {
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+      (cp >= 0x2A700 && cp <= 0x2CEAF) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+  }
+
+  function basicTokens(text) {
+    text = text.toLowerCase().normalize("NFD");
+    var out = [], word = "";
+    for (var ch of text) {
+      if (RE_MN.test(ch)) continue;
+      var cp = ch.codePointAt(0);
+      if (ch === " " || ch === "\t" || ch === "\n" || ch === "\r" || RE_ZS.test(ch)) {
+        if (word) { out.push(word); word = ""; }
+      } else if (RE_C.test(ch) || cp === 0 || cp === 0xFFFD) {
+        continue;
+      } else if (isPunct(ch) || isCjk(cp)) {
+        if (word) { out.push(word); word = ""; }
+        out.push(ch);
+      } else {
+        word += ch;
+      }
+    }
+    if (word) out.push(word);
+    return out;
+  }
+
+  function terms(text) {
+    return basicTokens(text).filter(function (t) {
+      return !(Array.from(t).length === 1 && isPunct(t)) && !STOP[t];
+    });
+  }
+
+  function wordIds(ids, unk, word) {
+    var chars = Array.from(word);
+    if (chars.length > 100) return [unk];
+    var out = [], start = 0;
+    while (start < chars.length) {
+      var end = chars.length, found = -1;
+      while (start < end) {
+        var piece = chars.slice(start, end).join("");
+        if (start > 0) piece = "##" + piece;
+        if (Object.prototype.hasOwnProperty.call(ids, piece)) { found = ids[piece]; break; }
+        end--;
+      }
+      if (found < 0) return [unk];
+      out.push(found);
+      start = end;
+    }
+    return out;
+  }
+
+  function fnv1a(s) {
+    var bytes = new TextEncoder().encode(s), h = 0x811C9DC5;
+    for (var i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+    return h >>> 0;
+  }
+
+  function qround(x) { return Math.floor(x * 1e9 + 0.5); }
+
+  function halfToFloat(h) {
+    var s = (h & 0x8000) ? -1 : 1, e = (h >> 10) & 0x1F, f = h & 0x3FF;
+    if (e === 0) return s * Math.pow(2, -14) * (f / 1024);
+    if (e === 31) return f ? NaN : s * Infinity;
+    return s * Math.pow(2, e - 15) * (1 + f / 1024);
+  }
+
+  var TYPES = { u8: Uint8Array, i8: Int8Array, u16: Uint16Array, u32: Uint32Array, i32: Int32Array, f32: Float32Array };
+
+  // The binary container: "KBSI", u32 version, u32 header length, JSON header, 8-aligned sections.
+  function unpack(buf, kind, where) {
+    if (!(buf instanceof ArrayBuffer) || buf.byteLength < 12) throw new Error(where + ": not a kb search index file");
+    var dv = new DataView(buf);
+    var magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
+    if (magic !== "KBSI") throw new Error(where + ": not a kb search index file (bad magic)");
+    var version = dv.getUint32(4, true), hlen = dv.getUint32(8, true);
+    if (version !== 1) throw new Error(where + ": index format version " + version + ", this page reads 1");
+    if (12 + hlen > buf.byteLength) throw new Error(where + ": truncated header");
+    var header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 12, hlen)));
+    if (header.kind !== kind) throw new Error(where + ": expected a '" + kind + "' file");
+    var arrays = {};
+    header.sections.forEach(function (s) {
+      var count = s.shape.reduce(function (a, b) { return a * b; }, 1);
+      var start = 12 + hlen + s.offset;
+      if (s.dtype === "f16") {
+        if (start + 2 * count > buf.byteLength) throw new Error(where + ": section " + s.name + " is truncated");
+        var raw = new Uint16Array(buf, start, count), f = new Float64Array(count);
+        for (var i = 0; i < count; i++) f[i] = halfToFloat(raw[i]);
+        arrays[s.name] = f;
+      } else {
+        var T = TYPES[s.dtype];
+        if (!T || start + T.BYTES_PER_ELEMENT * count > buf.byteLength) throw new Error(where + ": section " + s.name + " is truncated");
+        arrays[s.name] = new T(buf, start, count);
+      }
+      arrays[s.name].shape = s.shape;
+    });
+    return { header: header, arrays: arrays };
+  }
+
+  // An index reads files through `load(rel) -> Promise<ArrayBuffer>` and caches them.
+  function Index(load) {
+    this.load = load;
+    this.cache = {};
+    this.fetched = {};
+  }
+  Index.prototype.bytes = function (rel) {
+    var self = this;
+    if (!this.cache[rel]) {
+      this.cache[rel] = Promise.resolve(this.load(rel)).then(function (buf) {
+        self.fetched[rel] = buf.byteLength;
+        return buf;
+      });
+    }
+    return this.cache[rel];
+  };
+  Index.prototype.json = function (rel) {
+    return this.bytes(rel).then(function (buf) {
+      try { return JSON.parse(new TextDecoder().decode(buf)); } catch (e) { throw new Error(rel + ": unreadable: " + e.message); }
+    });
+  };
+  Index.prototype.bin = function (rel, kind) {
+    var key = "bin:" + rel, self = this;
+    if (!this.cache[key]) this.cache[key] = this.bytes(rel).then(function (buf) { return unpack(buf, kind, rel); });
+    return this.cache[key];
+  };
+  Index.prototype.open = function () {
+    var self = this;
+    if (this.ready) return this.ready;
+    this.ready = this.json("manifest.json").then(function (m) {
+      if (m.format !== "kb-search" || m.version !== 1) throw new Error("manifest.json: not a version 1 kb search index");
+      self.m = m;
+      return self.bin("index.bin", "index");
+    }).then(function (ix) {
+      self.arrays = ix.arrays;
+      var counts = self.arrays.note_chunks, total = 0, i;
+      for (i = 0; i < counts.length; i++) total += counts[i];
+      self.noteOf = new Int32Array(total);
+      var c = 0;
+      self.chunkStart = new Int32Array(counts.length);
+      for (i = 0; i < counts.length; i++) {
+        self.chunkStart[i] = c;
+        for (var j = 0; j < counts[i]; j++) self.noteOf[c++] = i;
+      }
+      self.ids = Object.create(null);
+      self.unk = self.m.unk !== undefined ? self.m.unk : 100;
+      return self;
+    });
+    return this.ready;
+  };
+
+  // Vocabulary shards: "1" (one-letter pieces) and, for each pair of adjacent letters of a word,
+  // the shard of pieces starting with that pair (kb/search/index.py word_vocab_shards).
+  Index.prototype.vocab = function (words) {
+    var self = this, n = this.m.vocab_shards, need = { "1": true };
+    words.forEach(function (w) {
+      var cps = Array.from(w);
+      for (var i = 0; i + 1 < cps.length; i++) need[String(fnv1a(cps[i] + cps[i + 1]) % n)] = true;
+    });
+    return Promise.all(Object.keys(need).sort().map(function (s) {
+      var rel = "enc/vocab/" + s + ".txt";
+      if (!self.vocabLoaded) self.vocabLoaded = {};
+      if (self.vocabLoaded[rel]) return self.vocabLoaded[rel];
+      self.vocabLoaded[rel] = self.bytes(rel).then(function (buf) {
+        new TextDecoder().decode(buf).split("\n").forEach(function (line) {
+          var sp = line.indexOf(" ");
+          if (sp > 0) self.ids[line.slice(sp + 1)] = parseInt(line.slice(0, sp), 10);
+        });
+      });
+      return self.vocabLoaded[rel];
+    }));
+  };
+
+  Index.prototype.tokenIds = function (query) {
+    var self = this, words = basicTokens(query);
+    return this.vocab(words).then(function () {
+      var out = [];
+      words.forEach(function (w) { out.push.apply(out, wordIds(self.ids, self.unk, w)); });
+      return out;
+    });
+  };
+
+  Index.prototype.encode = function (query) {
+    var self = this;
+    return this.tokenIds(query).then(function (ids) { return self.encodeIds(ids); });
+  };
+
+  Index.prototype.encodeIds = function (ids) {
+    var self = this, block = this.m.rows_block, d = this.m.dims;
+    if (!ids.length) return Promise.resolve(null);
+    var shards = Array.from(new Set(ids.map(function (t) { return Math.floor(t / block); })));
+    return Promise.all(shards.map(function (s) { return self.bin("enc/rows/" + s + ".bin", "rows"); })).then(function () {
+      var q = new Float64Array(d);
+      return Promise.all(ids.map(function (t) { return self.bin("enc/rows/" + Math.floor(t / block) + ".bin", "rows"); }))
+        .then(function (rows) {
+          rows.forEach(function (r, i) {
+            var k = ids[i] % block, s = r.arrays.scale[k], row = r.arrays.rows;
+            for (var x = 0; x < d; x++) q[x] += row[k * d + x] * s;
+          });
+          var n = 0;
+          for (var x = 0; x < d; x++) n += q[x] * q[x];
+          n = Math.sqrt(n);
+          if (!(n > 0)) return null;
+          for (x = 0; x < d; x++) q[x] /= n;
+          return q;
+        });
+    });
+  };
+
+  Index.prototype.probe = function (q) {
+    var c = this.arrays.centroids, cs = this.arrays.centroid_scale, d = this.m.dims, n = cs.length, scores = [];
+    for (var i = 0; i < n; i++) {
+      var s = 0;
+      for (var x = 0; x < d; x++) s += c[i * d + x] * cs[i] * q[x];
+      scores.push([qround(s), i]);
+    }
+    scores.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
+    return scores.slice(0, this.m.nprobe).map(function (p) { return p[1]; });
+  };
+
+  function lookupTables(books, q, stages, M, dsub) {
+    var t = new Float64Array(stages * M * 16);
+    for (var st = 0; st < stages; st++) for (var j = 0; j < M; j++) for (var k = 0; k < 16; k++) {
+      var base = ((st * M + j) * 16 + k) * dsub, s = 0;
+      for (var e = 0; e < dsub; e++) s += books[base + e] * q[j * dsub + e];
+      t[(st * M + j) * 16 + k] = s;
+    }
+    return t;
+  }
+
+  // Sum of table entries for one code: `stages` stages of M 4-bit codes (two per byte, low nibble first).
+  function adc(tables, codes, off, stages, M) {
+    var s = 0, half = M / 2;
+    for (var st = 0; st < stages; st++) {
+      var tb = st * M * 16, cb = off + st * half;
+      for (var b = 0; b < half; b++) {
+        var byte = codes[cb + b];
+        s += tables[tb + (2 * b) * 16 + (byte & 15)];
+        s += tables[tb + (2 * b + 1) * 16 + (byte >> 4)];
+      }
+    }
+    return s;
+  }
+
+  Index.prototype.vectorScores = function (q) {
+    var self = this, m = this.m, d = m.dims, out = new Map();
+    if (m.mode === "int8") {
+      var qs = new Float64Array(d);
+      for (var x = 0; x < d; x++) qs[x] = q[x] * this.arrays.dim_scale[x];
+      return Promise.all(this.probe(q).map(function (li) { return self.bin("lists/" + li + ".bin", "list"); }))
+        .then(function (lists) {
+          lists.forEach(function (l) {
+            var ids = l.arrays.ids, codes = l.arrays.codes, bpc = codes.shape[1];
+            for (var i = 0; i < ids.length; i++) {
+              var s = 0, ci = new Int8Array(codes.buffer, codes.byteOffset + i * bpc, d);
+              for (var x = 0; x < d; x++) s += ci[x] * qs[x];
+              out.set(ids[i], qround(s));
+            }
+          });
+          return out;
+        });
+    }
+    var books = this.arrays.codebooks, stages = books.shape[0], M = books.shape[1];
+    var tables = lookupTables(books, q, stages, M, books.shape[3]);
+    var nb = this.arrays.note_codebook, NM = nb.shape[0];
+    var ntables = lookupTables(nb, q, 1, NM, nb.shape[2]);
+    return this.bin("notes.bin", "notes").then(function (notes) {
+      var codes = notes.arrays.codes, per = codes.shape[1], n = codes.shape[0], scored = [];
+      for (var i = 0; i < n; i++) scored.push([qround(adc(ntables, codes, i * per, 1, NM)), i]);
+      scored.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
+      var best = scored.slice(0, m.rerank).map(function (p) { return p[1]; });
+      return Promise.all(best.map(function (note) {
+        return self.bytes("chunks/" + note + ".bin").then(function (buf) {
+          var count = self.arrays.note_chunks[note], bpc = m.bytes_per_chunk;
+          if (buf.byteLength !== count * bpc) throw new Error("chunks/" + note + ".bin: wrong size");
+          var cc = new Uint8Array(buf), first = self.chunkStart[note];
+          for (var j = 0; j < count; j++) out.set(first + j, qround(adc(tables, cc, j * bpc, stages, M)));
+        });
+      }));
+    }).then(function () { return out; });
+  };
+
+  Index.prototype.bm25Scores = function (query) {
+    var self = this, out = new Map(), n = this.m.bm25_shards, seen = {};
+    var ts = terms(query).filter(function (t) { if (seen[t]) return false; seen[t] = true; return true; });
+    return Promise.all(ts.map(function (t) { return self.json("bm25/" + (fnv1a(t) % n) + ".json"); })).then(function (shards) {
+      shards.forEach(function (sh, i) {
+        var post = Object.prototype.hasOwnProperty.call(sh, ts[i]) ? sh[ts[i]] : [];
+        for (var p = 0; p < post.length; p += 2) out.set(post[p], (out.get(post[p]) || 0) + post[p + 1]);
+      });
+      return out;
+    });
+  };
+
+  Index.prototype.noteRanking = function (scores) {
+    var best = new Map(), self = this;
+    scores.forEach(function (s, cid) {
+      var n = self.noteOf[cid], cur = best.get(n);
+      if (!cur || s > cur[1] || (s === cur[1] && cid < cur[0])) best.set(n, [cid, s]);
+    });
+    var ranked = Array.from(best.entries());
+    ranked.sort(function (a, b) { return (b[1][1] - a[1][1]) || (a[0] - b[0]); });
+    return ranked.slice(0, this.m.candidates).map(function (e) { return [e[0], e[1][0], e[1][1]]; });
+  };
+
+  Index.prototype.search = function (query, k) {
+    var self = this;
+    k = k || 10;
+    return this.open().then(function () {
+      var vec = self.m.mode === "lexical" ? Promise.resolve(null) : self.encode(query);
+      return vec.then(function (q) {
+        return Promise.all([q ? self.vectorScores(q) : null, self.bm25Scores(query)]);
+      });
+    }).then(function (scores) {
+      var rankings = [];
+      if (scores[0]) rankings.push(self.noteRanking(scores[0]));
+      rankings.push(self.noteRanking(scores[1]));
+      var fused = new Map(), chunkOf = new Map(), rk = self.m.rrf_k;
+      rankings.forEach(function (ranking) {
+        ranking.forEach(function (e, rank) {
+          fused.set(e[0], (fused.get(e[0]) || 0) + 1 / (rk + rank + 1));
+          if (!chunkOf.has(e[0])) chunkOf.set(e[0], e[1]);
+        });
+      });
+      var top = Array.from(fused.keys());
+      top.sort(function (a, b) { return (qround(fused.get(b)) - qround(fused.get(a))) || (a - b); });
+      top = top.slice(0, k);
+      return Promise.all(top.map(function (n) { return self.result(chunkOf.get(n), fused.get(n)); }));
+    });
+  };
+
+  Index.prototype.result = function (cid, score) {
+    var block = this.m.meta_block;
+    return this.json("meta/" + Math.floor(cid / block) + ".json").then(function (meta) {
+      var c = meta.chunks[cid % block], note = meta.notes[String(c[0])];
+      return { path: note[0], url: note[1], title: note[2], heading: c[1], anchor: c[2], snippet: c[3], score: score };
+    });
+  };
+
+  var api = { Index: Index, basicTokens: basicTokens, terms: terms, fnv1a: fnv1a, unpack: unpack };
+  if (typeof module !== "undefined" && module.exports) module.exports = api;
+  root.kbSearch = api;
+
+  // ---- the search box ----
+  if (typeof document === "undefined") return;
+  var input = document.getElementById("search-input");
+  var list = document.getElementById("search-results");
+  var status = document.getElementById("search-status");
+  if (!input || !list) return;
+  var prefix = document.body.getAttribute("data-prefix") || "/";
+  var index = new Index(function (rel) {
+    return fetch(prefix + "search/" + rel).then(function (r) {
+      if (!r.ok) throw new Error("search/" + rel + ": HTTP " + r.status);
+      return r.arrayBuffer();
+    });
+  });
+  root.kbSearch.site = index;
+  var active = -1, timer = null, seq = 0, broken = false;
+
+  function say(msg) { if (status) status.textContent = msg; }
+  function fail(err) {
+    broken = true;
+    list.hidden = true;
+    say("Search is unavailable: " + (err && err.message ? err.message : err) + ". Rebuild the site to fix the index.");
+  }
+  function setActive(i) {
+    var items = list.querySelectorAll("li");
+    if (!items.length) return;
+    active = (i + items.length) % items.length;
+    items.forEach(function (li, j) { li.firstChild.setAttribute("aria-selected", j === active ? "true" : "false"); });
+    input.setAttribute("aria-activedescendant", items[active].id);
+    items[active].scrollIntoView({ block: "nearest" });
+  }
+  function render(results) {
+    list.textContent = "";
+    active = -1;
+    results.forEach(function (r, i) {
+      var li = document.createElement("li");
+      li.id = "search-result-" + i;
+      li.setAttribute("role", "option");
+      var a = document.createElement("a");
+      a.href = prefix + r.url + (r.anchor ? "#" + r.anchor : "");
+      var t = document.createElement("span");
+      t.className = "r-title";
+      t.textContent = r.title;
+      a.appendChild(t);
+      if (r.heading) {
+        var h = document.createElement("span");
+        h.className = "r-heading";
+        h.textContent = r.heading;
+        a.appendChild(h);
+      }
+      if (r.snippet) {
+        var p = document.createElement("span");
+        p.className = "r-snippet";
+        p.textContent = r.snippet;
+        a.appendChild(p);
+      }
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+    list.hidden = !results.length;
+    say(results.length ? results.length + " results" : "No results");
+  }
+  function run() {
+    var q = input.value.trim(), my = ++seq;
+    if (broken) return;
+    if (!q) { list.hidden = true; list.textContent = ""; say(""); return; }
+    index.search(q, 10).then(function (res) {
+      if (my !== seq) return;  // a newer query is on its way
+      render(res);
+      list.setAttribute("data-query", q);
+    }, fail);
+  }
+  input.addEventListener("focus", function () {
+    if (index.ready || broken) return;
+    say("Loading search…");
+    index.open().then(function () { if (!input.value.trim()) say(""); else run(); }, fail);
+  });
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(run, 80);
+  });
+  input.addEventListener("keydown", function (ev) {
+    var items = list.querySelectorAll("li");
+    if (ev.key === "ArrowDown") { ev.preventDefault(); setActive(active + 1); }
+    else if (ev.key === "ArrowUp") { ev.preventDefault(); setActive(active - 1); }
+    else if (ev.key === "Enter") {
+      var pick = items[active >= 0 ? active : 0];
+      if (pick) { ev.preventDefault(); window.location.href = pick.querySelector("a").href; }
+    } else if (ev.key === "Escape") {
+      if (!list.hidden) { list.hidden = true; active = -1; } else { input.value = ""; say(""); }
+    }
+  });
+})(typeof window !== "undefined" ? window : globalThis);

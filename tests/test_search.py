@@ -1,0 +1,220 @@
+"""Search index: chunking, cache, compression modes, format, CLI, related notes, Python/JS parity.
+
+These use the deterministic `hash` embedder (kb.search.embed.HashEmbedder); tests that need
+meaning use the real model and are marked slow (test_search_browser.py, test_search_model.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from search_vaults import vault
+
+from kb.build import build
+from kb.cli import main
+from kb.config import Config, SearchConfig
+from kb.load import make_note
+from kb.search.chunk import MAX_PIECES, note_chunks, strip_markup
+from kb.search.container import FormatError, pack, unpack
+from kb.search.embed import packaged_model_path
+from kb.search.query import SiteIndex
+from kb.search.tokenize import WordPiece
+
+NODE = shutil.which("node")
+SEARCH_JS = Path(__file__).resolve().parents[1] / "templates" / "static" / "search.js"
+
+
+def hash_config(**kw) -> Config:
+    return Config(base_url="https://example.org/", search=SearchConfig(model="hash", **kw))
+
+
+def build_hash(tmp_path: Path, files: dict[str, str], name: str = "site"):
+    from conftest import write_vault
+
+    v = write_vault(tmp_path / "vault", files)
+    return build(v, tmp_path / name, hash_config(), embed=True)
+
+
+@pytest.fixture(scope="module")
+def wp() -> WordPiece:
+    return WordPiece.from_file(packaged_model_path() / "vocab.txt")
+
+
+def test_chunks_split_at_headings_with_stable_ids_and_limits(wp):
+    long_para = " ".join(f"word{i}" for i in range(600))
+    src = (b"---\ntitle: T\n---\nIntro with [[Other note|alias]] and **bold** <!-- hidden -->.\n\n"
+           b"## Setup\n\n```py\nx = 1  # not a heading\n```\n\n### Deep\n\n" + long_para.encode() + b"\n")
+    note = make_note("a/n.md", src)[0]
+    note.headings = []
+    chunks = note_chunks(note, lambda s: len(wp.encode(s)))
+    assert chunks[0].id == "a/n.md#:0" and "alias" in chunks[0].text and "hidden" not in chunks[0].text
+    assert "**" not in chunks[0].text and "[[" not in chunks[0].text
+    assert chunks[1].heading == "Setup" and chunks[1].text.startswith("T > Setup\n") and "x = 1" in chunks[1].text
+    deep = [c for c in chunks if c.heading == "Deep"]
+    assert len(deep) >= 3 and [c.id for c in deep] == [f"a/n.md#deep:{i}" for i in range(len(deep))]
+    assert deep[0].text.startswith("T > Setup > Deep\n")
+    assert all(len(wp.encode(c.text)) <= MAX_PIECES for c in chunks)
+    again = note_chunks(make_note("a/n.md", src)[0], lambda s: len(wp.encode(s)))
+    assert [c.id for c in again] == [c.id for c in chunks]
+
+
+def test_sharded_vocabulary_tokenizes_like_the_whole(wp):
+    from kb.search.index import vocab_files, word_vocab_shards
+    from kb.search.tokenize import basic_tokens
+
+    files = vocab_files(wp.vocab)
+    text = "Obsidian's unbelievably quirky ZETTELKASTEN plug-ins: naïve café, 東京, emoji 🎉, x, supercalifragilistic"
+    for word in basic_tokens(text):
+        ids: dict[str, int] = {}
+        for shard in word_vocab_shards(word):
+            for line in files[f"enc/vocab/{shard}.txt"].decode().split("\n"):
+                if line:
+                    tid, piece = line.split(" ", 1)
+                    ids[piece] = int(tid)
+        assert WordPiece([], ids).word_ids(word) == wp.word_ids(word), word
+
+
+def test_strip_markup_keeps_words_drops_syntax():
+    assert strip_markup("See [x](http://e.org) and ![[img.png]] %%c%% `code_id` ==hi==") == "See x and code_id hi"
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_small_vault_uses_int8_fallback_and_finds_notes(tmp_path, capsys, n):
+    r = build_hash(tmp_path, vault(n))
+    err = capsys.readouterr().err
+    assert "index: int8 (64 B/chunk)" in err
+    idx = SiteIndex(r.ctx.out)
+    assert idx.manifest["mode"] == "int8" and idx.manifest["chunks"] == n * 2
+    top = idx.search("sourdough flour yeast", k=3)
+    assert top[0].path.startswith("bread/") and top[0].url.startswith("bread/")
+
+
+def test_large_vault_uses_pq_lists_and_recall(tmp_path, capsys):
+    r = build_hash(tmp_path, vault(240, sections=8))
+    assert "index: pq (16 B/chunk, 16 B/note)" in capsys.readouterr().err
+    idx = SiteIndex(r.ctx.out)
+    m = idx.manifest
+    assert m["mode"] == "pq" and m["bytes_per_chunk"] == 16  # 64 dims / 4 -> 16 sub-spaces x 2 stages, 4 bits
+    assert len(list((r.ctx.out / "search" / "chunks").iterdir())) == 240
+    state = r.ctx.extra["search"]
+    from kb.search.quantize import quantize, reconstruct
+
+    q = quantize(state.vectors)
+    rec = reconstruct(q)
+    exact = state.vectors @ q.rotation.T
+    cos = (rec * exact).sum(1) / np.linalg.norm(rec, axis=1)
+    assert cos.mean() > 0.9
+    res = idx.search("sourdough crust", k=5)
+    assert res and all(x.path.startswith("bread/") for x in res)
+    fetched_chunks = [f for f in idx.fetched if f.startswith("chunks/")]
+    assert 0 < len(fetched_chunks) <= m["rerank"]  # only the best notes' chunk codes are read
+
+
+def test_cache_reembeds_only_changed_chunks(tmp_path):
+    files = vault(20)
+    r1 = build_hash(tmp_path, files)
+    n = r1.ctx.extra["search"].embedder.calls
+    assert n == len(r1.ctx.extra["search"].chunks) == 40
+    assert (tmp_path / "vault" / ".kb-cache" / ".gitignore").is_file()
+    r2 = build_hash(tmp_path, files)
+    assert r2.ctx.extra["search"].embedder.calls == 0
+    files["sync/note-003.md"] += "\nA new paragraph about tablets.\n"
+    (tmp_path / "vault" / "sync" / "note-003.md").write_text(files["sync/note-003.md"])
+    r3 = build_hash(tmp_path, files)
+    assert r3.ctx.extra["search"].embedder.calls == 1  # only the changed last section
+    assert np.allclose(r3.ctx.extra["search"].vectors[:6], r1.ctx.extra["search"].vectors[:6])
+
+
+def test_related_notes_rendered_in_page(tmp_path):
+    r = build_hash(tmp_path, vault(15))
+    note = r.ctx.notes["garden/note-000.md"]
+    assert len(note.related) == 5 and "garden/note-000.md" not in note.related
+    assert all(p.startswith("garden/") for p in note.related[:2])  # the other garden notes are nearest
+    html = (r.ctx.out / "garden/note-000/index.html").read_text()
+    section = html.split('id="related-h"')[1].split("</section>")[0]
+    assert f'href="/{r.ctx.notes[note.related[0]].url}"' in section
+
+
+def test_no_embed_builds_lexical_index(make_site):
+    r = make_site(vault(5), embed=False)
+    idx = SiteIndex(r.ctx.out)
+    assert idx.manifest["mode"] == "lexical" and not (r.ctx.out / "search" / "lists").exists()
+    assert idx.search("metronome", k=2)[0].path.startswith("music/")
+    assert r.ctx.notes["music/note-004.md"].related == []
+
+
+def test_missing_model_warns_and_builds_lexical(tmp_path, capsys):
+    from conftest import write_vault
+
+    v = write_vault(tmp_path / "vault", vault(5))
+    cfg = Config(base_url="https://example.org/", search=SearchConfig(model=str(tmp_path / "no-model")))
+    r = build(v, tmp_path / "site", cfg, embed=True)
+    err = capsys.readouterr().err
+    assert "embedding model unavailable" in err and "lexical-only" in err
+    assert SiteIndex(r.ctx.out).manifest["mode"] == "lexical"
+
+
+def test_container_round_trip_and_errors():
+    arrays = {"a": np.arange(7, dtype=np.uint32), "b": np.array([[1.5, -2]], np.float16), "c": np.array([-3, 4], np.int8)}
+    data = pack("thing", arrays, extra=1)
+    header, back = unpack(data, "thing")
+    assert header["extra"] == 1 and all(np.array_equal(arrays[k], back[k]) for k in arrays)
+    with pytest.raises(FormatError, match="bad magic"):
+        unpack(b"XXXX" + data[4:], "thing")
+    with pytest.raises(FormatError, match="version 9"):
+        unpack(data[:4] + (9).to_bytes(4, "little") + data[8:], "thing")
+    with pytest.raises(FormatError, match="truncated"):
+        unpack(data[:-8], "thing")
+    with pytest.raises(FormatError, match="expected a 'other'"):
+        unpack(data, "other")
+
+
+def test_cli_json_and_broken_index(tmp_path, capsys):
+    r = build_hash(tmp_path, vault(10))
+    capsys.readouterr()
+    assert main(["search", "guitar chords", "--site", str(r.ctx.out), "--json", "-k", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out) == 3 and set(out[0]) == {"path", "url", "title", "heading", "score"}
+    assert out[0]["path"].startswith("music/") and out[0]["score"] >= out[1]["score"]
+    (r.ctx.out / "search" / "index.bin").write_bytes(b"garbage")
+    assert main(["search", "guitar", "--site", str(r.ctx.out)]) == 2
+    assert "bad magic" in capsys.readouterr().err
+    shutil.rmtree(r.ctx.out / "search")
+    assert main(["search", "guitar", "--site", str(r.ctx.out)]) == 2
+    assert "missing: rebuild the site" in capsys.readouterr().err
+
+
+QUERIES = ["sourdough crust", "guitar practice", "phone backup conflict", "typing pytest", "compost", "zzz unknownword",
+           "Part 3 on scales", "item 7-2", "greenhouse seedlings for tomatoes"]
+
+
+def node_search(site: Path, queries: list[str]) -> list[list[tuple[str, float]]]:
+    script = f"""
+const fs = require("fs"), path = require("path");
+const api = require({json.dumps(str(SEARCH_JS))});
+const idx = new api.Index(rel => {{ const b = fs.readFileSync(path.join({json.dumps(str(site))}, "search", rel));
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); }});
+(async () => {{ const out = [];
+  for (const q of {json.dumps(queries)}) out.push((await idx.search(q, 10)).map(r => [r.path, r.score]));
+  console.log(JSON.stringify(out)); }})().catch(e => {{ console.error(e); process.exit(1); }});
+"""
+    done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+@pytest.mark.parametrize("n,sections", [(12, 1), (240, 8)])
+def test_python_and_javascript_rank_identically(tmp_path, n, sections):
+    r = build_hash(tmp_path, vault(n, sections))
+    js = node_search(r.ctx.out, QUERIES)
+    idx = SiteIndex(r.ctx.out)
+    for q, got in zip(QUERIES, js, strict=True):
+        py = idx.search(q, k=10)
+        assert [p for p, _ in got] == [x.path for x in py], q
+        assert all(abs(s - x.score) < 1e-6 for (_, s), x in zip(got, py, strict=True))
+    assert any(got for got in js)

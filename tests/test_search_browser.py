@@ -1,0 +1,133 @@
+"""The search box in headless Chromium: semantic hit with the real model, keyboard navigation,
+and a clear message (not a broken page) when the index is missing or malformed."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from search_vaults import vault
+
+from kb.build import build
+from kb.config import Config, SearchConfig
+
+pytestmark = pytest.mark.browser
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+SEMANTIC_VAULT = {
+    "sync.md": "# Sync your notes across devices\n\nKeep the vault identical on the laptop and the phone with a cloud "
+               "service. When two devices edit offline, conflicts appear.\n\n## Mobile app\n\nOpen the vault from "
+               "iCloud or Dropbox in the mobile app.\n",
+    "bread.md": "# Baking sourdough\n\nFeed the starter, knead the dough and bake it in a hot oven.\n",
+    "garden.md": "# Growing tomatoes\n\nWater the seedlings, add compost and mulch in the greenhouse.\n",
+    "python.md": "# Python decorators\n\nA decorator wraps a function; functools.wraps keeps its name.\n",
+    "music.md": "# Guitar practice\n\nPlay scales with a metronome and learn chords slowly.\n",
+    "themes.md": "# Custom CSS themes\n\nChange colours and fonts with a CSS snippet in the appearance settings.\n",
+    "graph.md": "# The graph view\n\nSee links between notes as a network of nodes.\n",
+}
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def _serve(root: Path) -> str:
+        handler = functools.partial(Quiet, directory=str(root))
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}/"
+
+    yield _serve
+    for s in servers:
+        s.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def site(tmp_path: Path, files: dict[str, str], model: str) -> Path:
+    from conftest import write_vault
+
+    v = write_vault(tmp_path / "vault", files)
+    cfg = Config(base_url="http://127.0.0.1/", search=SearchConfig(model=model))
+    return build(v, tmp_path / "site", cfg, embed=True).ctx.out
+
+
+def results(page, query: str) -> list[str]:
+    """Titles shown once the results of `query` (not of a prefix typed on the way) are rendered."""
+    page.wait_for_function("q => document.getElementById('search-results').getAttribute('data-query') === q",
+                           arg=query, timeout=30000)
+    return page.locator("#search-results li .r-title").all_inner_texts()
+
+
+@pytest.mark.slow
+def test_semantic_query_without_title_words_finds_note(tmp_path, serve, browser):
+    out = site(tmp_path, SEMANTIC_VAULT, "")
+    page = browser.new_page()
+    page.goto(serve(out) + "bread/")
+    page.click("#search-input")
+    page.keyboard.type("read my writing on an iPhone")  # no word of "Sync your notes across devices"
+    titles = results(page, "read my writing on an iPhone")
+    assert "Sync your notes across devices" in titles[:3]
+    page.close()
+
+
+def test_keyboard_navigation_opens_result(tmp_path, serve, browser):
+    out = site(tmp_path, vault(10), "hash")
+    page = browser.new_page()
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.keyboard.type("sourdough flour")
+    assert results(page, "sourdough flour")[0].startswith("Bread note")
+    page.keyboard.press("ArrowDown")
+    selected = page.locator("#search-results a[aria-selected=true]")
+    assert selected.count() == 1
+    href = selected.get_attribute("href")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**" + href)
+    assert page.locator("h1").first.inner_text().startswith("Bread note")
+    page.click("#search-input")
+    page.keyboard.type("metronome")
+    results(page, "metronome")
+    page.keyboard.press("Escape")
+    assert page.locator("#search-results").is_hidden()
+    page.close()
+
+
+@pytest.mark.parametrize("damage", ["missing", "malformed"])
+def test_broken_index_shows_message(tmp_path, serve, browser, damage):
+    out = site(tmp_path, vault(5), "hash")
+    if damage == "missing":
+        shutil.rmtree(out / "search")
+    else:
+        (out / "search" / "index.bin").write_bytes(b"not an index at all")
+    errors: list[str] = []
+    page = browser.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.wait_for_function("document.getElementById('search-status').textContent.includes('unavailable')")
+    status = page.locator("#search-status").inner_text()
+    assert "Rebuild the site" in status
+    assert ("HTTP 404" in status) if damage == "missing" else ("bad magic" in status)
+    page.keyboard.type("bread")
+    assert page.locator("#search-results").is_hidden() and not errors
+    assert page.locator("h1").count() >= 0 and page.title()  # the page itself still works
+    page.close()

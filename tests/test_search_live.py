@@ -1,0 +1,58 @@
+"""kb serve's search: embeddings and related notes follow edits in a background thread."""
+
+from __future__ import annotations
+
+import json
+
+from search_vaults import vault
+
+from kb.build import build
+from kb.config import Config, SearchConfig
+from kb.rebuild import Rebuilder
+from kb.search.live import LiveSearch
+from kb.search.query import SiteIndex
+from tests.conftest import write_vault
+
+CFG = Config(base_url="https://example.org/", search=SearchConfig(model="hash"))
+
+
+def test_background_index_follows_edits(tmp_path):
+    v = write_vault(tmp_path / "v", vault(12))
+    ctx = build(v, tmp_path / "site", CFG, embed=False).ctx  # what kb serve serves first
+    out = ctx.out
+    assert SiteIndex(out).manifest["mode"] == "lexical"
+    assert 'id="related-h"' not in (out / "garden/note-000/index.html").read_text()
+
+    rb = Rebuilder(ctx)
+    live = LiveSearch(v, out, CFG, embed=True, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule
+    live.schedule(ctx)
+    assert live.wait_idle(120)
+    assert SiteIndex(out).manifest["mode"] == "int8"  # vectors now, for a vault this small
+    page = (out / "garden/note-000/index.html").read_text()
+    related = page.split('id="related-h"')[1].split("</section>")[0]
+    assert 'href="/garden/note-005/"' in related  # another garden note, rendered by the rebuild side
+    calls = live.embedder.calls
+
+    (v / "music/note-004.md").write_text("# Music note 4\nA zeppelin over the concert hall.\n")
+    rb.apply({"music/note-004.md"})
+    assert live.wait_idle(120)
+    assert live.embedder.calls == calls + 1  # only the edited note's one chunk was embedded again
+    hits = SiteIndex(out).search("zeppelin", k=3)
+    assert hits and hits[0].path == "music/note-004.md"
+    assert not list(tmp_path.glob(".site.search-tmp*")) and not (out / ".search.old").exists()
+    live.stop()
+
+
+def test_missing_model_keeps_serving_the_lexical_index(tmp_path, capsys):
+    v = write_vault(tmp_path / "v", vault(5))
+    ctx = build(v, tmp_path / "site", CFG, embed=False).ctx
+    before = (ctx.out / "search" / "manifest.json").read_bytes()
+    bad = Config(base_url="https://example.org/", search=SearchConfig(model=str(tmp_path / "no-such-model")))
+    live = LiveSearch(v, ctx.out, bad, embed=True, apply_related=lambda r: None, debounce=0)
+    live.schedule(ctx)
+    assert live.wait_idle(60)
+    manifest = json.loads((ctx.out / "search" / "manifest.json").read_bytes())
+    assert manifest["mode"] == "lexical" and (ctx.out / "search" / "manifest.json").read_bytes() == before
+    assert "embedding model unavailable" in capsys.readouterr().err
+    live.stop()

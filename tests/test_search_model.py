@@ -1,0 +1,43 @@
+"""With the real all-MiniLM-L6-v2 (slow: loads the model)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_search_browser import SEMANTIC_VAULT
+
+from kb.build import build
+from kb.cli import main
+from kb.config import Config
+from kb.search.embed import MiniLM, packaged_model_path
+
+pytestmark = pytest.mark.slow
+
+
+def test_fast_path_agrees_with_float32():
+    texts = ["Sync your notes across devices", "def wrapper(*args, **kwargs): return f(*args)",
+             "Feed the starter, knead the dough and bake it in a hot oven. " * 8]
+    ref = MiniLM(packaged_model_path(), precision="float32")
+    fast = MiniLM(packaged_model_path())
+    assert ref.precision == "float32" and fast.precision in ("bfloat16", "float32")
+    cos = (ref.encode(texts) * fast.encode(texts)).sum(1)
+    assert cos.min() > 0.999
+    assert np.allclose(np.linalg.norm(fast.encode(texts), axis=1), 1, atol=1e-5)
+
+
+def test_kb_search_default_and_full_model(tmp_path, capsys):
+    from conftest import write_vault
+
+    vault = write_vault(tmp_path / "vault", SEMANTIC_VAULT)
+    out = build(vault, tmp_path / "site", Config(base_url="https://example.org/")).ctx.out
+    capsys.readouterr()
+    for extra in ([], ["--full-model"]):
+        assert main(["search", "how do I make bread rise", "--site", str(out), "--json", *extra]) == 0
+        res = json.loads(capsys.readouterr().out)
+        assert res[0]["path"] == "bread.md" and res[0]["url"] == "bread/", extra
+    assert main(["search", "read my writing on an iPhone", "--site", str(out), "--json", "--full-model"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["title"] == "Sync your notes across devices"
+    related = (out / "sync" / "index.html").read_text()
+    assert 'id="related-h"' in related
