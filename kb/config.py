@@ -19,7 +19,6 @@ class SearchConfig:
     enabled: bool = True
     model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     pq_m: int = 0  # 0: chosen automatically from the vault size
-    full_model_in_browser: bool = False
 
 
 @dataclass
