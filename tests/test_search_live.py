@@ -56,3 +56,15 @@ def test_missing_model_keeps_serving_the_lexical_index(tmp_path, capsys):
     assert manifest["mode"] == "lexical" and (ctx.out / "search" / "manifest.json").read_bytes() == before
     assert "embedding model unavailable" in capsys.readouterr().err
     live.stop()
+
+
+def test_fast_piece_counter_matches_the_browser_tokenizer():
+    from kb.search.counting import piece_counter
+    from kb.search.embed import packaged_model_path
+    from kb.search.tokenize import WordPiece
+
+    count = piece_counter(packaged_model_path())
+    wp = WordPiece.from_file(packaged_model_path() / "vocab.txt")
+    texts = ["Sync your notes across devices", "naïve café — résumé", "snake_case(x) -> y; #tag/nested",
+             "中文 text and emoji 🎉 mixed", "unbelievably unrecognisable antidisestablishmentarianism", ""]
+    assert [count(t) for t in texts] == [len(wp.encode(t)) for t in texts]
