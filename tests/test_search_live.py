@@ -68,3 +68,16 @@ def test_fast_piece_counter_matches_the_browser_tokenizer():
     texts = ["Sync your notes across devices", "naïve café — résumé", "snake_case(x) -> y; #tag/nested",
              "中文 text and emoji 🎉 mixed", "unbelievably unrecognisable antidisestablishmentarianism", ""]
     assert [count(t) for t in texts] == [len(wp.encode(t)) for t in texts]
+
+
+def test_ascii_fast_path_tokenizes_like_the_general_loop():
+    import random
+
+    from kb.search.tokenize import _basic_tokens_unicode, basic_tokens
+
+    rng = random.Random(7)
+    alphabet = [chr(i) for i in range(128)]
+    samples = ["Hello, World! snake_case(x)->y #tag/nested 3.14 e-mail@x.org", "a\x0bb\x0cc\td\re\nf\x00g\x7fh"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(2000)]
+    for s in samples:
+        assert basic_tokens(s) == _basic_tokens_unicode(s), repr(s)

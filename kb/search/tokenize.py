@@ -8,6 +8,7 @@ browser would rank differently.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -35,8 +36,18 @@ def _is_cjk(cp: int) -> bool:
     )
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # Cc but not \t \n \r: dropped, no split
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")  # words, or one ASCII punctuation mark
+
+
 def basic_tokens(text: str) -> list[str]:
     """Lowercase, strip accents, split on whitespace and punctuation (BERT BasicTokenizer, uncased)."""
+    if text.isascii():  # most text: the same rules as the loop below, done by the regex engine
+        return _ASCII_TOKEN.findall(_ASCII_CONTROL.sub("", text.lower()))
+    return _basic_tokens_unicode(text)
+
+
+def _basic_tokens_unicode(text: str) -> list[str]:
     text = unicodedata.normalize("NFD", text.lower())
     out: list[str] = []
     word: list[str] = []
