@@ -114,8 +114,9 @@ def main() -> int:
     kinds = sorted({q.get("kind", "") for q in queries})
     for kind in kinds:
         sel = [i for i, q in enumerate(queries) if q.get("kind", "") == kind]
-        row = "  ".join(f"{n} {metrics([runs[n][i] for i in sel], [relevant[i] for i in sel])[0]:.3f}" for n in runs)
-        print(f"  [{kind}] hit@10: {row}")
+        row = "  ".join("{} {:.3f}/{:.3f}".format(n, *metrics([runs[n][i] for i in sel], [relevant[i] for i in sel]))
+                        for n in runs)
+        print(f"  [{kind}, {len(sel)}] hit@10/MRR@10: {row}")
 
     # compressed vs exact, chunk level, MiniLM query vectors
     rq = np.stack([index.rotate(v) for v in qvecs])

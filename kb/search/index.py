@@ -34,9 +34,14 @@ ROWS_BLOCK = 8  # a query token costs ~3 kB
 BM25_TERMS_PER_SHARD = 128
 POSTINGS_CAP = 300  # impact-ordered: a term keeps its best-weighted chunks (bounds a shard's size)
 K1, B = 1.2, 0.75
-RRF_K = 10  # measured (87 queries, obsidian-hub): k=10 hit@10 0.552 MRR 0.350; k=30 0.517/0.308; k=60 0.506/0.300
+RRF_K = 5  # measured (87 queries, obsidian-hub): k=10 hit@10 0.552 MRR 0.350; k=30 0.517/0.308; k=60 0.506/0.300;
+# after the encoder and re-rank changes (re-rank 50): k=1 0.586/0.381, k=3 0.598/0.385, k=5 0.598/0.384, k=7 0.598/0.372,
+# k=10 0.586/0.367 (a plateau for k=3..7, one query apart: tuned on the bench queries themselves). Weighting the
+# dense ranking (k=10) 0.7x: 0.563/0.349, 1.5x: 0.552/0.368, 2x: 0.471/0.368 -- not used.
 CANDIDATES = 100
-RERANK_NOTES = 40  # pq: notes whose chunk codes a query fetches (two-pass K=30/60/100 -> 0.72/0.73/0.73 hit@10)
+RERANK_NOTES = 50  # pq: notes whose chunk codes a query fetches. Measured (87 queries, obsidian-hub, default
+# encoder): 40 -> hit@10 0.563 MRR 0.363, 292 kB gzip cold query; 50 -> 0.586/0.367, 297 kB; 55 -> 0.586/0.366, 300 kB;
+# 60 -> 0.586/0.367, 303 kB. (Adding BM25's top 5-10 notes to the re-ranked set: 0.575, no better.)
 
 
 def fnv1a(s: str) -> int:

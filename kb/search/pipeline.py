@@ -108,6 +108,20 @@ def fill_related(ctx: BuildContext, state: SearchState) -> None:
             ctx.notes[paths[i]].related = [paths[j] for j in top if sims[row, j] > -np.inf]
 
 
+def first_pass_vectors(state: SearchState, paths: list[str]) -> np.ndarray:
+    """What a note's 16-byte code in notes.bin stands for: normalize(normalized mean of its chunks +
+    its first chunk). The first chunk (title, opening) is what a short query most often matches;
+    the plain mean dilutes it in long notes. Measured on obsidian-hub (87 queries, static encoder
+    alone, 4-bit note codes, 40 notes re-ranked): mean 0.448 hit@10 (0.471 with another k-means
+    seed), mean + first chunk 0.506."""
+    assert state.vectors is not None
+    first: dict[str, int] = {}
+    for i, c in enumerate(state.chunks):
+        first.setdefault(c.path, i)
+    out = np.stack([state.notes_vec[p] + (state.vectors[first[p]] if p in first else 0) for p in paths])
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
 def emit_search(ctx: BuildContext) -> list[str]:
     """Write search/ (see kb.search.index); returns the written paths."""
     from kb.emit.common import write
@@ -123,7 +137,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
     model_id = None
     if state.vectors is not None and state.embedder is not None and len(state.chunks):
         e = state.embedder
-        note_vecs = np.stack([state.notes_vec[p] for p in ctx.notes]) if state.notes_vec else None
+        note_vecs = first_pass_vectors(state, list(ctx.notes)) if state.notes_vec else None
         q = quantize(state.vectors, ctx.config.search.pq_m, note_vecs)
         rec = reconstruct(q)
         exact = state.vectors @ q.rotation.T
