@@ -2,21 +2,26 @@
 
     python bench/embed_throughput.py [--vault ../shared/corpora/obsidian-hub] [--sample 600] [--work /tmp/kb-embed]
 
-1. float32 sentence-transformers vs kb's fast path (bfloat16 where the CPU supports it, CUDA when
-   present) on the same sample of chunks, in this run: chunks/s, speed-up, mean/min cosine to
-   float32, and how many of each chunk's float32 top-10 neighbours (within the sample) are kept.
+1. float32 sentence-transformers as it comes (its encode(), torch's default threads) vs kb's fast
+   path (bfloat16 where the CPU supports it, CUDA when present), plus kb's encode loop in float32
+   (to show what is not due to bf16), on the same sample of chunks, in this run, timed in
+   interleaved rounds (--rounds) so a shared machine's changing load hits all alike: chunks/s,
+   speed-up (wall per round, and CPU seconds), mean/min cosine to float32, and how many of each
+   chunk's float32 top-10 neighbours (within the sample) are kept.
 2. Rebuild after changing one note, with a warm cache: time and number of chunks re-embedded.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,11 +43,34 @@ def sample_chunks(vault: Path, n: int, count) -> list[str]:  # noqa: ANN001
     return [texts[i] for i in sorted(rng.choice(len(texts), min(n, len(texts)), replace=False))]
 
 
-def timed(model: MiniLM, texts: list[str]) -> tuple[np.ndarray, float]:
-    model.encode(texts[:16])  # warm-up
-    t = time.perf_counter()
-    v = model.encode(texts)
-    return v, len(texts) / (time.perf_counter() - t)
+class PlainST:
+    """The baseline: sentence-transformers' own encode(), float32, torch's default thread count."""
+
+    def __init__(self, model: MiniLM) -> None:
+        self.model = model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        torch.set_num_threads(self.model.max_threads)
+        return self.model.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def interleaved(models: dict, texts: list[str], rounds: int) -> tuple[dict, dict, dict]:
+    """Each round times every model on the whole sample, one after the other, so a change in the
+    machine's load (other jobs on a shared box) hits all of them alike; wall and CPU seconds both."""
+    for m in models.values():
+        m.encode(texts[:16])  # warm-up
+    wall: dict[str, list[float]] = {k: [] for k in models}
+    cpu: dict[str, list[float]] = {k: [] for k in models}
+    vecs: dict[str, np.ndarray] = {}
+    for r in range(rounds):
+        for k, m in models.items():
+            t, c = time.perf_counter(), time.process_time()
+            vecs[k] = m.encode(texts)
+            wall[k].append(time.perf_counter() - t)
+            cpu[k].append(time.process_time() - c)
+        print(f"  round {r + 1}: " + ", ".join(f"{k} {len(texts) / wall[k][-1]:.1f}/s" for k in models)
+              + f"  (load {os.getloadavg()[0]:.1f})", flush=True)
+    return vecs, wall, cpu
 
 
 def main() -> int:
@@ -51,22 +79,32 @@ def main() -> int:
                                                  if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), "")))
     ap.add_argument("--sample", type=int, default=600)
     ap.add_argument("--work", default="/tmp/kb-embed")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-rebuild", action="store_true")
     args = ap.parse_args()
     path = packaged_model_path()
     fp32 = MiniLM(path, precision="float32")
     texts = sample_chunks(Path(args.vault), args.sample, fp32.count)
-    ref, r32 = timed(fp32, texts)
     fast = MiniLM(path)
-    got, rfast = timed(fast, texts)
+    print(f"{len(texts)} chunks, device {fast.device}, {torch.get_num_threads()} threads, "
+          f"load before {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    models = {"float32": PlainST(fp32), "float32+kb": fp32, fast.precision: fast}
+    vecs, wall, cpu = interleaved(models, texts, args.rounds)
+    ref, got = vecs["float32"], vecs[fast.precision]
+    r32, rfast = len(texts) / np.sum(wall["float32"]) * args.rounds, len(texts) / np.sum(wall[fast.precision]) * args.rounds
+    cpu_x = np.sum(cpu["float32"]) / np.sum(cpu[fast.precision])
+    per_round = ", ".join(f"{a / b:.2f}" for a, b in zip(wall["float32"], wall[fast.precision], strict=True))
     cos = (ref * got).sum(1)
     nn_ref = np.argsort(-(ref @ ref.T), axis=1)[:, 1:11]
     nn_got = np.argsort(-(got @ got.T), axis=1)[:, 1:11]
     kept = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(nn_ref, nn_got, strict=True)])
-    print(f"{len(texts)} chunks, device {fast.device}")
-    print(f"float32           {r32:7.1f} chunks/s")
+    print(f"float32 (plain ST) {r32:7.1f} chunks/s")
+    rkb = len(texts) / np.sum(wall["float32+kb"]) * args.rounds
+    print(f"float32 + kb loop  {rkb:7.1f} chunks/s  x{rkb / (len(texts) / np.sum(wall['float32']) * args.rounds):.2f}"
+          f"  (kb's encode loop and thread choice, float32: what is not bf16)  threads now {fp32.threads}/{fast.threads}")
     print(f"{fast.precision:<17} {rfast:7.1f} chunks/s  x{rfast / r32:.2f}  cosine mean {cos.mean():.5f} "
           f"min {cos.min():.5f}  top-10 kept {kept:.3f}")
+    print(f"speed-up per round (wall) {per_round}; by CPU seconds x{cpu_x:.2f}")
     if args.skip_rebuild:
         return 0
     work = Path(args.work)
