@@ -81,3 +81,16 @@ def test_ascii_fast_path_tokenizes_like_the_general_loop():
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(2000)]
     for s in samples:
         assert basic_tokens(s) == _basic_tokens_unicode(s), repr(s)
+
+
+def test_mixed_text_tokenizes_like_the_general_loop():
+    import random
+
+    from kb.search.tokenize import _basic_tokens_unicode, basic_tokens
+
+    rng = random.Random(11)
+    pool = [chr(i) for i in range(128)] + list("éÉüßçñ—–“”‘’…•→€£¥中文日本語한국어🎉👍\u00a0\u2003\u3000\u200b\u0301\u0085\u2028\ufeff")
+    samples = ["naïve café — “quoted” résumé\u00a0x", "emoji🎉and\u3000ideographic space", "e\u0301 combining"]
+    samples += ["".join(rng.choice(pool) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    for s in samples:
+        assert basic_tokens(s) == _basic_tokens_unicode(s), repr(s)

@@ -37,14 +37,24 @@ def _is_cjk(cp: int) -> bool:
 
 
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # Cc but not \t \n \r: dropped, no split
+_SPLIT = re.compile("[ \t\n\r\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")  # exactly the Zs characters and " \t\n\r"
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")  # words, or one ASCII punctuation mark
 
 
 def basic_tokens(text: str) -> list[str]:
     """Lowercase, strip accents, split on whitespace and punctuation (BERT BasicTokenizer, uncased)."""
     if text.isascii():  # most text: the same rules as the loop below, done by the regex engine
-        return _ASCII_TOKEN.findall(_ASCII_CONTROL.sub("", text.lower()))
-    return _basic_tokens_unicode(text)
+        return _ascii_tokens(text)
+    # the loop always splits at these characters, so each piece can take its own path
+    out: list[str] = []
+    for piece in _SPLIT.split(text):
+        if piece:
+            out.extend(_ascii_tokens(piece) if piece.isascii() else _basic_tokens_unicode(piece))
+    return out
+
+
+def _ascii_tokens(text: str) -> list[str]:
+    return _ASCII_TOKEN.findall(_ASCII_CONTROL.sub("", text.lower()))
 
 
 def _basic_tokens_unicode(text: str) -> list[str]:
