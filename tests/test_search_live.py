@@ -94,3 +94,11 @@ def test_mixed_text_tokenizes_like_the_general_loop():
     samples += ["".join(rng.choice(pool) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
     for s in samples:
         assert basic_tokens(s) == _basic_tokens_unicode(s), repr(s)
+
+
+def test_unwritable_cache_does_not_stop_the_build(tmp_path, capsys):
+    v = write_vault(tmp_path / "v", vault(5))
+    (v / ".kb-cache").write_text("a file where the cache folder should be")
+    r = build(v, tmp_path / "site", CFG, embed=True)
+    assert SiteIndex(r.ctx.out).manifest["mode"] == "int8"
+    assert "could not write the embedding cache" in capsys.readouterr().err

@@ -253,7 +253,10 @@ class EmbeddingCache:
             for (k, _), v in zip(todo, vecs, strict=True):
                 self.vectors[k] = v
         out = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dims), np.float32)
-        self.save(set(keys))
+        try:
+            self.save(set(keys))
+        except OSError as exc:  # a read-only vault still builds; the next build embeds again
+            print(f"kb: could not write the embedding cache {self.file}: {exc.strerror or exc}", file=sys.stderr)
         return out.astype(np.float32)
 
     def save(self, keep: set[bytes]) -> None:

@@ -10,6 +10,7 @@ each vocabulary entry is run through the model as `[CLS] token [SEP]`.)
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,11 @@ def token_table(embedder: Embedder, vocab: list[str], cache_dir: Path | None) ->
     table = np.zeros((len(vocab), embedder.dims), np.float32)
     table[ids] = embedder.encode_token_ids(ids)
     if f is not None:
-        f.parent.mkdir(parents=True, exist_ok=True)
-        np.save(f, table)
+        try:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            np.save(f, table)
+        except OSError as exc:  # a read-only vault still builds; the next build distils again
+            print(f"kb: could not write the encoder cache {f}: {exc.strerror or exc}", file=sys.stderr)
     return table
 
 
