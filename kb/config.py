@@ -70,15 +70,24 @@ def _apply(obj: Any, data: dict[str, Any], where: str, problems: list[str]) -> N
             setattr(obj, key, value)
 
 
-def load_config(path: Path | None) -> Config:
-    """Read kb.toml at `path` (None or missing file: defaults)."""
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def load_config(path: Path | None, *, top_level: bool = False) -> Config:
+    """Read kb.toml at `path` (None or missing file: defaults).
+
+    top_level: the kb.toml of the working folder, which may also say `vault = "dir"`.
+    """
     cfg = Config()
     if path is None or not path.is_file():
         return cfg
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    data = _read_toml(path)
+    if top_level:
+        data.pop("vault", None)
     problems: list[str] = []
     _apply(cfg, data, str(path), problems)
     if problems:
@@ -93,27 +102,14 @@ def find_vault(arg: str | None, cwd: Path) -> tuple[Path, Config]:
     """The vault to build: the argument, else the one ./kb.toml names, else content/."""
     if arg:
         vault = Path(arg)
-        cfg = load_config(vault / "kb.toml")
-        return vault.resolve(), cfg
+        return vault.resolve(), load_config(vault / "kb.toml")
     local = cwd / "kb.toml"
     if local.is_file():
-        data = tomllib.loads(local.read_text(encoding="utf-8"))
-        vault_dir = data.get("vault")
+        vault_dir = _read_toml(local).get("vault")
         if isinstance(vault_dir, str):
             vault = (cwd / vault_dir).resolve()
-            return vault, load_config(vault / "kb.toml") if (vault / "kb.toml").is_file() else _without_vault_key(local)
-        return cwd.resolve(), load_config(local)
+            own = vault / "kb.toml"
+            return vault, load_config(own) if own.is_file() else load_config(local, top_level=True)
+        return cwd.resolve(), load_config(local, top_level=True)
     vault = cwd / "content"
     return vault.resolve(), load_config(vault / "kb.toml")
-
-
-def _without_vault_key(path: Path) -> Config:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    data.pop("vault", None)
-    cfg = Config()
-    problems: list[str] = []
-    _apply(cfg, data, str(path), problems)
-    if problems:
-        raise ConfigError("\n".join(problems))
-    cfg.path = path
-    return cfg

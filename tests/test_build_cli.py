@@ -154,3 +154,15 @@ def test_emit_refuses_paths_outside_the_site(tmp_path, rel):
     with pytest.raises(ValueError):
         write(tmp_path / "site", rel, "x")
     assert not (tmp_path / "x.html").exists()
+
+
+def test_working_folder_kb_toml_names_the_vault(tmp_path):
+    from kb.config import find_vault
+
+    write_vault(tmp_path / "notes", {"a.md": "x"})
+    (tmp_path / "kb.toml").write_text('vault = "notes"\ntitle = "Mine"\nbase_url = "https://ex.org/n"\n')
+    vault, cfg = find_vault(None, tmp_path)
+    assert vault == (tmp_path / "notes").resolve() and cfg.title == "Mine" and cfg.base_url == "https://ex.org/n/"
+    (tmp_path / "kb.toml").write_text('vault = "notes"\ntitle = [\n')
+    with pytest.raises(ConfigError, match="kb.toml"):
+        find_vault(None, tmp_path)
