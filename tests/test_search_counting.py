@@ -23,7 +23,7 @@ def _texts() -> list[str]:
         text = f.read_text(encoding="utf-8", errors="replace")
         out += re.split(r"\n\s*\n", text) + text.split("\n") + text.split()
     rng = random.Random(3)
-    alphabet = [chr(c) for c in range(32, 0x250)] + list("\t\n\u2028\u3000中文🎉\u0301")
+    alphabet = [chr(c) for c in range(32, 0x250)] + list("\t\n\r\x1c\x85\u2028\u3000中文🎉\u0301") + ["[UNK]", "[SEP]"]
     out += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(1000)]
     words = ["the", "Obsidian", "unbelievably", "x" * 100, "y" * 101, "naive", "##", "[UNK]", "3.14", "e-mail"]
     ascii_chars = [chr(c) for c in range(128)] + words

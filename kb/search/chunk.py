@@ -40,12 +40,17 @@ class Chunk:
 
 def strip_markup(md: str) -> str:
     """Markdown -> plain text, good enough for embeddings and BM25 (code is kept: identifiers matter)."""
-    md = _COMMENT.sub(" ", md).replace("<!--", " ").replace("-->", " ")
-    md = _EMBED.sub(" ", md)
-    md = _WIKILINK.sub(lambda m: m.group(3) or m.group(1) or (m.group(2) or "").lstrip("#"), md)
-    md = _MDLINK.sub(r"\1", md)
-    md = _TAG.sub(" ", md)
-    md = _TABLE.sub("", md)
+    # each pattern is tried only if the text has a character it needs: most sections lack most of them
+    if "%%" in md or "<!--" in md or "-->" in md:
+        md = _COMMENT.sub(" ", md).replace("<!--", " ").replace("-->", " ")
+    if "[" in md:
+        md = _EMBED.sub(" ", md)
+        md = _WIKILINK.sub(lambda m: m.group(3) or m.group(1) or (m.group(2) or "").lstrip("#"), md)
+        md = _MDLINK.sub(r"\1", md)
+    if "<" in md:
+        md = _TAG.sub(" ", md)
+    if "|" in md:
+        md = _TABLE.sub("", md)
     md = _MARKS.sub("", md)
     md = md.replace("|", " ")
     lines = [_WS.sub(" ", ln).strip() for ln in md.split("\n")]

@@ -22,29 +22,34 @@ from kb.search.tokenize import WordPiece, basic_tokens
 _BERT_UNCASED = {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "lowercase": True}
 
 
-class _WordCounts(dict):
-    """word -> number of pieces, filled on first use."""
+_SPACES = re.compile("[ \t\n\r]+")  # whitespace to both tokenizers (others such as U+001C are dropped, not split at)
 
-    def __init__(self, wp: WordPiece) -> None:
+
+class _Cached(dict):
+    """text -> count(text), computed on first use."""
+
+    def __init__(self, count: Callable[[str], int]) -> None:
         super().__init__()
-        self.wp = wp
+        self.count = count
 
-    def __missing__(self, word: str) -> int:
-        n = self[word] = len(self.wp.word_ids(word))
+    def __missing__(self, text: str) -> int:
+        n = self[text] = self.count(text)
         return n
 
 
 def cached_counter(wp: WordPiece, other: Callable[[str], int] | None = None, special: Sequence[str] = ()) -> Callable[[str], int]:
     """count(text) == len(wp.encode(text)), remembering each word's count. Where `other` is given,
-    it counts non-ASCII text (the mirror splits a few rare characters such as U+2028 differently)
-    and text with a `special` token ("[UNK]"), which the model's tokenizer keeps whole."""
-    counts = _WordCounts(wp)
+    it counts non-ASCII words (the mirror splits a few rare characters such as U+2028 differently)
+    and words with a `special` token ("[UNK]"), which the model's tokenizer keeps whole."""
+    words = _Cached(lambda w: len(wp.word_ids(w)))
+    others = _Cached(other) if other is not None else None
     has_special = re.compile("|".join(map(re.escape, special))).search if special else lambda _: None
 
     def count(text: str) -> int:
-        if other is not None and (not text.isascii() or has_special(text)):
-            return other(text)
-        return sum(map(counts.__getitem__, basic_tokens(text)))
+        if others is None or text.isascii() and not has_special(text):
+            return sum(map(words.__getitem__, basic_tokens(text)))
+        # both tokenizers split at these spaces, so each part can be counted on its own
+        return sum(count(part) if part.isascii() and not has_special(part) else others[part] for part in _SPACES.split(text))
 
     return count
 
