@@ -61,21 +61,25 @@ class NoteInfo:
 def bm25_shards(chunks: list[Chunk]) -> tuple[int, dict[int, dict[str, list[int]]]]:
     tfs = [Counter(terms(c.text)) for c in chunks]
     n = len(chunks)
-    avgdl = sum(sum(t.values()) for t in tfs) / max(n, 1)
-    postings: dict[str, list[tuple[int, int]]] = {}
-    df = Counter(t for tf in tfs for t in tf)
+    lengths = [sum(tf.values()) for tf in tfs]
+    avgdl = sum(lengths) / max(n, 1)
+    df: Counter[str] = Counter()
+    for tf in tfs:
+        df.update(tf.keys())
+    idf = {term: math.log(1 + (n - d + 0.5) / (d + 0.5)) for term, d in df.items()}
+    postings: dict[str, list[tuple[int, int]]] = {term: [] for term in df}
     for cid, tf in enumerate(tfs):
-        dl = sum(tf.values())
+        norm = K1 * (1 - B + B * lengths[cid] / max(avgdl, 1e-9))  # the chunk's length normalisation, once
         for term, f in tf.items():
-            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-            w = idf * f * (K1 + 1) / (f + K1 * (1 - B + B * dl / max(avgdl, 1e-9)))
-            postings.setdefault(term, []).append((cid, max(1, round(w * 100))))
+            w = idf[term] * f * (K1 + 1) / (f + norm)
+            postings[term].append((cid, max(1, round(w * 100))))
     nshards = max(1, math.ceil(len(postings) / BM25_TERMS_PER_SHARD))
     shards: dict[int, dict[str, list[int]]] = {}
     for term in sorted(postings):
-        best = sorted(postings[term], key=lambda p: (-p[1], p[0]))[:POSTINGS_CAP]
-        flat = [v for cid, w in sorted(best) for v in (cid, w)]
-        shards.setdefault(fnv1a(term) % nshards, {})[term] = flat
+        best = postings[term]  # in chunk order
+        if len(best) > POSTINGS_CAP:
+            best = sorted(sorted(best, key=lambda p: (-p[1], p[0]))[:POSTINGS_CAP])
+        shards.setdefault(fnv1a(term) % nshards, {})[term] = [v for pair in best for v in pair]
     return nshards, shards
 
 
