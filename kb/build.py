@@ -6,11 +6,14 @@ BuildContext and re-runs parts of it, `kb search` reads what it wrote.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,7 +135,30 @@ def swap_in(tmp: Path, out: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while building.
+
+    A build keeps millions of objects alive to its end (sources, HTML, links, chunks) and
+    makes little cyclic garbage, so the collector's full passes over the growing heap found
+    nothing to free and cost 1.4-1.9 s on obsidian-hub. Reference counting still frees
+    everything else. The collector is restored as it was (kb serve builds many times).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build(vault: Path, out: Path, config: Config, *, embed: bool = True, extra: dict | None = None) -> BuildResult:
+    with gc_paused():
+        return _build(vault, out, config, embed=embed, extra=extra)
+
+
+def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict | None) -> BuildResult:
     start = time.perf_counter()
     if not vault.is_dir():
         raise BuildError(f"{vault}: vault folder not found")
