@@ -20,6 +20,7 @@ from pathlib import Path
 from kb.config import Config
 from kb.diagnostics import by_note, unique_sorted
 from kb.emit.assets import emit_assets
+from kb.emit.common import fresh_output
 from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes
 from kb.load import load
@@ -171,7 +172,8 @@ def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict |
     try:
         load(ctx)
         transform(ctx)
-        written = emit(ctx)
+        with fresh_output(tmp):
+            written = emit(ctx)
         os.chmod(tmp, 0o755)
         swap_in(tmp, out)
     except Exception as exc:

@@ -1,0 +1,43 @@
+"""kb.emit.common.write: in place inside a full build's fresh folder, temp file + rename elsewhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kb.emit.common import fresh_output, write
+
+
+@pytest.fixture
+def renames(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The temp files write() renamed into place."""
+    seen: list[str] = []
+    real = os.replace
+
+    def spy(src, dst) -> None:  # noqa: ANN001 - os.replace's own signature
+        if str(src).endswith(".tmp"):
+            seen.append(str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    return seen
+
+
+def test_full_build_writes_in_place(make_site, renames: list[str]):
+    result = make_site({"a.md": "# A\n\nsee [[b]]", "b.md": "# B"})
+    assert (result.ctx.out / "a" / "index.html").is_file() and renames == []
+    assert not list(result.ctx.out.rglob("*.tmp"))
+
+
+def test_writes_into_a_served_site_stay_atomic(tmp_path: Path, renames: list[str]):
+    write(tmp_path, "a/index.html", "old")
+    with fresh_output(tmp_path / "other"):
+        write(tmp_path, "a/index.html", "new")
+    assert (tmp_path / "a" / "index.html").read_text() == "new"
+    assert renames == [str(tmp_path / "a" / "index.html")] * 2
+    with fresh_output(tmp_path):
+        write(tmp_path, "b/c/index.html", "in place")
+    write(tmp_path, "d.html", "after the block")
+    assert len(renames) == 3 and (tmp_path / "b" / "c" / "index.html").read_text() == "in place"
