@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,17 +91,18 @@ def emit(ctx: BuildContext, *, search: bool = True) -> list[str]:
     """All output. search=False leaves out search/ (kb serve refreshes it in the background)."""
     env = make_env(ctx.vault)
     ctx.extra["problems"] = by_note(ctx.diagnostics)
-    written = emit_notes_parallel(ctx, env)
-    if search:
-        written += emit_search(ctx)
+    search_files: list[str] = []
+    # the search index is written by this process while the workers write the note pages
+    written = emit_notes_parallel(ctx, env, meanwhile=(lambda: search_files.extend(emit_search(ctx))) if search else None)
+    written += search_files
     written += emit_lists(ctx, env)
     written += emit_feeds(ctx)
     written += emit_assets(ctx)
     return written
 
 
-def emit_notes_parallel(ctx: BuildContext, env) -> list[str]:
-    """Note pages are most of the output: render them on every core."""
+def emit_notes_parallel(ctx: BuildContext, env, meanwhile: Callable[[], None] | None = None) -> list[str]:
+    """Note pages are most of the output: render them on every core (and run `meanwhile` here)."""
 
     def job(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
         before = len(ctx.diagnostics)
@@ -109,7 +110,7 @@ def emit_notes_parallel(ctx: BuildContext, env) -> list[str]:
         return written, ctx.diagnostics[before:]
 
     written: list[str] = []
-    for w, diags in fork_map(job, list(ctx.notes)):
+    for w, diags in fork_map(job, list(ctx.notes), meanwhile):
         written += w
         ctx.diagnostics.extend(diags)
     return sorted(written)

@@ -37,17 +37,26 @@ def _run_job(chunk: list[str]):  # noqa: ANN202 - returns whatever the job retur
     return _JOB(chunk)
 
 
-def fork_map(job: Callable[[list[str]], T], items: list[str]) -> list[T]:
-    """[job(chunk) for each chunk of items], in forked workers when it pays off."""
+def fork_map(job: Callable[[list[str]], T], items: list[str], meanwhile: Callable[[], None] | None = None) -> list[T]:
+    """[job(chunk) for each chunk of items], in forked workers when it pays off.
+
+    `meanwhile()` runs in this process while the workers run (before the job when serial):
+    otherwise this process would sit idle waiting for them. It must not touch what the job reads.
+    """
     global _JOB
     n = jobs(len(items))
     if n == 1:
+        if meanwhile is not None:
+            meanwhile()
         return [job(items)]
     size = max(1, len(items) // (n * 4))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     _JOB = job
     try:
         with mp.get_context("fork").Pool(n) as pool:
-            return pool.map(_run_job, chunks)
+            pending = pool.map_async(_run_job, chunks)
+            if meanwhile is not None:
+                meanwhile()
+            return pending.get()
     finally:
         _JOB = None
