@@ -29,12 +29,17 @@ GENERIC_ATTRS = {
 }
 
 
+_OPTIONS = dict(
+    tags=TAGS,
+    attributes={"*": GENERIC_ATTRS},
+    url_schemes={"http", "https", "mailto", "tel"},
+    link_rel=None,  # no target= is allowed, so rel=noopener is moot; on an <a> left without href it is invalid
+    strip_comments=True,
+)
+# nh3 >= 0.3 builds the sanitizer once: 6 us a fragment instead of 53 us converting these sets on
+# every call (obsidian-hub cleans ~9,500 fragments)
+_CLEANER = nh3.Cleaner(**_OPTIONS) if hasattr(nh3, "Cleaner") else None
+
+
 def clean_html(fragment: str) -> str:
-    return nh3.clean(
-        fragment,
-        tags=TAGS,
-        attributes={"*": GENERIC_ATTRS},
-        url_schemes={"http", "https", "mailto", "tel"},
-        link_rel=None,  # no target= is allowed, so rel=noopener is moot; on an <a> left without href it is invalid
-        strip_comments=True,
-    )
+    return _CLEANER.clean(fragment) if _CLEANER is not None else nh3.clean(fragment, **_OPTIONS)
