@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import Any
 
@@ -10,6 +11,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight as pyg_highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -31,13 +33,19 @@ from kb.markdown.wikilinks import wikilinks_plugin
 _FORMATTER = HtmlFormatter(nowrap=True)
 
 
+@functools.cache
+def _lexer(name: str) -> Lexer | None:
+    """One lexer per language: looking it up by name costs more than highlighting a short block."""
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
 def highlight_code(code: str, lang: str, attrs: str) -> str:
     """Fenced code -> highlighted HTML at build time (Pygments, CSS classes)."""
     name = (lang or "").strip().split()[0] if lang else ""
-    try:
-        lexer = get_lexer_by_name(name) if name else None
-    except ClassNotFound:
-        lexer = None
+    lexer = _lexer(name) if name else None
     body = pyg_highlight(code, lexer, _FORMATTER) if lexer else html.escape(code)
     cls = f' class="language-{html.escape(name, quote=True)}"' if name else ""
     return f'<pre class="highlight"><code{cls}>{body}</code></pre>\n'

@@ -51,7 +51,8 @@ def _block_ids(state: StateCore) -> None:
     i = 1
     while i < len(tokens):
         tok = tokens[i]
-        if tok.type != "inline" or tokens[i - 1].type != "paragraph_open":
+        # both patterns need a "^": most paragraphs are skipped without running them
+        if tok.type != "inline" or tokens[i - 1].type != "paragraph_open" or "^" not in tok.content:
             i += 1
             continue
         alone = _ALONE.match(tok.content.strip())
