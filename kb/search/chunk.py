@@ -8,13 +8,11 @@ same across builds as long as the heading and the order of parts under it do.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kb.model import Note
 from kb.paths import anchor as make_anchor
-from kb.search.tokenize import terms
 
 MAX_PIECES = 254  # the model's 256 minus [CLS] and [SEP]
 
@@ -38,11 +36,6 @@ class Chunk:
     anchor: str  # heading anchor ("" for the top)
     text: str  # what gets embedded: title / heading path, then the plain text
     snippet: str  # the first words of the plain text, for result lists
-    # BM25 term counts of `text` (kb.search.index), made with the chunk: chunking runs on every core
-    tf: dict[str, int] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self.tf = Counter(terms(self.text))
 
 
 def strip_markup(md: str) -> str:

@@ -26,6 +26,7 @@ from kb.search.chunk import Chunk
 from kb.search.container import pack
 from kb.search.quantize import Quantized
 from kb.search.static import quantize_rows
+from kb.search.tokenize import terms
 
 META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
 VOCAB_SHARDS = 256  # a query word needs a few small vocabulary shards, not the whole vocabulary
@@ -58,7 +59,7 @@ class NoteInfo:
 
 
 def bm25_shards(chunks: list[Chunk]) -> tuple[int, dict[int, dict[str, list[int]]]]:
-    tfs = [c.tf for c in chunks]
+    tfs = [Counter(terms(c.text)) for c in chunks]
     n = len(chunks)
     lengths = [sum(tf.values()) for tf in tfs]
     avgdl = sum(lengths) / max(n, 1)
