@@ -41,3 +41,20 @@ def test_writes_into_a_served_site_stay_atomic(tmp_path: Path, renames: list[str
         write(tmp_path, "b/c/index.html", "in place")
     write(tmp_path, "d.html", "after the block")
     assert len(renames) == 3 and (tmp_path / "b" / "c" / "index.html").read_text() == "in place"
+
+
+def test_build_process_flushes_its_report_and_keeps_its_exit_status(tmp_path: Path):
+    """`kb build` as its own process skips interpreter teardown (kb.cli.main): nothing printed is lost."""
+    import subprocess
+    import sys
+
+    vault = tmp_path / "v"
+    vault.mkdir()
+    (vault / "a.md").write_text("---\ntitle: [\n---\nsee [[nowhere]]\n", encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "kb", "build", str(vault), "--out", str(tmp_path / "site"), "--no-embed", "--strict"]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "a.md:3: warning[frontmatter]" in proc.stderr
+    assert "a.md:4: warning[unresolved-link]" in proc.stderr and "--strict: 2 warnings" in proc.stderr
+    assert proc.stdout.startswith("built 1 notes") and (tmp_path / "site" / "a" / "index.html").is_file()
