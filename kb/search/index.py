@@ -125,7 +125,8 @@ def write_index(
         else:
             manifest.update(pq_m=int(q.codebooks[0].shape[0]), pq_stages=len(q.codebooks), rerank=RERANK_NOTES,
                             note_m=int(q.note_book.shape[0]))
-            arrays.update(codebooks=np.stack(q.codebooks).astype(np.float16), note_codebook=q.note_book)
+            arrays.update(codebooks=np.stack(q.codebooks).astype(np.float16), note_codebook=q.note_book,
+                          chunk_dims=q.chunk_dims.astype(np.uint16))
             files["notes.bin"] = pack("notes", {"codes": q.note_codes})
             start = 0
             for ni, count in enumerate(counts.tolist()):  # raw codes of the note's chunks, in chunk order

@@ -124,7 +124,8 @@ class SiteIndex:
             return self._int8_scores(q)
         books = self.arrays["codebooks"].astype(np.float64)  # (stages, m, 16, dsub)
         stages, m, _, dsub = books.shape
-        tables = np.einsum("smkd,md->smk", books, q.reshape(m, dsub))
+        qc = q[self.arrays["chunk_dims"].astype(np.int64)]  # chunk codes cover the dimensions in this order
+        tables = np.einsum("smkd,md->smk", books, qc.reshape(m, dsub))
         nb = self.arrays["note_codebook"].astype(np.float64)  # (m', 16, d/m')
         nm = nb.shape[0]
         ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))

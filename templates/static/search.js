@@ -277,7 +277,9 @@
         });
     }
     var books = this.arrays.codebooks, stages = books.shape[0], M = books.shape[1];
-    var tables = lookupTables(books, q, stages, M, books.shape[3]);
+    var dims = this.arrays.chunk_dims, qc = new Float64Array(d);
+    for (var x = 0; x < d; x++) qc[x] = q[dims[x]];  // chunk codes cover the dimensions in this order
+    var tables = lookupTables(books, qc, stages, M, books.shape[3]);
     var nb = this.arrays.note_codebook, NM = nb.shape[0];
     var ntables = lookupTables(nb, q, 1, NM, nb.shape[2]);
     return this.bin("notes.bin", "notes").then(function (notes) {
