@@ -29,9 +29,12 @@ from kb.search.static import quantize_rows
 from kb.search.tokenize import terms
 
 META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
-VOCAB_SHARDS = 256  # a query word needs a few small vocabulary shards, not the whole vocabulary
-ROWS_BLOCK = 8  # a query token costs ~3 kB
-BM25_TERMS_PER_SHARD = 128
+# Shard sizes trade files on disk for bytes per query. Measured on obsidian-hub (mean gzip per cold query):
+# 256 vocabulary shards 46 kB, 1024 xx kB; rows blocks of 8 tokens 26 kB, of 4 xx kB; 128 BM25 terms per shard
+# 48 kB, 32 terms xx kB.
+VOCAB_SHARDS = 1024  # a query word needs a few small vocabulary shards, not the whole vocabulary
+ROWS_BLOCK = 4
+BM25_TERMS_PER_SHARD = 32
 POSTINGS_CAP = 300  # impact-ordered: a term keeps its best-weighted chunks (bounds a shard's size)
 K1, B = 1.2, 0.75
 RRF_K = 5  # measured (87 queries, obsidian-hub): k=10 hit@10 0.552 MRR 0.350; k=30 0.517/0.308; k=60 0.506/0.300;
@@ -90,6 +93,7 @@ def write_index(
     """All files of the index as {relative path under search/: bytes}, and the manifest."""
     files: dict[str, bytes] = {}
     note_idx = {n.path: i for i, n in enumerate(notes)}
+    # chunk counts per note: u16 unless a note has more chunks than that holds (it gzips to little either way)
     counts = np.zeros(len(notes), np.uint32)
     for c in chunks:
         counts[note_idx[c.path]] += 1
@@ -110,7 +114,7 @@ def write_index(
         "chunks": len(chunks), "notes": len(notes), "meta_block": META_BLOCK, "rows_block": ROWS_BLOCK,
         "bm25_shards": nshards, "rrf_k": RRF_K, "candidates": CANDIDATES, "nlist": 0, "nprobe": 0,
     }
-    arrays: dict[str, np.ndarray] = {"note_chunks": counts}
+    arrays: dict[str, np.ndarray] = {"note_chunks": counts.astype(np.uint16) if counts.max(initial=0) < 65536 else counts}
     if q is not None and vocab is not None and rows is not None:
         manifest.update(mode=q.mode, model=model_id, dims=q.dims, vocab=len(vocab),
                         vocab_shards=VOCAB_SHARDS, unk=vocab.index("[UNK]") if "[UNK]" in vocab else 100)
@@ -124,9 +128,9 @@ def write_index(
                 files[f"lists/{li}.bin"] = pack("list", {"ids": ids, "codes": q.codes[ids]}, list=li)
         else:
             manifest.update(pq_m=int(q.codebooks[0].shape[0]), pq_stages=len(q.codebooks), rerank=RERANK_NOTES,
-                            note_m=int(q.note_book.shape[0]))
-            arrays.update(codebooks=np.stack(q.codebooks).astype(np.float16), note_codebook=q.note_book,
-                          chunk_dims=q.chunk_dims.astype(np.uint16))
+                            note_m=[int(b.shape[0]) for b in q.note_books])
+            arrays.update(codebooks=np.stack(q.codebooks).astype(np.float16), chunk_dims=q.chunk_dims.astype(np.uint16))
+            arrays.update({f"note_codebook_{s}": b for s, b in enumerate(q.note_books)})
             files["notes.bin"] = pack("notes", {"codes": q.note_codes})
             start = 0
             for ni, count in enumerate(counts.tolist()):  # raw codes of the note's chunks, in chunk order

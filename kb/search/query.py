@@ -126,12 +126,18 @@ class SiteIndex:
         stages, m, _, dsub = books.shape
         qc = q[self.arrays["chunk_dims"].astype(np.int64)]  # chunk codes cover the dimensions in this order
         tables = np.einsum("smkd,md->smk", books, qc.reshape(m, dsub))
-        nb = self.arrays["note_codebook"].astype(np.float64)  # (m', 16, d/m')
-        nm = nb.shape[0]
-        ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))
         _, arr = unpack(self.get("notes.bin"), "notes", "notes.bin")
-        ncodes = unpack4(arr["codes"])
-        nscores = [qround(float(v)) for v in ntable[np.arange(nm)[None, :], ncodes].sum(1)]
+        ncodes = arr["codes"]
+        nscores_f = np.zeros(len(ncodes))
+        col = 0
+        for s in range(len(self.manifest["note_m"])):  # residual stages: a note's score is the sum over stages
+            nb = self.arrays[f"note_codebook_{s}"].astype(np.float64)  # (m', 16, d/m')
+            nm = nb.shape[0]
+            ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))
+            c = unpack4(ncodes[:, col : col + nm // 2])
+            nscores_f += ntable[np.arange(nm)[None, :], c].sum(1)
+            col += nm // 2
+        nscores = [qround(float(v)) for v in nscores_f]
         best = sorted(range(len(nscores)), key=lambda i: (-nscores[i], i))[: self.manifest["rerank"]]
         bpc = self.manifest["bytes_per_chunk"]
         out: dict[int, int] = {}
