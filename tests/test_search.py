@@ -96,7 +96,7 @@ def test_small_vault_uses_int8_fallback_and_finds_notes(tmp_path, capsys, n):
 
 def test_large_vault_uses_pq_lists_and_recall(tmp_path, capsys):
     r = build_hash(tmp_path, vault(240, sections=8))
-    assert "index: pq (16 B/chunk, 24 B/note)" in capsys.readouterr().err
+    assert "index: pq (16 B/chunk, 16 B/note)" in capsys.readouterr().err
     idx = SiteIndex(r.ctx.out)
     m = idx.manifest
     assert m["mode"] == "pq" and m["bytes_per_chunk"] == 16  # 64 dims / 4 -> 16 sub-spaces x 2 stages, 4 bits

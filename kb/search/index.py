@@ -9,7 +9,7 @@
     search/bm25/<s>.json        BM25 postings of the terms hashing to shard s (weights x100, ints)
     search/enc/vocab/1.txt      WordPiece pieces of one letter ("a", "##a"), lines "id piece"
     search/enc/vocab/<v>.txt    longer pieces p (without "##") with fnv1a(p[:2]) % VOCAB_SHARDS == v
-    search/enc/rows/<r>.bin     static encoder rows of token ids r*32..r*32+31 (int8 + scale)
+    search/enc/rows/<r>.bin     static encoder rows of token ids r*ROWS_BLOCK.. (int8 + scale)
     search/rotation.bin         OPQ rotation: only `kb search --full-model` needs it
 """
 
@@ -30,8 +30,8 @@ from kb.search.tokenize import terms
 
 META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
 # Shard sizes trade files on disk for bytes per query. Measured on obsidian-hub (mean gzip per cold query):
-# 256 vocabulary shards 46 kB, 1024 xx kB; rows blocks of 8 tokens 26 kB, of 4 xx kB; 128 BM25 terms per shard
-# 48 kB, 32 terms xx kB.
+# 256 vocabulary shards 46 kB, 1024 35 kB; rows blocks of 8 tokens 26 kB, of 4 14 kB; 128 BM25 terms per shard
+# 48 kB, 32 terms 15 kB.
 VOCAB_SHARDS = 1024  # a query word needs a few small vocabulary shards, not the whole vocabulary
 ROWS_BLOCK = 4
 BM25_TERMS_PER_SHARD = 32
@@ -110,7 +110,7 @@ def write_index(
         post = shards.get(s, {})
         files[f"bm25/{s}.json"] = json.dumps(post, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     manifest: dict = {
-        "format": "kb-search", "version": 1, "mode": "lexical", "model": None, "dims": 0,
+        "format": "kb-search", "version": 2, "mode": "lexical", "model": None, "dims": 0,
         "chunks": len(chunks), "notes": len(notes), "meta_block": META_BLOCK, "rows_block": ROWS_BLOCK,
         "bm25_shards": nshards, "rrf_k": RRF_K, "candidates": CANDIDATES, "nlist": 0, "nprobe": 0,
     }

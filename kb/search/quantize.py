@@ -30,8 +30,9 @@ PQ_MIN_CHUNKS = 2048  # below this: int8 (PQ codebooks would not pay off, too fe
 NOTE_M = 32
 # A second, coarser residual stage of the note codes (0: none). Measured on obsidian-hub (87 queries, 50 notes re-ranked,
 # dense part alone, exact chunk scores): one stage of 32 (16 B/note) static 0.529 / MiniLM 0.678 hit@10; 32 + 16
-# (24 B/note) 0.552 / 0.678; 32 + 32 (32 B/note) 0.563 / 0.690.
-NOTE_M2 = 16
+# (24 B/note) 0.552 / 0.678; 32 + 32 (32 B/note) 0.563 / 0.690. End to end (bench/search_quality.py) 32 + 16 gave
+# default 0.598 vs 0.632 with one stage, and 53 kB more per cold query: not used.
+NOTE_M2 = 0
 
 
 @dataclass

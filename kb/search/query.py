@@ -57,8 +57,8 @@ class SiteIndex:
             self.manifest = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise FormatError(f"{self.root / 'manifest.json'}: unreadable: {exc}") from exc
-        if self.manifest.get("format") != "kb-search" or self.manifest.get("version") != 1:
-            raise FormatError(f"{self.root / 'manifest.json'}: not a version 1 kb search index: rebuild the site")
+        if self.manifest.get("format") != "kb-search" or self.manifest.get("version") != 2:
+            raise FormatError(f"{self.root / 'manifest.json'}: not a version 2 kb search index: rebuild the site")
         self.mode = self.manifest["mode"]
         self.header, self.arrays = unpack(self.get("index.bin"), "index", str(self.root / "index.bin"))
         counts = self.arrays["note_chunks"].astype(np.int64)

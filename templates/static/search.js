@@ -144,7 +144,7 @@
     var self = this;
     if (this.ready) return this.ready;
     this.ready = this.json("manifest.json").then(function (m) {
-      if (m.format !== "kb-search" || m.version !== 1) throw new Error("manifest.json: not a version 1 kb search index");
+      if (m.format !== "kb-search" || m.version !== 2) throw new Error("manifest.json: not a version 2 kb search index: rebuild the site");
       self.m = m;
       return self.bin("index.bin", "index");
     }).then(function (ix) {
