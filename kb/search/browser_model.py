@@ -209,7 +209,7 @@ def onnx_encode(path: Path, ids_list: list[list[int]]) -> np.ndarray:
     return np.array(out)
 
 
-def _reference(model_dir: Path, texts: list[str]) -> tuple[np.ndarray, list[list[int]]]:
+def reference_vectors(model_dir: Path, texts: list[str]) -> tuple[np.ndarray, list[list[int]]]:
     """torch float32 sentence-transformers vectors of `texts`, and their token ids with [CLS] … [SEP]."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
@@ -248,7 +248,7 @@ def exported_model(model_dir: Path, model_id: str, cache_dir: Path) -> Exported:
         quantize_int8(fp32, int8)
     except Exception as exc:  # noqa: BLE001 - any exporter failure means: keep the static encoder
         raise Unavailable(f"ONNX export of {model_dir} failed: {exc}") from exc
-    ref, ids = _reference(model_dir, PROBES)
+    ref, ids = reference_vectors(model_dir, PROBES)
     cosine = float(np.mean((onnx_encode(int8, ids) * ref).sum(1)))
     chosen, precision = (int8, "int8") if cosine >= QUALITY_FLOOR else (fp32, "float32")
     if precision == "float32":
