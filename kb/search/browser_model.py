@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import tarfile
+import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +137,7 @@ def runtime_files(fetch: bool = True) -> dict[str, bytes]:
 
 @dataclass
 class Exported:
-    path: Path
+    data: bytes  # the .onnx file
     precision: str  # "int8" or "float32"
     cosine: float  # mean cosine to torch float32 on PROBES
 
@@ -222,41 +223,46 @@ def reference_vectors(model_dir: Path, texts: list[str]) -> tuple[np.ndarray, li
 
 
 def exported_model(model_dir: Path, model_id: str, cache_dir: Path) -> Exported:
-    """The browser's ONNX model for `model_dir`, from `cache_dir` or exported (and cached) now."""
+    """The browser's ONNX model for `model_dir`, from `cache_dir` or exported now (and cached if it can be)."""
     _check_pooling(model_dir)
     key = model_key(model_dir, model_id)
     meta_file = cache_dir / f"browser-model-{key}.json"
     if meta_file.is_file():
         try:
             meta = json.loads(meta_file.read_text())
-            path = cache_dir / meta["file"]
-            if path.is_file() and path.stat().st_size == meta["bytes"]:
-                return Exported(path, meta["precision"], meta["cosine"])
+            data = (cache_dir / meta["file"]).read_bytes()
+            if len(data) == meta["bytes"]:
+                return Exported(data, meta["precision"], meta["cosine"])
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache entry: export again
+    with tempfile.TemporaryDirectory(prefix="kb-onnx-") as tmp:
+        fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        try:
+            export_onnx(model_dir, fp32)
+            quantize_int8(fp32, int8)
+        except Exception as exc:  # noqa: BLE001 - any exporter failure means: keep the static encoder
+            raise Unavailable(f"ONNX export of {model_dir} failed: {exc}") from exc
+        ref, ids = reference_vectors(model_dir, PROBES)
+        cosine = float(np.mean((onnx_encode(int8, ids) * ref).sum(1)))
+        chosen, precision = (int8, "int8") if cosine >= QUALITY_FLOOR else (fp32, "float32")
+        if precision == "float32":
+            cosine = float(np.mean((onnx_encode(fp32, ids) * ref).sum(1)))
+        exp = Exported(chosen.read_bytes(), precision, cosine)
+    name = f"browser-model-{key}.{precision}.onnx"
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         gi = cache_dir / ".gitignore"
         if not gi.exists():
             gi.write_text("# kb's caches: safe to delete\n*\n")
-    except OSError as exc:
-        raise Unavailable(f"cannot write {cache_dir}: {exc.strerror or exc}") from exc
-    fp32 = cache_dir / f"browser-model-{key}.fp32.onnx"
-    int8 = cache_dir / f"browser-model-{key}.int8.onnx"
-    try:
-        export_onnx(model_dir, fp32)
-        quantize_int8(fp32, int8)
-    except Exception as exc:  # noqa: BLE001 - any exporter failure means: keep the static encoder
-        raise Unavailable(f"ONNX export of {model_dir} failed: {exc}") from exc
-    ref, ids = reference_vectors(model_dir, PROBES)
-    cosine = float(np.mean((onnx_encode(int8, ids) * ref).sum(1)))
-    chosen, precision = (int8, "int8") if cosine >= QUALITY_FLOOR else (fp32, "float32")
-    if precision == "float32":
-        cosine = float(np.mean((onnx_encode(fp32, ids) * ref).sum(1)))
-    (int8 if chosen is fp32 else fp32).unlink(missing_ok=True)
-    meta_file.write_text(json.dumps({"file": chosen.name, "bytes": chosen.stat().st_size, "precision": precision,
-                                     "cosine": round(cosine, 6), "model_id": model_id}))
-    return Exported(chosen, precision, cosine)
+        for target, data in ((cache_dir / name, exp.data), (meta_file, json.dumps(
+                {"file": name, "bytes": len(exp.data), "precision": precision, "cosine": round(cosine, 6),
+                 "model_id": model_id}).encode())):
+            part = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            part.write_bytes(data)
+            os.replace(part, target)
+    except OSError as exc:  # a read-only vault still builds; the next build exports again
+        print(f"kb search: could not cache the browser model in {cache_dir}: {exc.strerror or exc}", file=sys.stderr)
+    return exp
 
 
 # --- the build step ---
@@ -267,7 +273,7 @@ def browser_files(model_dir: Path, model_id: str, cache_dir: Path, vocab: list[s
     Raises Unavailable (the caller warns and keeps the static encoder)."""
     runtime = runtime_files()
     exp = exported_model(model_dir, model_id, cache_dir)
-    model = exp.path.read_bytes()
+    model = exp.data
     files = {f"model/{name}": data for name, data in runtime.items()}
     files[f"model/{MODEL_FILE}"] = model
     entry = {
