@@ -92,6 +92,9 @@ def _integrity_ok(data: bytes) -> bool:
     return base64.b64encode(hashlib.new(algo, data).digest()).decode() == want
 
 
+_FAILED: dict[str, str] = {}  # url -> why its fetch failed in this process
+
+
 def runtime_tarball(fetch: bool = True) -> bytes:
     """The verified onnxruntime-web tarball: from the user cache, else from the npm registry."""
     cached = user_cache() / f"onnxruntime-web-{ORT_WEB_VERSION}.tgz"
@@ -102,13 +105,17 @@ def runtime_tarball(fetch: bool = True) -> bytes:
     if not fetch:
         raise Unavailable(f"onnxruntime-web {ORT_WEB_VERSION} is not in {cached.parent}")
     url = tarball_url()
+    if url in _FAILED:  # kb serve rebuilds the index after every edit: try the network once per process
+        raise Unavailable(_FAILED[url])
     try:
         with urllib.request.urlopen(url, timeout=60) as r:  # noqa: S310 - https by default, hash-pinned
             data = r.read()
     except (OSError, ValueError) as exc:
-        raise Unavailable(f"cannot fetch {url}: {exc}") from exc
+        _FAILED[url] = f"cannot fetch {url}: {exc}"
+        raise Unavailable(_FAILED[url]) from exc
     if not _integrity_ok(data):
-        raise Unavailable(f"{url}: sha512 does not match the pinned integrity {ORT_WEB_INTEGRITY[:24]}…")
+        _FAILED[url] = f"{url}: sha512 does not match the pinned integrity {ORT_WEB_INTEGRITY[:24]}…"
+        raise Unavailable(_FAILED[url])
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
