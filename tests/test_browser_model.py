@@ -140,9 +140,14 @@ def browser():
         b.close()
 
 
-def open_search(browser, url: str, want: str = "full"):  # noqa: ANN001, ANN201
+def open_search(browser, url: str, want: str = "full", requests: list[str] | None = None):  # noqa: ANN001, ANN201
     page = browser.new_page()
+    if requests is not None:
+        page.on("request", lambda r: requests.append(r.url))
     page.goto(url)
+    page.wait_for_load_state("load")
+    if requests is not None:  # nothing of the model or its runtime before the search box is focused
+        assert not [u for u in requests if "/search/" in u or "search-model.js" in u], requests
     page.click("#search-input")
     page.wait_for_function("w => document.getElementById('search-input').getAttribute('data-encoder') === w",
                            arg=want, timeout=120000)
@@ -198,7 +203,11 @@ def test_browser_full_model_finds_note_and_matches_kb_search(full_site, browser)
     _, out = full_site
     srv, url = serve_dir(out)
     try:
-        page = open_search(browser, url)
+        requests: list[str] = []
+        page = open_search(browser, url, requests=requests)
+        assert {url + "static/search-model.js", url + "search/model/model.onnx",
+                url + "search/model/ort-wasm-simd-threaded.wasm"} <= set(requests)
+        assert page.locator("#search-status").inner_text() == "Search model loaded."
         titles = results(page, QUERY)
         assert titles[0] == TARGET
         # the browser's query vector: its own onnxruntime-web run, rotated with rotation.bin

@@ -64,13 +64,29 @@
     });
   };
 
-  function load(index, base) {
+  // The model's bytes, calling progress(fraction) as they arrive (every 10%).
+  function download(href, rel, size, progress) {
+    return fetch(href).then(function (r) {
+      if (!r.ok) throw new Error("search/" + rel + ": HTTP " + r.status);
+      if (!r.body || !r.body.getReader || !size) return r.arrayBuffer();
+      var reader = r.body.getReader(), parts = [], got = 0, shown = 0;
+      function pump() {
+        return reader.read().then(function (step) {
+          if (step.done) return new Blob(parts).arrayBuffer();
+          parts.push(step.value);
+          got += step.value.byteLength;
+          if (got / size >= shown + 0.1) { shown = Math.floor(got / size * 10) / 10; progress(Math.min(shown, 1)); }
+          return pump();
+        });
+      }
+      return pump();
+    });
+  }
+
+  function load(index, base, progress) {
     var bm = index.m.browser_model;
     var url = function (rel) { return new URL(base + rel, document.baseURI).href; };
-    var model = fetch(url(bm.model)).then(function (r) {
-      if (!r.ok) throw new Error("search/" + bm.model + ": HTTP " + r.status);
-      return r.arrayBuffer();
-    });
+    var model = download(url(bm.model), bm.model, bm.bytes, progress || function () {});
     return Promise.all([import(url(bm.runtime)), model, index.bin("rotation.bin", "rotation")]).then(function (parts) {
       var ort = parts[0];
       ort.env.wasm.numThreads = 1;  // threads need cross-origin isolation, which a static host rarely sets
@@ -90,7 +106,10 @@
     if (input) input.setAttribute("data-encoder", "loading");
     say("Loading the search model (" + mb + " MB, once)…");
     var t0 = performance.now();
-    index.modelLoad = load(index, prefix + "search/").then(function (fm) {
+    var progress = function (f) {
+      if (index.modelState === "loading") say("Loading the search model (" + mb + " MB, once)… " + Math.round(f * 100) + "% of the model");
+    };
+    index.modelLoad = load(index, prefix + "search/", progress).then(function (fm) {
       index.fullModel = fm;
       index.modelState = "ready";
       index.modelLoadMs = performance.now() - t0;
