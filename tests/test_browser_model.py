@@ -37,6 +37,7 @@ VAULT = {
 }
 QUERY = "access my journal from a smartphone"  # no word of "Sync your notes across devices"
 TARGET = "Sync your notes across devices"
+QUALITY = bm.QUALITY_FLOOR
 
 
 class Quiet(SimpleHTTPRequestHandler):
@@ -264,3 +265,16 @@ def test_build_without_runtime_warns_and_keeps_static_encoder(full_site, monkeyp
     assert "browser_model" not in manifest and manifest["mode"] == "int8"
     assert not (res.ctx.out / "search" / "model").exists()
 
+
+
+@pytest.mark.slow
+def test_export_is_deterministic_and_survives_an_unwritable_cache(full_site, tmp_path, capsys):
+    """A fresh export gives the very bytes the build shipped; a cache that cannot be written only warns."""
+    _, out = full_site
+    blocked = tmp_path / "kb-cache"
+    blocked.write_text("a file where the cache folder should be")
+    capsys.readouterr()
+    exp = bm.exported_model(packaged_model_path(), "all-MiniLM-L6-v2", blocked)
+    assert "could not cache the browser model" in capsys.readouterr().err
+    assert exp.precision == "int8" and exp.cosine > QUALITY
+    assert exp.data == (out / "search" / "model" / "model.onnx").read_bytes()
