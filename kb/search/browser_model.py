@@ -132,7 +132,10 @@ def runtime_files(fetch: bool = True) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member, name in ORT_WEB_FILES.items():
-            f = tar.extractfile(member)
+            try:
+                f = tar.extractfile(member)
+            except KeyError:
+                f = None
             if f is None:
                 raise Unavailable(f"onnxruntime-web {ORT_WEB_VERSION}: {member} missing from the tarball")
             out[name] = f.read()
