@@ -130,9 +130,7 @@ def main() -> int:
             top = sorted(s, key=lambda c: (-s[c], c))[:10]
             store.append(len(exact_top & set(top)) / 10)
     index.manifest["rerank"] = saved
-    from kb.search.quantize import quantize
-
-    q = quantize(exact_vecs, result.ctx.config.search.pq_m)  # the same training as the build (deterministic)
+    q = state.quantized  # what the build wrote
     rec = reconstruct(q)
     ex = exact_vecs @ q.rotation.T
     cos = (rec * ex).sum(1) / np.maximum(np.linalg.norm(rec, axis=1), 1e-12)

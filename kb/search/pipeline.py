@@ -28,6 +28,7 @@ class SearchState:
     embedder: Embedder | None = None
     notes_vec: dict[str, np.ndarray] = field(default_factory=dict)
     report: list[str] = field(default_factory=list)
+    quantized: object = None  # kb.search.quantize.Quantized, once emit_search has run (benchmarks read it)
 
 
 def _say(msg: str) -> None:
@@ -139,6 +140,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
         e = state.embedder
         note_vecs = first_pass_vectors(state, list(ctx.notes)) if state.notes_vec else None
         q = quantize(state.vectors, ctx.config.search.pq_m, note_vecs)
+        state.quantized = q
         rec = reconstruct(q)
         exact = state.vectors @ q.rotation.T
         cos = float(np.mean((rec * exact).sum(1) / np.maximum(np.linalg.norm(rec, axis=1), 1e-12)))

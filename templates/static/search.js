@@ -144,7 +144,7 @@
     var self = this;
     if (this.ready) return this.ready;
     this.ready = this.json("manifest.json").then(function (m) {
-      if (m.format !== "kb-search" || m.version !== 1) throw new Error("manifest.json: not a version 1 kb search index");
+      if (m.format !== "kb-search" || m.version !== 2) throw new Error("manifest.json: not a version 2 kb search index: rebuild the site");
       self.m = m;
       return self.bin("index.bin", "index");
     }).then(function (ix) {
@@ -277,12 +277,24 @@
         });
     }
     var books = this.arrays.codebooks, stages = books.shape[0], M = books.shape[1];
-    var tables = lookupTables(books, q, stages, M, books.shape[3]);
-    var nb = this.arrays.note_codebook, NM = nb.shape[0];
-    var ntables = lookupTables(nb, q, 1, NM, nb.shape[2]);
+    var dims = this.arrays.chunk_dims, qc = new Float64Array(d);
+    for (var x = 0; x < d; x++) qc[x] = q[dims[x]];  // chunk codes cover the dimensions in this order
+    var tables = lookupTables(books, qc, stages, M, books.shape[3]);
+    // note codes: residual stages, each with its own sub-space count (manifest.note_m)
+    var nstages = m.note_m.map(function (nm, st) {
+      var nb = self.arrays["note_codebook_" + st];
+      return { M: nm, tables: lookupTables(nb, q, 1, nm, nb.shape[2]) };
+    });
     return this.bin("notes.bin", "notes").then(function (notes) {
       var codes = notes.arrays.codes, per = codes.shape[1], n = codes.shape[0], scored = [];
-      for (var i = 0; i < n; i++) scored.push([qround(adc(ntables, codes, i * per, 1, NM)), i]);
+      for (var i = 0; i < n; i++) {
+        var s = 0, off = i * per;
+        for (var st = 0; st < nstages.length; st++) {
+          s += adc(nstages[st].tables, codes, off, 1, nstages[st].M);
+          off += nstages[st].M / 2;
+        }
+        scored.push([qround(s), i]);
+      }
       scored.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
       var best = scored.slice(0, m.rerank).map(function (p) { return p[1]; });
       return Promise.all(best.map(function (note) {
