@@ -160,6 +160,10 @@ def emit_search(ctx: BuildContext) -> list[str]:
         full = json.loads(files["manifest.json"])
         full.update(manifest_extra)
         files["manifest.json"] = json.dumps(full, indent=1, sort_keys=True).encode()
+        if ctx.config.search.browser_model == "full":  # the full model in the browser (kb.search.browser_model)
+            from kb.search.browser_model import add_browser_model
+
+            add_browser_model(ctx.vault, state.embedder, files, state.report)
     written = [write(ctx.out, f"search/{rel}", data) for rel, data in sorted(files.items())]
     for line in state.report:
         _say(line)

@@ -335,7 +335,8 @@
     var self = this;
     k = k || 10;
     return this.open().then(function () {
-      var vec = self.m.mode === "lexical" ? Promise.resolve(null) : self.encode(query);
+      var vec = self.m.mode === "lexical" ? Promise.resolve(null)
+        : self.fullModel ? self.fullModel.encode(query) : self.encode(query);  // fullModel: search-model.js
       return vec.then(function (q) {
         return Promise.all([q ? self.vectorScores(q) : null, self.bm25Scores(query)]);
       });
@@ -440,10 +441,20 @@
       list.setAttribute("data-query", q);
     }, fail);
   }
+  // [search] browser_model = "full": search-model.js loads the model; the static encoder answers meanwhile.
+  function startModel() {
+    if (!index.m.browser_model || index.modelScript) return;
+    index.modelScript = true;
+    var s = document.createElement("script");
+    s.src = prefix + "static/search-model.js";
+    s.onload = function () { root.kbSearchModel.start(index, prefix, say, function () { if (input.value.trim()) run(); }); };
+    s.onerror = function () { index.modelState = "failed"; say("The full search model could not be loaded; using the quick encoder."); };
+    document.head.appendChild(s);
+  }
   input.addEventListener("focus", function () {
     if (index.ready || broken) return;
     say("Loading search…");
-    index.open().then(function () { if (!input.value.trim()) say(""); else run(); }, fail);
+    index.open().then(function () { if (!input.value.trim()) say(""); else run(); startModel(); }, fail);
   });
   input.addEventListener("input", function () {
     clearTimeout(timer);
