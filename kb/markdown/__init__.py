@@ -25,6 +25,7 @@ from kb.markdown.lines import lines_plugin
 from kb.markdown.math import math_plugin
 from kb.markdown.rawhtml import SafeRenderer
 from kb.markdown.tags import tags_plugin
+from kb.markdown.tasks import tasks_plugin
 from kb.markdown.wikilinks import wikilinks_plugin
 
 _FORMATTER = HtmlFormatter(nowrap=True)
@@ -64,6 +65,7 @@ def make_md() -> MarkdownIt:
     md.use(math_plugin)
     md.use(footnote_plugin)
     md.use(tasklists_plugin, enabled=False)
+    md.use(tasks_plugin)  # custom statuses [/] [-] [>] ...; runs before tasklists
     md.use(highlights_plugin)
     md.use(callouts_plugin)
     md.use(blockids_plugin)
