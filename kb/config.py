@@ -32,6 +32,9 @@ class Config:
     language: str = "en"
     ignore: list[str] = field(default_factory=list)
     feed_items: int = 20
+    # true: a single newline is a line break, as in Obsidian with "Strict line breaks" off (its default);
+    # false: CommonMark, where a single newline joins the lines (Hugo, Jekyll, MkDocs, Quartz)
+    line_breaks: bool = False
     search: SearchConfig = field(default_factory=SearchConfig)
     path: Path | None = None  # the kb.toml this came from
 

@@ -43,7 +43,7 @@ def highlight_code(code: str, lang: str, attrs: str) -> str:
     return f'<pre class="highlight"><code{cls}>{body}</code></pre>\n'
 
 
-def make_md() -> MarkdownIt:
+def make_md(line_breaks: bool = False) -> MarkdownIt:
     """The one parser. Order matters where rules compete for the same characters:
 
     block: comments and math before fences/paragraphs may interrupt paragraphs;
@@ -53,7 +53,7 @@ def make_md() -> MarkdownIt:
     core after "inline": line numbers, then embed unwrapping,
     heading ids and the heading list, and finally id removal inside embeds.
     """
-    options = {"html": True, "typographer": False, "highlight": highlight_code, "linkify": True}
+    options = {"html": True, "typographer": False, "highlight": highlight_code, "linkify": True, "breaks": line_breaks}
     md = MarkdownIt("commonmark", options, renderer_cls=SafeRenderer)
     md.enable(["table", "strikethrough", "linkify"])
     # Obsidian links only URLs with a scheme; fuzzy matching would turn "notes.md" into http://notes.md
