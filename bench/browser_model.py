@@ -38,23 +38,15 @@ from kb.search import browser_model as bm  # noqa: E402
 from kb.search.embed import load_embedder, packaged_model_path  # noqa: E402
 from kb.search.query import SiteIndex  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from search_quality import metrics  # noqa: E402
+
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
 
 class Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
-
-
-def metrics(ranked: list[list[str]], relevant: list[set[str]]) -> tuple[float, float]:
-    hits, rr = 0, 0.0
-    for got, rel in zip(ranked, relevant, strict=True):
-        for i, p in enumerate(got[:10]):
-            if p in rel:
-                hits += 1
-                rr += 1 / (i + 1)
-                break
-    return hits / len(ranked), rr / len(ranked)
 
 
 def sizes(site: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import write_vault
+from search_vaults import SEMANTIC_VAULT
 
 from kb.build import build
 from kb.config import Config, ConfigError, SearchConfig, load_config
@@ -24,17 +25,7 @@ from kb.search.embed import packaged_model_path
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-VAULT = {
-    "sync.md": "# Sync your notes across devices\n\nKeep the vault identical on the laptop and the phone with a cloud "
-               "service. When two devices edit offline, conflicts appear.\n\n## Mobile app\n\nOpen the vault from "
-               "iCloud or Dropbox in the mobile app.\n",
-    "bread.md": "# Baking sourdough\n\nFeed the starter, knead the dough and bake it in a hot oven.\n",
-    "garden.md": "# Growing tomatoes\n\nWater the seedlings, add compost and mulch in the greenhouse.\n",
-    "python.md": "# Python decorators\n\nA decorator wraps a function; functools.wraps keeps its name.\n",
-    "music.md": "# Guitar practice\n\nPlay scales with a metronome and learn chords slowly.\n",
-    "themes.md": "# Custom CSS themes\n\nChange colours and fonts with a CSS snippet in the appearance settings.\n",
-    "graph.md": "# The graph view\n\nSee links between notes as a network of nodes.\n",
-}
+VAULT = SEMANTIC_VAULT
 QUERY = "access my journal from a smartphone"  # no word of "Sync your notes across devices"
 TARGET = "Sync your notes across devices"
 QUALITY = bm.QUALITY_FLOOR
