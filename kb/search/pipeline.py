@@ -48,7 +48,11 @@ def _counter(embedder: Embedder | None) -> Callable[[str], int]:
 
 
 def chunk_all(ctx: BuildContext, count: Callable[[str], int]) -> list[Chunk]:
-    """Every note's chunks, in note order; on every core for big vaults (kb.parallel)."""
+    """Every note's chunks, in note order; on every core for big vaults (kb.parallel).
+
+    Template sections repeated in many notes (obsidian-hub's "Edit In GitHub" footer closes 6,547
+    notes) are kept: leaving out bodies found in 5+ notes was measured worse on obsidian-hub
+    (default hit@10 0.632 -> 0.598, full-model 0.770 -> 0.713)."""
 
     def job(paths: list[str]) -> list[Chunk]:
         return [c for p in paths for c in note_chunks(ctx.notes[p], count)]
