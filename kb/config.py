@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+BROWSER_MODELS = ("static", "full")  # the query encoder the site's search box uses
 DEFAULT_IGNORE = [".obsidian/**", ".trash/**", ".git/**", ".kb-cache/**", "templates/**"]
 
 
@@ -19,6 +20,7 @@ class SearchConfig:
     enabled: bool = True
     model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     pq_m: int = 0  # 0: chosen automatically from the vault size
+    browser_model: str = "static"  # "full": ship the ONNX model + onnxruntime-web (kb.search.browser_model)
 
 
 @dataclass
@@ -30,6 +32,9 @@ class Config:
     language: str = "en"
     ignore: list[str] = field(default_factory=list)
     feed_items: int = 20
+    # true: a single newline is a line break, as in Obsidian with "Strict line breaks" off (its default);
+    # false: CommonMark, where a single newline joins the lines (Hugo, Jekyll, MkDocs, Quartz)
+    line_breaks: bool = False
     search: SearchConfig = field(default_factory=SearchConfig)
     path: Path | None = None  # the kb.toml this came from
 
@@ -90,6 +95,8 @@ def load_config(path: Path | None, *, top_level: bool = False) -> Config:
         data.pop("vault", None)
     problems: list[str] = []
     _apply(cfg, data, str(path), problems)
+    if cfg.search.browser_model not in BROWSER_MODELS:
+        problems.append(f"{path} [search]: 'browser_model' must be one of {', '.join(map(repr, BROWSER_MODELS))}")
     if problems:
         raise ConfigError("\n".join(problems))
     if not cfg.base_url.endswith("/"):

@@ -14,6 +14,8 @@ author = ""
 base_url = "http://localhost:8000/"
 # Extra paths to leave out (globs, relative to the vault).
 ignore = []
+# true: a single newline is a line break, as Obsidian shows it unless "Strict line breaks" is on.
+line_breaks = false
 
 [search]
 enabled = true

@@ -25,3 +25,17 @@ def vault(n: int, sections: int = 1) -> dict[str, str]:
                         f"in the context of {topic}, item {i}-{s}.")
         files[f"{topic}/note-{i:03d}.md"] = "\n".join(body) + "\n"
     return files
+
+
+# Seven notes on unrelated subjects, for queries that share no word with the target's title.
+SEMANTIC_VAULT = {
+    "sync.md": "# Sync your notes across devices\n\nKeep the vault identical on the laptop and the phone with a cloud "
+               "service. When two devices edit offline, conflicts appear.\n\n## Mobile app\n\nOpen the vault from "
+               "iCloud or Dropbox in the mobile app.\n",
+    "bread.md": "# Baking sourdough\n\nFeed the starter, knead the dough and bake it in a hot oven.\n",
+    "garden.md": "# Growing tomatoes\n\nWater the seedlings, add compost and mulch in the greenhouse.\n",
+    "python.md": "# Python decorators\n\nA decorator wraps a function; functools.wraps keeps its name.\n",
+    "music.md": "# Guitar practice\n\nPlay scales with a metronome and learn chords slowly.\n",
+    "themes.md": "# Custom CSS themes\n\nChange colours and fonts with a CSS snippet in the appearance settings.\n",
+    "graph.md": "# The graph view\n\nSee links between notes as a network of nodes.\n",
+}

@@ -1,5 +1,8 @@
 from pathlib import Path
 
+import pytest
+
+from kb.config import Config
 from kb.load import make_note
 
 
@@ -50,3 +53,24 @@ def test_backlink_context_is_plain_text(make_site):
     r = make_site({"a.md": "Read **[the b note](b.md)** or [[b|Bee]] today\n", "b.md": "# B\n"})
     (bl,) = r.ctx.notes["b.md"].backlinks
     assert bl.context == "Read the b note or Bee today"
+
+
+def test_line_breaks_setting(make_site, tmp_path):
+    text = "# Poem\nfirst line\nsecond line\n\n| a |\n|---|\n| b |\n"
+    plain = (make_site({"poem.md": text}).ctx.out / "poem" / "index.html").read_text()
+    assert "first line\nsecond line</p>" in plain  # CommonMark: one paragraph, lines joined
+    (tmp_path / "site").rename(tmp_path / "site-plain")
+    broken = make_site({"poem.md": text}, Config(base_url="https://example.org/", line_breaks=True))
+    page = (broken.ctx.out / "poem" / "index.html").read_text()
+    assert "first line<br />\nsecond line</p>" in page  # as Obsidian shows it with strict line breaks off
+    assert "<td>b</td>" in page
+
+
+def test_line_breaks_in_kb_toml(tmp_path):
+    from kb.config import ConfigError, load_config
+
+    (tmp_path / "kb.toml").write_text("line_breaks = true\n")
+    assert load_config(tmp_path / "kb.toml").line_breaks is True
+    (tmp_path / "kb.toml").write_text('line_breaks = "yes"\n')
+    with pytest.raises(ConfigError, match="'line_breaks' must be true or false"):
+        load_config(tmp_path / "kb.toml")

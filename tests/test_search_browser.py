@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from search_vaults import vault
+from search_vaults import SEMANTIC_VAULT, vault
 
 from kb.build import build
 from kb.config import Config, SearchConfig
@@ -20,17 +20,6 @@ playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
-SEMANTIC_VAULT = {
-    "sync.md": "# Sync your notes across devices\n\nKeep the vault identical on the laptop and the phone with a cloud "
-               "service. When two devices edit offline, conflicts appear.\n\n## Mobile app\n\nOpen the vault from "
-               "iCloud or Dropbox in the mobile app.\n",
-    "bread.md": "# Baking sourdough\n\nFeed the starter, knead the dough and bake it in a hot oven.\n",
-    "garden.md": "# Growing tomatoes\n\nWater the seedlings, add compost and mulch in the greenhouse.\n",
-    "python.md": "# Python decorators\n\nA decorator wraps a function; functools.wraps keeps its name.\n",
-    "music.md": "# Guitar practice\n\nPlay scales with a metronome and learn chords slowly.\n",
-    "themes.md": "# Custom CSS themes\n\nChange colours and fonts with a CSS snippet in the appearance settings.\n",
-    "graph.md": "# The graph view\n\nSee links between notes as a network of nodes.\n",
-}
 
 
 class Quiet(SimpleHTTPRequestHandler):

@@ -27,6 +27,7 @@ from kb.markdown.lines import lines_plugin
 from kb.markdown.math import math_plugin
 from kb.markdown.rawhtml import SafeRenderer
 from kb.markdown.tags import tags_plugin
+from kb.markdown.tasks import tasks_plugin
 from kb.markdown.urls import fast_normalize_link
 from kb.markdown.wikilinks import wikilinks_plugin
 
@@ -51,7 +52,7 @@ def highlight_code(code: str, lang: str, attrs: str) -> str:
     return f'<pre class="highlight"><code{cls}>{body}</code></pre>\n'
 
 
-def make_md() -> MarkdownIt:
+def make_md(line_breaks: bool = False) -> MarkdownIt:
     """The one parser. Order matters where rules compete for the same characters:
 
     block: comments and math before fences/paragraphs may interrupt paragraphs;
@@ -61,7 +62,7 @@ def make_md() -> MarkdownIt:
     core after "inline": line numbers, then embed unwrapping,
     heading ids and the heading list, and finally id removal inside embeds.
     """
-    options = {"html": True, "typographer": False, "highlight": highlight_code, "linkify": True}
+    options = {"html": True, "typographer": False, "highlight": highlight_code, "linkify": True, "breaks": line_breaks}
     md = MarkdownIt("commonmark", options, renderer_cls=SafeRenderer)
     md.enable(["table", "strikethrough", "linkify"])
     # Obsidian links only URLs with a scheme; fuzzy matching would turn "notes.md" into http://notes.md
@@ -74,6 +75,7 @@ def make_md() -> MarkdownIt:
     md.use(math_plugin)
     md.use(footnote_plugin)
     md.use(tasklists_plugin, enabled=False)
+    md.use(tasks_plugin)  # custom statuses [/] [-] [>] ...; runs before tasklists
     md.use(highlights_plugin)
     md.use(callouts_plugin)
     md.use(blockids_plugin)

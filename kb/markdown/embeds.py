@@ -4,7 +4,8 @@ A transcluded note is a <div>, which may not sit inside a <p>. This core rule
 (after "inline") splits a paragraph around each note embed, so an embed alone
 on its line becomes a block of its own and text around an inline embed stays in
 paragraphs before and after it. Image, audio, video and PDF embeds are phrasing
-content and stay inline.
+content and stay inline. A note embed in a heading or a callout title, where a
+<div> may not go (an <h2>, a <summary>), is marked `in_title` and rendered as a link.
 
 A second rule, last in the core chain, removes ids from embedded content
 (headings, block ids): the host page has its own, and ids must be unique.
@@ -66,12 +67,19 @@ def _split(tokens: list[Token], i: int) -> list[Token]:
     return out
 
 
+_TITLES = {"heading_open", "callout_title_open"}
+
+
 def _unwrap(state: StateCore) -> None:
     tokens = state.tokens
     i = len(tokens) - 2
     while i > 0:
         tok = tokens[i]
-        if (
+        if tok.type == "inline" and tokens[i - 1].type in _TITLES:
+            for child in tok.children or []:
+                if is_block_embed(child):
+                    child.meta["in_title"] = True
+        elif (
             tok.type == "inline"
             and tokens[i - 1].type == "paragraph_open"
             and not tokens[i - 1].hidden

@@ -99,7 +99,7 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
     href = kb.resolve_link(target, heading, line, written)
     if href is None:
         return f'<span class="unresolved" title="unresolved link">{html.escape(label)}</span>'
-    if embed and kb.embed_html is not None:
+    if embed and kb.embed_html is not None and not m.get("in_title"):  # see kb.markdown.embeds
         dest = kb.resolver.note(target, kb.path) or kb.path
         if dest in kb.embed_stack:
             kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (dest,))}")

@@ -9,7 +9,7 @@
     search/bm25/<s>.json        BM25 postings of the terms hashing to shard s (weights x100, ints)
     search/enc/vocab/1.txt      WordPiece pieces of one letter ("a", "##a"), lines "id piece"
     search/enc/vocab/<v>.txt    longer pieces p (without "##") with fnv1a(p[:2]) % VOCAB_SHARDS == v
-    search/enc/rows/<r>.bin     static encoder rows of token ids r*32..r*32+31 (int8 + scale)
+    search/enc/rows/<r>.bin     static encoder rows of token ids r*ROWS_BLOCK.. (int8 + scale)
     search/rotation.bin         OPQ rotation: only `kb search --full-model` needs it
 """
 
@@ -29,9 +29,12 @@ from kb.search.static import quantize_rows
 from kb.search.tokenize import terms
 
 META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
-VOCAB_SHARDS = 256  # a query word needs a few small vocabulary shards, not the whole vocabulary
-ROWS_BLOCK = 8  # a query token costs ~3 kB
-BM25_TERMS_PER_SHARD = 128
+# Shard sizes trade files on disk for bytes per query. Measured on obsidian-hub (mean gzip per cold query):
+# 256 vocabulary shards 46 kB, 1024 35 kB; rows blocks of 8 tokens 26 kB, of 4 14 kB; 128 BM25 terms per shard
+# 48 kB, 32 terms 15 kB.
+VOCAB_SHARDS = 1024  # a query word needs a few small vocabulary shards, not the whole vocabulary
+ROWS_BLOCK = 4
+BM25_TERMS_PER_SHARD = 32
 POSTINGS_CAP = 300  # impact-ordered: a term keeps its best-weighted chunks (bounds a shard's size)
 K1, B = 1.2, 0.75
 RRF_K = 5  # measured (87 queries, obsidian-hub): k=10 hit@10 0.552 MRR 0.350; k=30 0.517/0.308; k=60 0.506/0.300;
@@ -94,6 +97,7 @@ def write_index(
     """All files of the index as {relative path under search/: bytes}, and the manifest."""
     files: dict[str, bytes] = {}
     note_idx = {n.path: i for i, n in enumerate(notes)}
+    # chunk counts per note: u16 unless a note has more chunks than that holds (it gzips to little either way)
     counts = np.zeros(len(notes), np.uint32)
     for c in chunks:
         counts[note_idx[c.path]] += 1
@@ -110,11 +114,11 @@ def write_index(
         post = shards.get(s, {})
         files[f"bm25/{s}.json"] = json.dumps(post, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     manifest: dict = {
-        "format": "kb-search", "version": 1, "mode": "lexical", "model": None, "dims": 0,
+        "format": "kb-search", "version": 2, "mode": "lexical", "model": None, "dims": 0,
         "chunks": len(chunks), "notes": len(notes), "meta_block": META_BLOCK, "rows_block": ROWS_BLOCK,
         "bm25_shards": nshards, "rrf_k": RRF_K, "candidates": CANDIDATES, "nlist": 0, "nprobe": 0,
     }
-    arrays: dict[str, np.ndarray] = {"note_chunks": counts}
+    arrays: dict[str, np.ndarray] = {"note_chunks": counts.astype(np.uint16) if counts.max(initial=0) < 65536 else counts}
     if q is not None and vocab is not None and rows is not None:
         manifest.update(mode=q.mode, model=model_id, dims=q.dims, vocab=len(vocab),
                         vocab_shards=VOCAB_SHARDS, unk=vocab.index("[UNK]") if "[UNK]" in vocab else 100)
@@ -128,8 +132,9 @@ def write_index(
                 files[f"lists/{li}.bin"] = pack("list", {"ids": ids, "codes": q.codes[ids]}, list=li)
         else:
             manifest.update(pq_m=int(q.codebooks[0].shape[0]), pq_stages=len(q.codebooks), rerank=RERANK_NOTES,
-                            note_m=int(q.note_book.shape[0]))
-            arrays.update(codebooks=np.stack(q.codebooks).astype(np.float16), note_codebook=q.note_book)
+                            note_m=[int(b.shape[0]) for b in q.note_books])
+            arrays.update(codebooks=np.stack(q.codebooks).astype(np.float16), chunk_dims=q.chunk_dims.astype(np.uint16))
+            arrays.update({f"note_codebook_{s}": b for s, b in enumerate(q.note_books)})
             files["notes.bin"] = pack("notes", {"codes": q.note_codes})
             start = 0
             for ni, count in enumerate(counts.tolist()):  # raw codes of the note's chunks, in chunk order

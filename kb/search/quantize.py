@@ -3,14 +3,23 @@
 Two modes, chosen by vault size (both reported in the build output):
 - "int8": per-dimension scaled int8 (d bytes per chunk). Small vaults, where the fixed
   files of PQ would cost more than the codes and there are too few points to train it.
-- "pq": OPQ rotation, then a two-stage residual product quantizer with 4-bit codes
-  (16 centroids per sub-space, so codebooks are tiny and train on few points) for chunks,
-  plus a coarser one-stage code of every note vector (mean of its chunks). A query scans all
-  note codes (one small file), then fetches the chunk codes of its best notes only and
-  re-ranks them. (IVF lists over chunks were measured first: short queries fall far from
+- "pq": one OPQ rotation, trained for the note codes; a one-stage 4-bit code of every note
+  vector (16 centroids per sub-space, so codebooks are tiny and train on few points) and a
+  two-stage residual 4-bit code of every chunk over a permutation of the rotated dimensions.
+  A query scans all note codes (one small file), then fetches the chunk codes of its best
+  notes only and re-ranks them. The rotation is trained for the note codes because the note
+  scan is what loses the right notes: measured on obsidian-hub (87 queries, 50 notes
+  re-ranked, hit@10 of the dense part alone), a rotation trained for 96 chunk sub-spaces gave
+  static encoder 0.483 / MiniLM query 0.598; one trained for the 32 note sub-spaces, with
+  chunk sub-spaces taking the rotated dimensions interleaved by variance (so each gets a fair
+  share), 0.529 / 0.701, while chunk reconstruction cosine fell only from 0.982 to 0.974. (IVF lists over chunks were measured first: short queries fall far from
   chunk centroids, so probing 1/8 of the lists kept 0.60 of the exact top-10 and fetched
   ~500 kB; see bench/search_quality.py.)
 The OPQ rotation is folded into the query encoder's rows, so the browser never needs it.
+
+Training is numpy, not faiss: faiss has no 4-bit residual OPQ, and swapping faiss's ProductQuantizer
+k-means into these loops (tried 2026-11-25) made the quantize step 43 -> 32 s but dense hit@10 with
+MiniLM queries 0.701 -> 0.655 on obsidian-hub, so faiss-cpu is no longer a dependency.
 """
 
 from __future__ import annotations
@@ -23,6 +32,11 @@ PQ_MIN_CHUNKS = 2048  # below this: int8 (PQ codebooks would not pay off, too fe
 # Sub-spaces of the note codes. Measured on obsidian-hub (bench/search_quality.py): 24 B/note gave
 # default hit@10 0.540 and a 377 kB gzip cold query; 16 B/note 0.506 and 291 kB (the target is 300).
 NOTE_M = 32
+# A second, coarser residual stage of the note codes (0: none). Measured on obsidian-hub (87 queries, 50 notes re-ranked,
+# dense part alone, exact chunk scores): one stage of 32 (16 B/note) static 0.529 / MiniLM 0.678 hit@10; 32 + 16
+# (24 B/note) 0.552 / 0.678; 32 + 32 (32 B/note) 0.563 / 0.690. End to end (bench/search_quality.py) 32 + 16 gave
+# default 0.598 vs 0.632 with one stage, and 53 kB more per cold query: not used.
+NOTE_M2 = 0
 
 
 @dataclass
@@ -34,30 +48,14 @@ class Quantized:
     assign: np.ndarray  # (n,) list of each chunk
     scale: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # int8: per-dim scale
     codebooks: list[np.ndarray] = field(default_factory=list)  # pq: per stage (M, 16, d/M) float16
+    chunk_dims: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # pq: rotated dims, sub-space order
     codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # (n, bytes per chunk)
-    note_book: np.ndarray = field(default_factory=lambda: np.zeros((0, 16, 0), np.float16))  # pq: (M', 16, d/M')
-    note_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # pq: (notes, M'/2)
+    note_books: list[np.ndarray] = field(default_factory=list)  # pq: per note stage (M', 16, d/M') float16
+    note_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # pq: (notes, sum M'/2)
 
     @property
     def bytes_per_chunk(self) -> int:
         return int(self.codes.shape[1])
-
-
-def _kmeans(x: np.ndarray, k: int, seed: int = 1234, niter: int = 20) -> np.ndarray:
-    """Coarse (IVF) centroids with faiss, single-threaded: deterministic, and OpenMP spinning on a
-    busy 2-core machine was 15x slower than one thread."""
-    import faiss
-
-    faiss.omp_set_num_threads(1)
-    km = faiss.Kmeans(x.shape[1], k, niter=niter, seed=seed, verbose=False)
-    km.cp.min_points_per_centroid = 1
-    km.train(np.ascontiguousarray(x, dtype=np.float32))
-    return np.asarray(km.centroids, np.float32)
-
-
-def _nearest(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-    d = (x * x).sum(1, keepdims=True) - 2 * x @ c.T + (c * c).sum(1)[None, :]
-    return d.argmin(1)
 
 
 def _assign_sub(x3: np.ndarray, book: np.ndarray) -> np.ndarray:
@@ -138,24 +136,47 @@ def unpack4(packed: np.ndarray) -> np.ndarray:
     return out
 
 
-def quantize_pq(x: np.ndarray, m: int = 96, stages: int = 2, nlist: int = 0) -> Quantized:
-    n, d = x.shape
-    sample = x if n <= 10000 else x[np.sort(np.random.default_rng(0).choice(n, 10000, replace=False))]
-    rot = train_opq(sample.astype(np.float32), m)
-    xr = (x @ rot.T).astype(np.float32)
-    nlist = nlist or max(1, int(round(np.sqrt(n) / 3)))
-    cents = _kmeans(xr, nlist, 99) if nlist > 1 else xr.mean(0, keepdims=True)
-    assign = _nearest(xr, cents).astype(np.int32)
+def interleaved_dims(xr: np.ndarray, m: int) -> np.ndarray:
+    """A permutation of the rotated dimensions for m chunk sub-spaces: sub-space j takes the
+    dimensions ranked j, j+m, j+2m, ... by variance, so none gets only the weak ones."""
+    by_var = np.argsort(-xr.var(0), kind="stable")
+    return np.concatenate([by_var[j::m] for j in range(m)]).astype(np.uint16)
+
+
+def residual_stages(x: np.ndarray, ms: list[int], seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Residual 4-bit PQ: stage s quantizes what the earlier stages left, with ms[s] sub-spaces.
+    Returns the float16 codebooks and the packed codes (stage after stage, ms[s]/2 bytes each)."""
+    n = len(x)
+    resid = np.ascontiguousarray(x, dtype=np.float32)
     books, parts = [], []
-    resid = xr.copy()
-    for s in range(stages):
-        book, codes = _train_stage(resid, m, 1000 * (s + 1))
+    for s, m in enumerate(ms):
+        book, _ = _train_stage(resid, m, seed * (s + 1))
         book = book.astype(np.float16)
         codes = _assign_sub(resid.reshape(n, m, -1), book.astype(np.float32))  # codes for the stored (f16) book
         resid = resid - _decode_stage(book.astype(np.float32), codes)
         books.append(book)
         parts.append(pack4(codes))
-    return Quantized("pq", d, rot, cents, assign, codebooks=books, codes=np.concatenate(parts, axis=1))
+    return books, np.concatenate(parts, axis=1)
+
+
+def quantize_pq(x: np.ndarray, note_vecs: np.ndarray | None, m: int = 96, note_m: int = NOTE_M,
+                stages: int = 2) -> Quantized:
+    n, d = x.shape
+    rng = np.random.default_rng(0)
+    train = note_vecs if note_vecs is not None else x
+    if len(train) > 10000:
+        train = train[np.sort(rng.choice(len(train), 10000, replace=False))]
+    rot = train_opq(train.astype(np.float32), note_m)
+    xr = (x @ rot.T).astype(np.float32)
+    dims = interleaved_dims(xr, m)
+    books, codes = residual_stages(xr[:, dims], [m] * stages, 1000)
+    q = Quantized("pq", d, rot, xr.mean(0, keepdims=True), np.zeros(n, np.int32), codebooks=books, codes=codes,
+                  chunk_dims=dims)
+    if note_vecs is not None:
+        nr = (note_vecs @ rot.T).astype(np.float32)
+        note_ms = [note_m] + ([NOTE_M2] if NOTE_M2 and d % NOTE_M2 == 0 else [])
+        q.note_books, q.note_codes = residual_stages(nr, note_ms, 77)
+    return q
 
 
 def reconstruct(q: Quantized) -> np.ndarray:
@@ -166,7 +187,7 @@ def reconstruct(q: Quantized) -> np.ndarray:
     out = np.zeros((len(q.codes), q.dims), np.float32)
     for s, book in enumerate(q.codebooks):
         codes = unpack4(q.codes[:, s * m // 2 : (s + 1) * m // 2])
-        out += _decode_stage(book.astype(np.float32), codes)
+        out[:, q.chunk_dims] += _decode_stage(book.astype(np.float32), codes)
     return out
 
 
@@ -177,11 +198,5 @@ def quantize(x: np.ndarray, pq_m: int = 0, note_vecs: np.ndarray | None = None) 
     m = pq_m or d // 4
     if d % m or m % 2:
         m = d // 4
-    q = quantize_pq(x, m=m, nlist=1)
-    if note_vecs is not None:
-        nm = NOTE_M if d % NOTE_M == 0 else m
-        nr = (note_vecs @ q.rotation.T).astype(np.float32)
-        book, _ = _train_stage(nr, nm, 77)
-        q.note_book = book.astype(np.float16)
-        q.note_codes = pack4(_assign_sub(nr.reshape(len(nr), nm, -1), q.note_book.astype(np.float32)))
-    return q
+    note_m = NOTE_M if d % NOTE_M == 0 else m
+    return quantize_pq(x, note_vecs, m=m, note_m=note_m)

@@ -57,8 +57,8 @@ class SiteIndex:
             self.manifest = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise FormatError(f"{self.root / 'manifest.json'}: unreadable: {exc}") from exc
-        if self.manifest.get("format") != "kb-search" or self.manifest.get("version") != 1:
-            raise FormatError(f"{self.root / 'manifest.json'}: not a version 1 kb search index: rebuild the site")
+        if self.manifest.get("format") != "kb-search" or self.manifest.get("version") != 2:
+            raise FormatError(f"{self.root / 'manifest.json'}: not a version 2 kb search index: rebuild the site")
         self.mode = self.manifest["mode"]
         self.header, self.arrays = unpack(self.get("index.bin"), "index", str(self.root / "index.bin"))
         counts = self.arrays["note_chunks"].astype(np.int64)
@@ -124,13 +124,20 @@ class SiteIndex:
             return self._int8_scores(q)
         books = self.arrays["codebooks"].astype(np.float64)  # (stages, m, 16, dsub)
         stages, m, _, dsub = books.shape
-        tables = np.einsum("smkd,md->smk", books, q.reshape(m, dsub))
-        nb = self.arrays["note_codebook"].astype(np.float64)  # (m', 16, d/m')
-        nm = nb.shape[0]
-        ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))
+        qc = q[self.arrays["chunk_dims"].astype(np.int64)]  # chunk codes cover the dimensions in this order
+        tables = np.einsum("smkd,md->smk", books, qc.reshape(m, dsub))
         _, arr = unpack(self.get("notes.bin"), "notes", "notes.bin")
-        ncodes = unpack4(arr["codes"])
-        nscores = [qround(float(v)) for v in ntable[np.arange(nm)[None, :], ncodes].sum(1)]
+        ncodes = arr["codes"]
+        nscores_f = np.zeros(len(ncodes))
+        col = 0
+        for s in range(len(self.manifest["note_m"])):  # residual stages: a note's score is the sum over stages
+            nb = self.arrays[f"note_codebook_{s}"].astype(np.float64)  # (m', 16, d/m')
+            nm = nb.shape[0]
+            ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))
+            c = unpack4(ncodes[:, col : col + nm // 2])
+            nscores_f += ntable[np.arange(nm)[None, :], c].sum(1)
+            col += nm // 2
+        nscores = [qround(float(v)) for v in nscores_f]
         best = sorted(range(len(nscores)), key=lambda i: (-nscores[i], i))[: self.manifest["rerank"]]
         bpc = self.manifest["bytes_per_chunk"]
         out: dict[int, int] = {}

@@ -86,7 +86,7 @@ class Renderer:
 
     def __init__(self, ctx: BuildContext, md: MarkdownIt | None = None) -> None:
         self.ctx = ctx
-        self.md = md or make_md()
+        self.md = md or make_md(line_breaks=ctx.config.line_breaks)
         notes = ctx.notes
         self.resolver = Resolver(list(notes), {p: n.aliases for p, n in notes.items()}, ctx.extra.get("files", []))
         prefix = ctx.config.prefix

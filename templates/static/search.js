@@ -144,7 +144,7 @@
     var self = this;
     if (this.ready) return this.ready;
     this.ready = this.json("manifest.json").then(function (m) {
-      if (m.format !== "kb-search" || m.version !== 1) throw new Error("manifest.json: not a version 1 kb search index");
+      if (m.format !== "kb-search" || m.version !== 2) throw new Error("manifest.json: not a version 2 kb search index: rebuild the site");
       self.m = m;
       return self.bin("index.bin", "index");
     }).then(function (ix) {
@@ -277,12 +277,24 @@
         });
     }
     var books = this.arrays.codebooks, stages = books.shape[0], M = books.shape[1];
-    var tables = lookupTables(books, q, stages, M, books.shape[3]);
-    var nb = this.arrays.note_codebook, NM = nb.shape[0];
-    var ntables = lookupTables(nb, q, 1, NM, nb.shape[2]);
+    var dims = this.arrays.chunk_dims, qc = new Float64Array(d);
+    for (var x = 0; x < d; x++) qc[x] = q[dims[x]];  // chunk codes cover the dimensions in this order
+    var tables = lookupTables(books, qc, stages, M, books.shape[3]);
+    // note codes: residual stages, each with its own sub-space count (manifest.note_m)
+    var nstages = m.note_m.map(function (nm, st) {
+      var nb = self.arrays["note_codebook_" + st];
+      return { M: nm, tables: lookupTables(nb, q, 1, nm, nb.shape[2]) };
+    });
     return this.bin("notes.bin", "notes").then(function (notes) {
       var codes = notes.arrays.codes, per = codes.shape[1], n = codes.shape[0], scored = [];
-      for (var i = 0; i < n; i++) scored.push([qround(adc(ntables, codes, i * per, 1, NM)), i]);
+      for (var i = 0; i < n; i++) {
+        var s = 0, off = i * per;
+        for (var st = 0; st < nstages.length; st++) {
+          s += adc(nstages[st].tables, codes, off, 1, nstages[st].M);
+          off += nstages[st].M / 2;
+        }
+        scored.push([qround(s), i]);
+      }
       scored.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
       var best = scored.slice(0, m.rerank).map(function (p) { return p[1]; });
       return Promise.all(best.map(function (note) {
@@ -323,7 +335,8 @@
     var self = this;
     k = k || 10;
     return this.open().then(function () {
-      var vec = self.m.mode === "lexical" ? Promise.resolve(null) : self.encode(query);
+      var vec = self.m.mode === "lexical" ? Promise.resolve(null)
+        : self.fullModel ? self.fullModel.encode(query) : self.encode(query);  // fullModel: search-model.js
       return vec.then(function (q) {
         return Promise.all([q ? self.vectorScores(q) : null, self.bm25Scores(query)]);
       });
@@ -428,10 +441,20 @@
       list.setAttribute("data-query", q);
     }, fail);
   }
+  // [search] browser_model = "full": search-model.js loads the model; the static encoder answers meanwhile.
+  function startModel() {
+    if (!index.m.browser_model || index.modelScript) return;
+    index.modelScript = true;
+    var s = document.createElement("script");
+    s.src = prefix + "static/search-model.js";
+    s.onload = function () { root.kbSearchModel.start(index, prefix, say, function () { if (input.value.trim()) run(); }); };
+    s.onerror = function () { index.modelState = "failed"; say("The full search model could not be loaded; using the quick encoder."); };
+    document.head.appendChild(s);
+  }
   input.addEventListener("focus", function () {
     if (index.ready || broken) return;
     say("Loading search…");
-    index.open().then(function () { if (!input.value.trim()) say(""); else run(); }, fail);
+    index.open().then(function () { if (!input.value.trim()) say(""); else run(); startModel(); }, fail);
   });
   input.addEventListener("input", function () {
     clearTimeout(timer);
