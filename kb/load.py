@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from kb.model import BuildContext, Diagnostic, Note
+from kb.parallel import fork_map
 from kb.paths import clean_permalink, path_slug
 
 try:  # the C loader is several times faster on big vaults
@@ -192,9 +193,14 @@ def read_note(vault: Path, rel: str) -> tuple[Note | None, list[Diagnostic]]:
 def load(ctx: BuildContext) -> None:
     """Fill ctx.notes (drafts included; the publish step drops them) and list other files."""
     note_paths, files = walk(ctx.vault, ctx.config.ignore_globs)
-    for rel in note_paths:
-        note, diags = read_note(ctx.vault, rel)
-        ctx.diagnostics.extend(diags)
-        if note is not None:
-            ctx.notes[rel] = note
+    vault = ctx.vault
+
+    def job(rels: list[str]) -> list[tuple[str, Note | None, list[Diagnostic]]]:
+        return [(rel, *read_note(vault, rel)) for rel in rels]
+
+    for part in fork_map(job, note_paths):  # YAML and title scans on every core for big vaults
+        for rel, note, diags in part:
+            ctx.diagnostics.extend(diags)
+            if note is not None:
+                ctx.notes[rel] = note
     ctx.extra["files"] = files
