@@ -12,8 +12,8 @@ Two modes, chosen by vault size (both reported in the build output):
   re-ranked, hit@10 of the dense part alone), a rotation trained for 96 chunk sub-spaces gave
   static encoder 0.483 / MiniLM query 0.598; one trained for the 32 note sub-spaces, with
   chunk sub-spaces taking the rotated dimensions interleaved by variance (so each gets a fair
-  share), 0.529 / 0.701, while chunk reconstruction cosine fell only from 0.982 to 0.974. (IVF lists over chunks were measured first: short queries fall far from
-  chunk centroids, so probing 1/8 of the lists kept 0.60 of the exact top-10 and fetched
+  share), 0.529 / 0.701, while chunk reconstruction cosine fell only from 0.982 to 0.974.
+  (IVF lists over chunks were measured first: short queries fall far from chunk centroids, so probing 1/8 of the lists kept 0.60 of the exact top-10 and fetched
   ~500 kB; see bench/search_quality.py.)
 The OPQ rotation is folded into the query encoder's rows, so the browser never needs it.
 
