@@ -20,6 +20,7 @@ from kb.markdown.callouts import callouts_plugin
 from kb.markdown.comments import comments_plugin
 from kb.markdown.embeds import embedded_ids_plugin, embeds_plugin
 from kb.markdown.env import RenderEnv
+from kb.markdown.fastpath import fastpath_plugin
 from kb.markdown.headings import headings_plugin
 from kb.markdown.highlights import highlights_plugin
 from kb.markdown.images import images_plugin
@@ -52,7 +53,7 @@ def highlight_code(code: str, lang: str, attrs: str) -> str:
     return f'<pre class="highlight"><code{cls}>{body}</code></pre>\n'
 
 
-def make_md(line_breaks: bool = False) -> MarkdownIt:
+def make_md(line_breaks: bool = False, fast: bool = True) -> MarkdownIt:
     """The one parser. Order matters where rules compete for the same characters:
 
     block: comments and math before fences/paragraphs may interrupt paragraphs;
@@ -86,6 +87,8 @@ def make_md(line_breaks: bool = False) -> MarkdownIt:
     md.use(embeds_plugin)
     md.use(headings_plugin)
     md.use(embedded_ids_plugin)
+    if fast:  # fast=False: markdown-it's own code paths, for tests that compare the two
+        md.use(fastpath_plugin)  # last: it guards the final block rules
     return md
 
 

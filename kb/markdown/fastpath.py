@@ -1,0 +1,147 @@
+"""Faster paths through markdown-it-py with the same output.
+
+markdown-it-py is pure Python and parsing is the largest part of a build. At
+every line start the block parser tries each block rule in turn, and each rule
+pays for a debug-log call and an indentation check before it looks at the one
+character that decides it; a paragraph re-runs most of them on each of its lines
+to see whether the paragraph ends there. Here each such rule gets a guard that
+looks at the line's first character first. The link destination scanner walks
+a URL one character at a time through a helper call; a regex does the plain run.
+
+Everything here returns what the original code returns (tests/test_markdown_fastpath.py
+compares both on the demo vault and on generated inputs).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from types import SimpleNamespace
+
+from markdown_it import MarkdownIt, helpers
+from markdown_it.common.utils import unescapeAll
+from markdown_it.helpers.parse_link_destination import _Result
+from markdown_it.rules_block import StateBlock
+
+# block rule -> the characters its line must start with (after indentation) for it to match
+BLOCK_FIRST_CHARS = {
+    "math_block": "$",
+    "math_bracket_block": "\\",
+    "fence": "`~",
+    "kb_comment": "%",
+    "blockquote": ">",
+    "hr": "*-_",
+    "list": "*-+0123456789",
+    "footnote_def": "[",
+    "reference": "[",
+    "html_block": "<",
+    "heading": "#",
+}
+
+_MD_LOGGERS = (
+    "markdown_it.rules_block.reference",
+    "markdown_it.rules_block.html_block",
+    "markdown_it.rules_block.paragraph",
+    "markdown_it.rules_block.blockquote",
+    "markdown_it.rules_block.fence",
+    "markdown_it.rules_block.heading",
+    "markdown_it.rules_block.lheading",
+    "markdown_it.rules_block.hr",
+    "markdown_it.rules_block.code",
+    "markdown_it.rules_block.list",
+)
+
+
+def _guard(rule, first: str):  # noqa: ANN001, ANN202 - a markdown-it block rule in, one out
+    def guarded(state: StateBlock, line: int, end_line: int, silent: bool) -> bool:
+        pos = state.bMarks[line] + state.tShift[line]
+        if pos < state.eMarks[line] and state.src[pos] not in first:
+            return False
+        return rule(state, line, end_line, silent)
+
+    return guarded
+
+
+def guard_block_rules(md: MarkdownIt) -> None:
+    """Put the first-character guard in front of every block rule that has one."""
+    for rule in list(md.block.ruler.__rules__):
+        first = BLOCK_FIRST_CHARS.get(rule.name)
+        if first:
+            md.block.ruler.at(rule.name, _guard(rule.fn, first), {"alt": list(rule.alt)})
+
+
+_PLAIN_DEST = re.compile(r"[^\x00-\x20\x7f\\()]+")
+
+
+def parse_link_destination(string: str, pos: int, maximum: int) -> _Result:
+    """markdown_it.helpers.parseLinkDestination, with plain runs matched by a regex."""
+    if pos < len(string) and string[pos] == "<":
+        return helpers.parseLinkDestination(string, pos, maximum)
+    start, level, length = pos, 0, len(string)
+    while pos < maximum:
+        m = _PLAIN_DEST.match(string, pos, maximum)
+        if m:
+            pos = m.end()
+            if pos >= maximum:
+                break
+        if pos >= length:  # markdown-it reads past the end as "no character": the end
+            break
+        c = string[pos]
+        if c == "\\":
+            if pos + 1 < maximum:
+                if pos + 1 < length and string[pos + 1] == " ":
+                    break
+                pos += 2
+            else:
+                pos += 1
+        elif c == "(":
+            level += 1
+            if level > 32:
+                return _Result()
+            pos += 1
+        elif c == ")":
+            if level == 0:
+                break
+            level -= 1
+            pos += 1
+        else:  # a space or control character ends the destination
+            break
+    result = _Result()
+    if start == pos or level != 0:
+        return result
+    result.str = unescapeAll(string[start:pos])
+    result.pos = pos
+    result.ok = True
+    return result
+
+
+class _NoDebug:
+    """Stands in for markdown-it's per-rule loggers, which only ever log at debug level."""
+
+    def debug(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+def silence_debug_logs() -> None:
+    """Each block rule logs 'entering <rule>' at debug level on every call (about 1.6
+    million calls on a 6,500-note vault). Nothing in kb ever enables that level, so the
+    call is dropped, unless the user has turned debug logging on for markdown_it."""
+    if logging.getLogger("markdown_it").isEnabledFor(logging.DEBUG):
+        return
+    import importlib
+
+    for name in _MD_LOGGERS:
+        module = importlib.import_module(name)
+        if isinstance(getattr(module, "LOGGER", None), logging.Logger):
+            module.LOGGER = _NoDebug()  # type: ignore[attr-defined]
+
+
+def fastpath_plugin(md: MarkdownIt) -> None:
+    """Last plugin: guards see the final rule list."""
+    guard_block_rules(md)
+    md.helpers = SimpleNamespace(  # type: ignore[assignment]  # per instance: the module stays as it is
+        parseLinkDestination=parse_link_destination,
+        parseLinkLabel=helpers.parseLinkLabel,
+        parseLinkTitle=helpers.parseLinkTitle,
+    )
+    silence_debug_logs()
