@@ -49,15 +49,30 @@ _PIECES = [
 ]
 
 
+# inline pieces: every character an inline rule starts at, in and out of context
+_INLINE = [
+    "word", " ", "**b**", "*i*", "_u_", "~~s~~", "==m==", "`c`", "``", "$x^2$", "$5", "\\(a\\)", "\\[b\\]", "\\*",
+    "<span>", "</span>", "<https://ex.org>", "&amp;", "&#35;", "&", "#tag", "#a/b", "%%hid%%", "[[note A]]",
+    "![[note A]]", "[[note A|alias]]", "[t](https://ex.org/(x))", "[t](<a b>)", "![i](a.png)", "[^1]", "^[fn]",
+    "https://ex.org/p", "[", "]", "(", ")", "!", "<", "*", "_", "=", "~", "^", ":", "\n", "-", "+", "{", "}",
+]
+
+
 def _random_doc(rng: random.Random) -> str:
-    return "\n".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 25))) + "\n"
+    lines = []
+    for _ in range(rng.randint(1, 25)):
+        line = rng.choice(_PIECES)
+        if rng.random() < 0.5:
+            line += "".join(rng.choice(_INLINE) for _ in range(rng.randint(1, 12)))
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def _inputs() -> list[str]:
     docs = [inp for f in sorted((ROOT / "tests/markdown/fixtures").glob("*.md")) for _, _, inp, _ in read_fixture_file(f)]
     docs += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "content").rglob("*.md"))]
     rng = random.Random(11)
-    return docs + [_random_doc(rng) for _ in range(400)]
+    return docs + [_random_doc(rng) for _ in range(1500)]
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +96,6 @@ def test_guards_are_in_place():
     guarded = [r.name for r in md.block.ruler.__rules__ if r.fn.__name__ == "guarded"]
     assert {"fence", "list", "heading", "blockquote", "html_block"} <= set(guarded)
     assert md.helpers.parseLinkDestination is parse_link_destination
+    assert md.inline.tokenize.__self__.rules_at("[") == [
+        r.fn for r in md.inline.ruler.__rules__ if r.name in ("wikilink", "link", "footnote_ref")
+    ]

@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt, helpers
 from markdown_it.common.utils import unescapeAll
 from markdown_it.helpers.parse_link_destination import _Result
 from markdown_it.rules_block import StateBlock
+from markdown_it.rules_inline import StateInline
 
 # block rule -> the characters its line must start with (after indentation) for it to match
 BLOCK_FIRST_CHARS = {
@@ -36,6 +37,29 @@ BLOCK_FIRST_CHARS = {
     "reference": "[",
     "html_block": "<",
     "heading": "#",
+}
+
+# inline rule -> the characters it can start at; "text" matches every other character
+INLINE_FIRST_CHARS = {
+    "kb_tag": "#",
+    "kb_comment": "%",
+    "linkify": ":",
+    "newline": "\n",
+    "math_inline": "$",
+    "math_bracket": "\\",
+    "escape": "\\",
+    "backticks": "`",
+    "strikethrough": "~",
+    "mark": "=",
+    "emphasis": "_*",
+    "wikilink": "[!",
+    "link": "[",
+    "image": "!",
+    "footnote_inline": "^",
+    "footnote_ref": "[",
+    "autolink": "<",
+    "html_inline": "<",
+    "entity": "&",
 }
 
 _MD_LOGGERS = (
@@ -68,6 +92,90 @@ def guard_block_rules(md: MarkdownIt) -> None:
         first = BLOCK_FIRST_CHARS.get(rule.name)
         if first:
             md.block.ruler.at(rule.name, _guard(rule.fn, first), {"alt": list(rule.alt)})
+
+
+class InlineDispatch:
+    """The inline rules worth trying at a character, in the ruler's order.
+
+    markdown-it tries every inline rule (twenty here) at each character that stops
+    the text rule; most reject it at once, but each try is a Python call. A rule
+    not listed in INLINE_FIRST_CHARS is always tried.
+    """
+
+    def __init__(self, md: MarkdownIt) -> None:
+        self.md = md
+        self.rules: list | None = None
+        self.by_char: dict[str, list] = {}
+
+    def rules_at(self, ch: str) -> list:
+        rules = self.md.inline.ruler.getRules("")
+        if rules is not self.rules:  # the ruler changed (enable/disable): start over
+            self.rules, self.by_char = rules, {}
+        got = self.by_char.get(ch)
+        if got is None:
+            got = self.by_char[ch] = [fn for fn in rules if self._may_start(fn, ch)]
+        return got
+
+    def _may_start(self, fn, ch: str) -> bool:  # noqa: ANN001 - a markdown-it inline rule
+        name = next((r.name for r in self.md.inline.ruler.__rules__ if r.fn is fn), "")
+        if name == "text":
+            return not self.md.inline.terminator_re.match(ch)
+        first = INLINE_FIRST_CHARS.get(name)
+        return first is None or ch in first
+
+    def tokenize(self, state: StateInline) -> None:
+        """markdown_it.parser_inline.ParserInline.tokenize, trying only rules_at(char)."""
+        end = state.posMax
+        max_nesting = state.md.options["maxNesting"]
+        src = state.src
+        if self.md.inline.ruler.getRules("") is not self.rules:
+            self.rules_at("")  # the ruler changed since the table was made: start over
+        by_char = self.by_char
+        while state.pos < end:
+            pos = state.pos
+            ok = False
+            if state.level < max_nesting:
+                rules = by_char.get(src[pos])
+                if rules is None:
+                    rules = self.rules_at(src[pos])
+                for rule in rules:
+                    ok = rule(state, False)
+                    if ok:
+                        if state.pos <= pos:
+                            raise RuntimeError("inline rule didn't increment state.pos")
+                        break
+            if ok:
+                if state.pos >= end:
+                    break
+                continue
+            state.append_pending(src[state.pos])
+            state.pos += 1
+        if state.pending:
+            state.pushPending()
+
+    def skip_token(self, state: StateInline) -> None:
+        """markdown_it.parser_inline.ParserInline.skipToken, trying only rules_at(char)."""
+        pos = state.pos
+        cache = state.cache
+        if pos in cache:
+            state.pos = cache[pos]
+            return
+        ok = False
+        if state.level < state.md.options["maxNesting"]:
+            rules = self.rules_at(state.src[pos]) if pos < len(state.src) else self.md.inline.ruler.getRules("")
+            for rule in rules:
+                state.level += 1
+                ok = rule(state, True)
+                state.level -= 1
+                if ok:
+                    if state.pos <= pos:
+                        raise RuntimeError("inline rule didn't increment state.pos")
+                    break
+        else:
+            state.pos = state.posMax
+        if not ok:
+            state.pos += 1
+        cache[pos] = state.pos
 
 
 _PLAIN_DEST = re.compile(r"[^\x00-\x20\x7f\\()]+")
@@ -139,6 +247,9 @@ def silence_debug_logs() -> None:
 def fastpath_plugin(md: MarkdownIt) -> None:
     """Last plugin: guards see the final rule list."""
     guard_block_rules(md)
+    dispatch = InlineDispatch(md)
+    md.inline.tokenize = dispatch.tokenize  # type: ignore[method-assign]  # this instance only
+    md.inline.skipToken = dispatch.skip_token  # type: ignore[method-assign]
     md.helpers = SimpleNamespace(  # type: ignore[assignment]  # per instance: the module stays as it is
         parseLinkDestination=parse_link_destination,
         parseLinkLabel=helpers.parseLinkLabel,
