@@ -218,3 +218,20 @@ def test_python_and_javascript_rank_identically(tmp_path, n, sections):
         assert [p for p, _ in got] == [x.path for x in py], q
         assert all(abs(s - x.score) < 1e-6 for (_, s), x in zip(got, py, strict=True))
     assert any(got for got in js)
+
+
+def test_strip_markup_fast_patterns_match_the_plain_ones():
+    """chunk._MARKS / _WS are tuned for speed; they must remove exactly what the plain patterns remove."""
+    import random
+    import re
+
+    from kb.search import chunk
+
+    marks = re.compile(r"(\*\*|__|~~|==|`+|^\s{0,3}>\s?|^\s*[-*+]\s+\[[ xX]\]\s+|^\s*[-*+]\s+|^\s*\d+\.\s+|\^[\w-]+\s*$)", re.M)
+    spaces = re.compile(r"[ \t]+")
+    rng = random.Random(3)
+    alphabet = [*"ab1 \t\n*_~=`>-+^[]xX.|", "\u00a0", "\u2003", "\u0663"]
+    for _ in range(50000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        assert chunk._MARKS.sub("", s) == marks.sub("", s), s
+        assert chunk._WS.sub(" ", s) == spaces.sub(" ", s), s
