@@ -4,8 +4,8 @@ markdown-it-py is pure Python and parsing is the largest part of a build. At
 every line start the block parser tries each block rule in turn, and each rule
 pays for a debug-log call and an indentation check before it looks at the one
 character that decides it; a paragraph re-runs most of them on each of its lines
-to see whether the paragraph ends there. Here each such rule gets a guard that
-looks at the line's first character first. The link destination scanner walks
+to see whether the paragraph ends there. Here a dispatcher looks at the line's
+first character and runs only the rules that can start with it. The link destination scanner walks
 a URL one character at a time through a helper call; a regex does the plain run.
 
 Everything here returns what the original code returns (tests/test_markdown_fastpath.py
@@ -76,22 +76,44 @@ _MD_LOGGERS = (
 )
 
 
-def _guard(rule, first: str):  # noqa: ANN001, ANN202 - a markdown-it block rule in, one out
-    def guarded(state: StateBlock, line: int, end_line: int, silent: bool) -> bool:
-        pos = state.bMarks[line] + state.tShift[line]
-        if pos < state.eMarks[line] and state.src[pos] not in first:
+class BlockDispatch:
+    """Each chain of block rules (the main one and the 'this ends a paragraph' ones) becomes
+    one function that runs, in order, only the rules the line's first character allows.
+
+    markdown-it asks the ruler for a chain by name (`getRules`); this instance's ruler
+    answers with [dispatcher], so every caller, the block parser and the rules that check
+    for terminators alike, goes through it.
+    """
+
+    def __init__(self, md: MarkdownIt) -> None:
+        self.md = md
+        self.plain_get_rules = md.block.ruler.getRules
+        self.chains: dict[str, tuple[list, list]] = {}
+
+    def get_rules(self, chain: str = "") -> list:
+        rules = self.plain_get_rules(chain)
+        got = self.chains.get(chain)
+        if got is None or got[0] is not rules:  # new, or the ruler changed since
+            got = self.chains[chain] = (rules, [self._dispatcher(rules)])
+        return got[1]
+
+    def _dispatcher(self, rules: list):  # noqa: ANN202 - a markdown-it block rule
+        names = {r.fn: r.name for r in self.md.block.ruler.__rules__}
+        firsts = [BLOCK_FIRST_CHARS.get(names.get(fn, "")) for fn in rules]
+        by_char: dict[str, list] = {"": rules}  # a line with nothing on it: every rule decides
+
+        def dispatch(state: StateBlock, line: int, end_line: int, silent: bool) -> bool:
+            pos = state.bMarks[line] + state.tShift[line]
+            ch = state.src[pos] if pos < state.eMarks[line] else ""
+            chosen = by_char.get(ch)
+            if chosen is None:
+                chosen = by_char[ch] = [fn for fn, first in zip(rules, firsts, strict=True) if first is None or ch in first]
+            for rule in chosen:
+                if rule(state, line, end_line, silent):
+                    return True
             return False
-        return rule(state, line, end_line, silent)
 
-    return guarded
-
-
-def guard_block_rules(md: MarkdownIt) -> None:
-    """Put the first-character guard in front of every block rule that has one."""
-    for rule in list(md.block.ruler.__rules__):
-        first = BLOCK_FIRST_CHARS.get(rule.name)
-        if first:
-            md.block.ruler.at(rule.name, _guard(rule.fn, first), {"alt": list(rule.alt)})
+        return dispatch
 
 
 class InlineDispatch:
@@ -245,8 +267,8 @@ def silence_debug_logs() -> None:
 
 
 def fastpath_plugin(md: MarkdownIt) -> None:
-    """Last plugin: guards see the final rule list."""
-    guard_block_rules(md)
+    """Last plugin: the dispatchers see the final rule lists."""
+    md.block.ruler.getRules = BlockDispatch(md).get_rules  # type: ignore[method-assign]  # this instance only
     dispatch = InlineDispatch(md)
     md.inline.tokenize = dispatch.tokenize  # type: ignore[method-assign]  # this instance only
     md.inline.skipToken = dispatch.skip_token  # type: ignore[method-assign]
