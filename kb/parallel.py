@@ -49,7 +49,9 @@ def fork_map(job: Callable[[list[str]], T], items: list[str], meanwhile: Callabl
         if meanwhile is not None:
             meanwhile()
         return [job(items)]
-    size = max(1, len(items) // (n * 4))
+    # many small tasks, so that no core sits idle at the end waiting for one long task
+    # (obsidian-hub: parse 2.9 -> 2.7 s, chunking 1.0 -> 0.9 s with 16 tasks per core instead of 4)
+    size = max(1, len(items) // (n * 16))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     _JOB = job
     try:
