@@ -58,3 +58,26 @@ def test_build_process_flushes_its_report_and_keeps_its_exit_status(tmp_path: Pa
     assert "a.md:3: warning[frontmatter]" in proc.stderr
     assert "a.md:4: warning[unresolved-link]" in proc.stderr and "--strict: 2 warnings" in proc.stderr
     assert proc.stdout.startswith("built 1 notes") and (tmp_path / "site" / "a" / "index.html").is_file()
+
+
+def test_unchanged_bytes_are_not_rewritten(tmp_path: Path, renames: list[str]):
+    write(tmp_path, "a.html", "same")
+    before = os.stat(tmp_path / "a.html").st_ino
+    write(tmp_path, "a.html", "same")
+    assert os.stat(tmp_path / "a.html").st_ino == before and len(renames) == 1
+    write(tmp_path, "a.html", "sAme")
+    assert (tmp_path / "a.html").read_text() == "sAme" and len(renames) == 2
+
+
+def test_linked_files_are_kept_when_unchanged_and_the_old_ones_never_touched(tmp_path: Path):
+    from kb.emit.common import link_unchanged_candidates
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    write(old, "model/big.onnx", b"\x00" * 1000)
+    write(old, "model/ort.wasm", b"wasm v1")
+    link_unchanged_candidates(old / "model", new / "model")
+    write(new, "model/big.onnx", b"\x00" * 1000)
+    write(new, "model/ort.wasm", b"wasm v2")
+    assert os.stat(new / "model/big.onnx").st_ino == os.stat(old / "model/big.onnx").st_ino
+    assert (new / "model/ort.wasm").read_bytes() == b"wasm v2"
+    assert (old / "model/ort.wasm").read_bytes() == b"wasm v1"  # what visitors are being served

@@ -23,12 +23,15 @@ def test_background_index_follows_edits(tmp_path):
     assert SiteIndex(out).manifest["mode"] == "lexical"
     assert 'id="related-h"' not in (out / "garden/note-000/index.html").read_text()
 
+    (out / "search" / "model").mkdir()
+    (out / "search" / "model" / "stale.onnx").write_bytes(b"from an older index")
     rb = Rebuilder(ctx)
     live = LiveSearch(v, out, CFG, embed=True, apply_related=rb.apply_related, debounce=0)
     ctx.extra["on_rebuilt"] = live.schedule
     live.schedule(ctx)
     assert live.wait_idle(120)
     assert SiteIndex(out).manifest["mode"] == "int8"  # vectors now, for a vault this small
+    assert not (out / "search" / "model").exists()  # linked over for reuse, then dropped: not made any more
     page = (out / "garden/note-000/index.html").read_text()
     related = page.split('id="related-h"')[1].split("</section>")[0]
     assert 'href="/garden/note-005/"' in related  # another garden note, rendered by the rebuild side

@@ -50,6 +50,32 @@ def _make_dir(path: str) -> None:
         os.makedirs(path, exist_ok=True)
 
 
+def _same_bytes(path: str, payload: bytes) -> bool:
+    try:
+        if os.path.getsize(path) != len(payload):
+            return False
+        with open(path, "rb") as f:
+            return f.read() == payload
+    except OSError:
+        return False
+
+
+def link_unchanged_candidates(src: Path, dest: Path) -> None:
+    """Hard-link every file under `src` to the same place under `dest`, so that `write`
+    finds the ones whose bytes did not change and leaves them: kb serve's search refresh
+    builds a new search/ folder and would otherwise rewrite the 37 MB browser model each time."""
+    if not src.is_dir():
+        return
+    for path in src.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            target = dest / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:  # another file system, or links not allowed: the files get written
+                return
+
+
 def write(out: Path, rel: str, data: str | bytes) -> str:
     """Write `rel` under `out`; refuses any path that would escape it."""
     target = os.path.join(out, safe_rel(rel))
@@ -58,6 +84,8 @@ def write(out: Path, rel: str, data: str | bytes) -> str:
     if str(out) in _FRESH:
         with open(target, "wb") as f:
             f.write(payload)
+        return rel
+    if _same_bytes(target, payload):  # kb serve: an unchanged page (or search/model/) is left alone
         return rel
     # temp file + rename: `kb serve` rewrites pages in the served site, and a
     # reader must see either the old page or the new one, never half of one

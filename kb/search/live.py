@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.config import Config
+from kb.emit.common import link_unchanged_candidates
 from kb.model import BuildContext, Note
 from kb.search.pipeline import emit_search, related
 
@@ -85,18 +86,30 @@ class LiveSearch:
         work = self.out.with_name(f".{self.out.name}.search-tmp")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
+        link_unchanged_candidates(self.out / "search" / "model", work / "search" / "model")
         ctx = BuildContext(vault=self.vault, out=work, config=self.config, notes=notes)
         ctx.extra.update(embed=self.embed, embedder=self.embedder)
         try:
             related(ctx)
             self.embedder = ctx.extra.get("embedder") or self.embedder
-            emit_search(ctx)
+            drop_unwritten(work / "search" / "model", work, set(emit_search(ctx)))
             swap_dir(work / "search", self.out / "search")
         finally:
             shutil.rmtree(work, ignore_errors=True)
         changed = {p: n.related for p, n in notes.items() if n.related != before[p]}
         if changed:
             self.apply_related(changed)
+
+
+def drop_unwritten(folder: Path, out: Path, written: set[str]) -> None:
+    """Remove what was linked into `folder` from the old index but not written this time."""
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+        elif path.is_file() and path.relative_to(out).as_posix() not in written:
+            path.unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def swap_dir(new: Path, dest: Path) -> None:
