@@ -57,3 +57,17 @@ def test_other_tokenizers_are_counted_by_tokenizers(tmp_path: Path):
     cased, uncased = piece_counter(tmp_path), piece_counter(packaged_model_path())
     assert cased is not None and uncased is not None
     assert cased("Unbelievably") == 1 < uncased("Unbelievably")  # the uncased vocabulary has no "U": [UNK]
+
+
+def test_token_counts_equal_counting_every_encoded_text():
+    """kb.search.static.token_counts (each distinct word split once) == bincount of wp.encode per text."""
+    import numpy as np
+
+    from kb.search.static import token_counts
+    from kb.search.tokenize import WordPiece
+
+    wp = WordPiece.from_file(packaged_model_path() / "vocab.txt")
+    texts = _texts()
+    want = np.bincount(np.concatenate([np.asarray(wp.encode(t), np.int64) for t in texts]), minlength=len(wp.vocab))
+    got = token_counts(wp, texts, len(wp.vocab))
+    assert got.sum() > 10000 and np.array_equal(got, want)
