@@ -27,6 +27,7 @@ from kb.load import load
 from kb.model import BuildContext, Diagnostic
 from kb.parallel import fork_map
 from kb.search.pipeline import emit_search
+from kb.search.pipeline import preload as search_preload
 from kb.search.pipeline import related as search_related
 from kb.theme import make_env
 from kb.transform.parse import parse_all
@@ -82,7 +83,7 @@ def transform(ctx: BuildContext) -> None:
     on_loaded = ctx.extra.get("on_loaded")  # kb serve: preview pages while the rest runs
     if on_loaded:
         on_loaded(ctx)
-    parse_all(ctx)
+    parse_all(ctx, meanwhile=lambda: search_preload(ctx))  # the embedding model loads while notes are parsed
     resolve(ctx)
     search_related(ctx)  # chunks, embeddings, note.related (kb.search)
 

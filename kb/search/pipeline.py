@@ -60,18 +60,29 @@ def chunk_all(ctx: BuildContext, count: Callable[[str], int]) -> list[Chunk]:
     return [c for part in fork_map(job, list(ctx.notes)) for c in part]
 
 
+def preload(ctx: BuildContext) -> None:
+    """Load the embedding model into ctx.extra["embedder"] if this build embeds and it is not
+    loaded yet (a failure is kept for `related` to report). kb.build calls this while the
+    parse workers run: loading torch and the model takes ~4 s of one core that would
+    otherwise wait for them."""
+    cfg = ctx.config.search
+    if not cfg.enabled or not ctx.extra.get("embed", True) or ctx.extra.get("embedder") is not None or "embedder_error" in ctx.extra:
+        return
+    try:
+        ctx.extra["embedder"] = load_embedder(cfg.model)
+    except Exception as exc:  # noqa: BLE001 - any failure to load the model means: lexical only
+        ctx.extra["embedder_error"] = exc
+
+
 def related(ctx: BuildContext) -> None:
     """Chunk every note, embed the chunks (cached) and fill note.related by exact cosine."""
     cfg = ctx.config.search
     if not cfg.enabled:
         return
+    preload(ctx)
     embedder: Embedder | None = ctx.extra.get("embedder")  # kb serve keeps the model loaded
-    if embedder is None and ctx.extra.get("embed", True):
-        try:
-            embedder = load_embedder(cfg.model)
-            ctx.extra["embedder"] = embedder
-        except Exception as exc:  # noqa: BLE001 - any failure to load the model means: lexical only
-            _say(f"warning: embedding model unavailable ({exc}); building a lexical-only index")
+    if embedder is None and "embedder_error" in ctx.extra:
+        _say(f"warning: embedding model unavailable ({ctx.extra.pop('embedder_error')}); building a lexical-only index")
     if embedder is not None and not ctx.extra.get("embed", True):
         embedder = None
     count = _counter(embedder)

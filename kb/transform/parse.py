@@ -173,8 +173,9 @@ class ParseResult:
         return self.diagnostics
 
 
-def parse_all(ctx: BuildContext) -> None:
-    """Parse every note, on every core for big vaults (kb.parallel)."""
+def parse_all(ctx: BuildContext, meanwhile: Callable[[], None] | None = None) -> None:
+    """Parse every note, on every core for big vaults (kb.parallel); `meanwhile()` runs in
+    this process while the workers parse."""
     renderer = Renderer(ctx)
     ctx.extra["renderer"] = renderer
     notes = list(ctx.notes.values())
@@ -182,6 +183,6 @@ def parse_all(ctx: BuildContext) -> None:
     def job(paths: list[str]) -> list[ParseResult]:
         return [renderer.render_note(ctx.notes[p]) for p in paths]
 
-    results = [r for chunk in fork_map(job, [n.path for n in notes]) for r in chunk]
+    results = [r for chunk in fork_map(job, [n.path for n in notes], meanwhile) for r in chunk]
     for note, result in zip(notes, results, strict=True):
         ctx.diagnostics.extend(result.apply(note))
