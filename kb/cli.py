@@ -86,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("-k", type=int, default=10)
     q.add_argument("--json", action="store_true")
     q.add_argument("--site", default="site")
-    q.add_argument("--full-model", action="store_true", help="encode the query with the full model")
+    q.add_argument("--full-model", action="store_true", help="encode the query with the full model (the site's shipped ONNX file if it has one)")
     q.set_defaults(func=cmd_search)
 
     n = sub.add_parser("init", help="write a starter vault with kb.toml")

@@ -175,6 +175,29 @@ def test_build_ships_model_and_runtime_and_caches_the_export(full_site, capsys):
 
 
 @pytest.mark.slow
+def test_kb_search_full_model_uses_the_shipped_model(full_site, capsys, monkeypatch):
+    from kb.cli import main
+    from kb.search import embed
+
+    _, out = full_site
+
+    def no_torch(*_a, **_k):  # noqa: ANN202 - the site's ONNX file must be enough
+        raise AssertionError("kb search loaded the torch model although the site ships one")
+
+    monkeypatch.setattr(embed, "load_embedder", no_torch)
+    capsys.readouterr()
+    assert main(["search", QUERY, "--full-model", "--json", "--site", str(out)]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["title"] == TARGET
+    (out / "search" / "model" / "model.onnx").rename(out / "search" / "model" / "gone.onnx")
+    try:
+        assert main(["search", QUERY, "--full-model", "--site", str(out)]) == 2
+        assert "model.onnx: the manifest names it but it is missing" in capsys.readouterr().err
+    finally:
+        (out / "search" / "model" / "gone.onnx").rename(out / "search" / "model" / "model.onnx")
+
+
+@pytest.mark.slow
 def test_shipped_model_agrees_with_torch_float32(full_site):
     """The int8 ONNX file the browser runs, under Python onnxruntime, vs sentence-transformers float32."""
     _, out = full_site
@@ -190,7 +213,7 @@ def test_shipped_model_agrees_with_torch_float32(full_site):
 @pytest.mark.browser
 def test_browser_full_model_finds_note_and_matches_kb_search(full_site, browser):
     from kb.search.embed import load_embedder
-    from kb.search.query import SiteIndex, full_model_vector
+    from kb.search.query import SiteIndex, full_model_vector, shipped_model_vector
 
     _, out = full_site
     srv, url = serve_dir(out)
@@ -224,6 +247,11 @@ def test_browser_full_model_finds_note_and_matches_kb_search(full_site, browser)
     py = [r.title for r in index.search(QUERY, k=10, vector=torch_vec)]
     assert py[0] == titles[0] == TARGET
     assert set(py[:3]) == set(titles[:3])
+    # on this site `kb search --full-model` runs the shipped ONNX file itself: closer to the browser than torch
+    cli_vec = shipped_model_vector(index, QUERY)
+    assert float(cli_vec @ browser_vec) > 0.99 and float(cli_vec @ browser_vec) >= float(torch_vec @ browser_vec)
+    cli = [r.title for r in index.search(QUERY, k=10, vector=cli_vec)]
+    assert cli[0] == TARGET and set(cli[:3]) == set(titles[:3])
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from kb.search.container import FormatError
-from kb.search.query import SiteIndex, full_model_vector
+from kb.search.query import SiteIndex, full_model_vector, shipped_model_vector
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -20,9 +20,12 @@ def run_search(args: argparse.Namespace) -> int:
                 print("kb search: the index has no embeddings (built with --no-embed?); lexical results",
                       file=sys.stderr)
             else:
-                from kb.search.embed import load_embedder
+                # the site's own browser model when it ships one (what its search box runs), else torch
+                vector = shipped_model_vector(index, args.query)
+                if vector is None:
+                    from kb.search.embed import load_embedder
 
-                vector = full_model_vector(index, args.query, lambda _m: load_embedder(index.manifest.get("model_source", "")))
+                    vector = full_model_vector(index, args.query, lambda _m: load_embedder(index.manifest.get("model_source", "")))
         results = index.search(args.query, k=args.k, vector=vector)
     except FormatError as exc:
         print(f"kb search: error: {exc}", file=sys.stderr)

@@ -211,6 +211,31 @@ class SiteIndex:
         return Result(path, url, title, heading, anchor, snippet, round(score, 6))
 
 
+def shipped_model_vector(index: SiteIndex, query: str) -> np.ndarray | None:
+    """The query as the search box encodes it on a site built with browser_model = "full": the
+    site's own ONNX file (under Python's onnxruntime), [CLS] word pieces [SEP], mean-pooled,
+    rotated (templates/static/search-model.js does the same steps). None when the site ships
+    no model, onnxruntime is missing or the query has no word pieces. The wasm and native int8
+    kernels round differently, so this is the browser's vector within int8 error (cosine > 0.99)."""
+    bm = index.manifest.get("browser_model")
+    if not bm:
+        return None
+    try:
+        import onnxruntime  # noqa: F401 - only to know it is there
+
+        from kb.search.browser_model import onnx_encode
+    except ImportError:
+        return None
+    ids = index.wordpiece(query).encode(query)
+    if not ids:
+        return None
+    model = index.root / bm["model"]
+    if not model.is_file():
+        raise FormatError(f"{model}: the manifest names it but it is missing")
+    ids = [bm["cls"], *ids[: bm["max_tokens"] - 2], bm["sep"]]
+    return index.rotate(onnx_encode(model, [ids])[0])
+
+
 def full_model_vector(index: SiteIndex, query: str, load: Callable[[str], object]) -> np.ndarray:
     """The query encoded by the full model named in the manifest, rotated into the index's space."""
     embedder = load(index.manifest["model"])
