@@ -63,6 +63,13 @@ def test_chunks_split_at_headings_with_stable_ids_and_limits(wp):
     assert [c.id for c in again] == [c.id for c in chunks]
 
 
+def test_snippets_drop_single_emphasis_marks_but_keep_identifiers(wp):
+    src = b"# T\n\n*First posted on my old blog.* See my_var_name and a * b, _really_.\n"
+    (chunk,) = note_chunks(make_note("n.md", src)[0], lambda s: len(wp.encode(s)))
+    assert chunk.snippet == "First posted on my old blog. See my_var_name and a * b, really."
+    assert "*First posted" in chunk.text  # what gets embedded is unchanged
+
+
 def test_sharded_vocabulary_tokenizes_like_the_whole(wp):
     from kb.search.index import vocab_files, word_vocab_shards
     from kb.search.tokenize import basic_tokens

@@ -27,6 +27,9 @@ _TAG = re.compile(r"<[^>\n]+>")
 # instead of trying each alternative (2x faster on obsidian-hub, same matches)
 _MARKS = re.compile(r"(?=[*_~=`>\-+\d\s^])(^(?:\s{0,3}>\s?|\s*[-*+]\s+\[[ xX]\]\s+|\s*[-*+]\s+|\s*\d+\.\s+)|\*\*|__|~~|==|`+|\^[\w-]+\s*$)", re.M)
 _TABLE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", re.M)
+# *one-star* or _underscore_ emphasis around words (not snake_case, not "a * b"); strip_markup keeps
+# these for the embeddings, result snippets drop them
+_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])")
 _WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not already one space
 
 
@@ -139,7 +142,7 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
         for part in _split_long(paras, budget, count):
             ordinal = seen.get(anc, 0)
             seen[anc] = ordinal + 1
-            plain = part.replace("\n", " ").strip()
+            plain = _EMPHASIS.sub(r"\2", part.replace("\n", " ").strip())  # for the eye only: the embedded text keeps it
             snippet = plain[:200].rsplit(" ", 1)[0] + "…" if len(plain) > 200 else plain
             chunks.append(Chunk(f"{note.path}#{anc}:{ordinal}", note.path, heading, anc, f"{prefix}\n{part}".strip(), snippet))
     if not chunks:  # a note with only a title still deserves to be found
