@@ -4,12 +4,16 @@ markdown-it-py is pure Python and parsing is the largest part of a build. At
 every line start the block parser tries each block rule in turn, and each rule
 pays for a debug-log call and an indentation check before it looks at the one
 character that decides it; a paragraph re-runs most of them on each of its lines
-to see whether the paragraph ends there. Here a dispatcher looks at the line's
-first character and runs only the rules that can start with it. The link destination scanner walks
-a URL one character at a time through a helper call; a regex does the plain run.
+to see whether the paragraph ends there. Likewise the inline parser tries all
+twenty inline rules at every character that ends a run of plain text. Here
+dispatchers look at that one character and run only the rules that can start
+with it. The link destination scanner walks a URL one character at a time
+through a helper call; a regex does the plain run.
 
-Everything here returns what the original code returns (tests/test_markdown_fastpath.py
-compares both on the demo vault and on generated inputs).
+Obsidian-hub (6,571 notes), serial parse: 6.3 -> 4.8 s. Everything here returns
+what the original code returns (tests/test_markdown_fastpath.py compares both on
+the fixtures, the demo vault and generated inputs; `diff -r` of the two sites of
+obsidian-hub is empty).
 """
 
 from __future__ import annotations
