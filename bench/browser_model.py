@@ -10,8 +10,9 @@ Builds the vault (copied to --work; its .kb-cache keeps embeddings and the ONNX 
   - headless Chromium, served from localhost (so no network time): cold load of the model (first focus ->
     ready, fresh profile), the first query once loaded, then per-query encode and whole-search latency
   - hit@10 / MRR@10 at note level on the labeled queries for: the browser with the full model,
-    Python onnxruntime with the same ONNX file, `kb search --full-model` (torch), `kb search` (default
-    static encoder); and how often the browser's top note equals `kb search --full-model`'s
+    Python onnxruntime with the same ONNX file (what `kb search --full-model` runs on such a site), the
+    same model in torch (what it runs on a site without a shipped model), `kb search` (default static
+    encoder); and how often the browser's top note equals each Python one's
 """
 
 from __future__ import annotations
@@ -184,8 +185,8 @@ def main() -> int:
     tvecs = embedder.encode(qtexts)
     runs: dict[str, list[list[str]]] = {
         "browser full": [r["paths"] for r in br["queries"]],
-        "python onnx": [[r.path for r in index.search(q, vector=v)] for q, v in zip(qtexts, rot, strict=True)],
-        "kb --full-model": [[r.path for r in index.search(q, vector=index.rotate(v))] for q, v in zip(qtexts, tvecs, strict=True)],
+        "kb --full-model": [[r.path for r in index.search(q, vector=v)] for q, v in zip(qtexts, rot, strict=True)],
+        "torch model": [[r.path for r in index.search(q, vector=index.rotate(v))] for q, v in zip(qtexts, tvecs, strict=True)],
         "kb default": [[r.path for r in index.search(q)] for q in qtexts],
     }
     print(f"\n{len(qtexts)} labeled queries, note level (all fused with BM25 as the site does)")
@@ -193,12 +194,12 @@ def main() -> int:
     for name, ranked in runs.items():
         h, mrr = metrics(ranked, relevant)
         print(f"{name:<18}{h:>8.3f}{mrr:>8.3f}")
-    full = runs["kb --full-model"]
-    top1 = sum(a[:1] == b[:1] for a, b in zip(runs["browser full"], full, strict=True))
-    overlap = np.mean([len(set(a[:10]) & set(b[:10])) / max(len(b[:10]), 1) for a, b in zip(runs["browser full"], full, strict=True)])
-    print(f"browser vs kb search --full-model: same top note {top1}/{len(qtexts)}, top-10 overlap {overlap:.3f}")
-    same = sum(a == b for a, b in zip(runs["browser full"], runs["python onnx"], strict=True))
-    print(f"browser vs Python onnxruntime (same ONNX file): identical top 10 for {same}/{len(qtexts)} queries")
+    for name in ("kb --full-model", "torch model"):
+        other = runs[name]
+        top1 = sum(a[:1] == b[:1] for a, b in zip(runs["browser full"], other, strict=True))
+        overlap = np.mean([len(set(a[:10]) & set(b[:10])) / max(len(b[:10]), 1) for a, b in zip(runs["browser full"], other, strict=True)])
+        same = sum(a == b for a, b in zip(runs["browser full"], other, strict=True))
+        print(f"browser vs {name}: same top note {top1}/{len(qtexts)}, top-10 overlap {overlap:.3f}, identical top 10 {same}")
     return 0
 
 
