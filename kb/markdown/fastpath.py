@@ -26,6 +26,8 @@ from markdown_it import MarkdownIt, helpers
 from markdown_it.common.utils import unescapeAll
 from markdown_it.helpers.parse_link_destination import _Result
 from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_core.normalize import normalize as plain_normalize
 from markdown_it.rules_inline import StateInline
 
 # block rule -> the characters its line must start with (after indentation) for it to match
@@ -270,8 +272,16 @@ def silence_debug_logs() -> None:
             module.LOGGER = _NoDebug()  # type: ignore[attr-defined]
 
 
+def normalize(state: StateCore) -> None:
+    """markdown-it's "normalize" core rule (CRLF/CR -> LF, NUL -> U+FFFD), which runs two regex
+    substitutions over every source, even when it has no CR or NUL (0.13 s on obsidian-hub)."""
+    if "\r" in state.src or "\0" in state.src:
+        plain_normalize(state)
+
+
 def fastpath_plugin(md: MarkdownIt) -> None:
     """Last plugin: the dispatchers see the final rule lists."""
+    md.core.ruler.at("normalize", normalize)
     md.block.ruler.getRules = BlockDispatch(md).get_rules  # type: ignore[method-assign]  # this instance only
     dispatch = InlineDispatch(md)
     md.inline.tokenize = dispatch.tokenize  # type: ignore[method-assign]  # this instance only
