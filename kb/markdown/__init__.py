@@ -88,7 +88,7 @@ def make_md(line_breaks: bool = False, fast: bool = True) -> MarkdownIt:
     md.use(headings_plugin)
     md.use(embedded_ids_plugin)
     if fast:  # fast=False: markdown-it's own code paths, for tests that compare the two
-        md.use(fastpath_plugin)  # last: it guards the final block rules
+        md.use(fastpath_plugin)  # last: its dispatchers read the final rule lists
     return md
 
 

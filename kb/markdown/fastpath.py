@@ -132,20 +132,26 @@ class InlineDispatch:
 
     def __init__(self, md: MarkdownIt) -> None:
         self.md = md
-        self.rules: list | None = None
+        self.rules: list = []
+        self.names: list[str] = []
         self.by_char: dict[str, list] = {}
 
-    def rules_at(self, ch: str) -> list:
+    def table(self) -> dict[str, list]:
+        """char -> rules to try, filled as characters come; emptied when the ruler changed."""
         rules = self.md.inline.ruler.getRules("")
-        if rules is not self.rules:  # the ruler changed (enable/disable): start over
-            self.rules, self.by_char = rules, {}
-        got = self.by_char.get(ch)
+        if rules is not self.rules:
+            names = {r.fn: r.name for r in self.md.inline.ruler.__rules__}
+            self.rules, self.names, self.by_char = rules, [names.get(fn, "") for fn in rules], {}
+        return self.by_char
+
+    def rules_at(self, ch: str) -> list:
+        table = self.table()
+        got = table.get(ch)
         if got is None:
-            got = self.by_char[ch] = [fn for fn in rules if self._may_start(fn, ch)]
+            got = table[ch] = [fn for fn, name in zip(self.rules, self.names, strict=True) if self._may_start(name, ch)]
         return got
 
-    def _may_start(self, fn, ch: str) -> bool:  # noqa: ANN001 - a markdown-it inline rule
-        name = next((r.name for r in self.md.inline.ruler.__rules__ if r.fn is fn), "")
+    def _may_start(self, name: str, ch: str) -> bool:
         if name == "text":
             return not self.md.inline.terminator_re.match(ch)
         first = INLINE_FIRST_CHARS.get(name)
@@ -156,9 +162,7 @@ class InlineDispatch:
         end = state.posMax
         max_nesting = state.md.options["maxNesting"]
         src = state.src
-        if self.md.inline.ruler.getRules("") is not self.rules:
-            self.rules_at("")  # the ruler changed since the table was made: start over
-        by_char = self.by_char
+        by_char = self.table()
         while state.pos < end:
             pos = state.pos
             ok = False
