@@ -40,7 +40,7 @@ from kb.search.embed import load_embedder, packaged_model_path  # noqa: E402
 from kb.search.query import SiteIndex  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from search_quality import metrics  # noqa: E402
+from search_quality import HUB, metrics  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 
@@ -127,8 +127,7 @@ def browser_runs(site: Path, queries: list[str]) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--vault", default=str(next((p / "shared" / "corpora" / "obsidian-hub" for p in ROOT.parents
-                                                 if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), "")))
+    ap.add_argument("--vault", default=HUB)
     ap.add_argument("--queries", default=str(ROOT / "bench" / "queries.json"))
     ap.add_argument("--work", default="/tmp/kb-bench-fullmodel")
     ap.add_argument("--seed-cache", default="", help="copy this .kb-cache into the work vault first (saves embedding)")

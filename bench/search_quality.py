@@ -36,6 +36,10 @@ from kb.search.embed import load_embedder  # noqa: E402
 from kb.search.quantize import reconstruct  # noqa: E402
 from kb.search.query import SiteIndex  # noqa: E402
 
+# ../shared/corpora/obsidian-hub beside the checkout (or beside a worktree's parent); "" if none
+HUB = str(next((p / "shared" / "corpora" / "obsidian-hub" for p in ROOT.parents
+                if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), ""))
+
 
 def metrics(ranked: list[list[str]], relevant: list[set[str]]) -> tuple[float, float]:
     hits, rr = 0, 0.0
@@ -61,8 +65,7 @@ def note_top(scores: np.ndarray, chunk_paths: list[str], k: int = 10) -> list[st
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--vault", default=str(next((p / "shared" / "corpora" / "obsidian-hub" for p in ROOT.parents
-                                                 if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), "")))
+    ap.add_argument("--vault", default=HUB)
     ap.add_argument("--queries", default=str(ROOT / "bench" / "queries.json"))
     ap.add_argument("--work", default="/tmp/kb-bench")
     ap.add_argument("--rerank", type=int, nargs="*", default=[], help="also report default-mode numbers at these rerank sizes")

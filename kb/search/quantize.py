@@ -13,8 +13,9 @@ Two modes, chosen by vault size (both reported in the build output):
   static encoder 0.483 / MiniLM query 0.598; one trained for the 32 note sub-spaces, with
   chunk sub-spaces taking the rotated dimensions interleaved by variance (so each gets a fair
   share), 0.529 / 0.701, while chunk reconstruction cosine fell only from 0.982 to 0.974.
-  (IVF lists over chunks were measured first: short queries fall far from chunk centroids, so probing 1/8 of the lists kept 0.60 of the exact top-10 and fetched
-  ~500 kB; see bench/search_quality.py.)
+  (IVF lists over chunks were measured first: short queries fall far from chunk centroids,
+  so probing 1/8 of the lists kept 0.60 of the exact top-10 and fetched ~500 kB; see
+  bench/search_quality.py.)
 The OPQ rotation is folded into the query encoder's rows, so the browser never needs it.
 
 Training is numpy, not faiss: faiss has no 4-bit residual OPQ, and swapping faiss's ProductQuantizer
@@ -23,8 +24,8 @@ MiniLM queries 0.701 -> 0.655 on obsidian-hub, so faiss-cpu is no longer a depen
 The numpy loops themselves were then made faster (obsidian-hub, 33k chunks: 30 -> 9 s): nearest
 centroids by one batched matmul instead of einsum, and each stage's k-means on a fixed sample of
 at most TRAIN_MAX rows. bench/search_quality.py before / after: reconstruction cosine 0.9738 /
-0.9737, default hit@10 0.609 / 0.621, --full-model 0.724 / 0.759 (both runs of the same quantizer
-with and without sampling: re-training moves these by ~0.03, which is the noise here).
+0.9737, default hit@10 0.609 / 0.621, --full-model 0.724 / 0.759. That is within the noise:
+re-training with other seeds alone moves them 0.598-0.621 and 0.690-0.759 (search_quality.py --seeds 3).
 """
 
 from __future__ import annotations
