@@ -51,7 +51,7 @@ class PlainST:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         torch.set_num_threads(self.model.max_threads)
-        return self.model.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        return self.model.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)  # its default batch (32)
 
 
 def interleaved(models: dict, texts: list[str], rounds: int) -> tuple[dict, dict, dict]:

@@ -41,3 +41,17 @@ def test_kb_search_default_and_full_model(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)[0]["title"] == "Sync your notes across devices"
     related = (out / "sync" / "index.html").read_text()
     assert 'id="related-h"' in related
+
+
+def test_encode_keeps_each_text_with_its_vector():
+    """kb's loop (sorted by word pieces, batches of 16, thread probe on slices of 64+) returns
+    every vector at its text's position, equal to sentence-transformers' own encode of that text."""
+    words = "vault note link graph plugin theme sync phone backup search tag daily journal".split()
+    texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(1 + (i * 13) % 90)) for i in range(80)]
+    ref = MiniLM(packaged_model_path(), precision="float32")
+    assert ref.max_threads < 2 or len(texts) >= 4 * ref.PROBE_TEXTS  # the probe path runs where it can
+    own = ref.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    got = ref.encode(texts)
+    assert ((own * got).sum(1) > 0.9999).all()
+    back = ref.encode(texts[::-1])
+    assert ((back[::-1] * got).sum(1) > 0.9999).all()
