@@ -40,7 +40,9 @@ def sample_chunks(vault: Path, n: int, count) -> list[str]:  # noqa: ANN001
     transform(ctx)
     texts = [c.text for note in ctx.notes.values() for c in note_chunks(note, count)]
     rng = np.random.default_rng(0)
-    return [texts[i] for i in sorted(rng.choice(len(texts), min(n, len(texts)), replace=False))]
+    if n <= 0 or n >= len(texts):
+        return texts
+    return [texts[i] for i in sorted(rng.choice(len(texts), n, replace=False))]
 
 
 class PlainST:
@@ -77,7 +79,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--vault", default=str(next((p / "shared" / "corpora" / "obsidian-hub" for p in ROOT.parents
                                                  if (p / "shared" / "corpora" / "obsidian-hub").is_dir()), "")))
-    ap.add_argument("--sample", type=int, default=600)
+    ap.add_argument("--sample", type=int, default=600, help="chunks to embed (0: all of the vault's)")
     ap.add_argument("--work", default="/tmp/kb-embed")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-rebuild", action="store_true")
@@ -95,8 +97,9 @@ def main() -> int:
     cpu_x = np.sum(cpu["float32"]) / np.sum(cpu[fast.precision])
     per_round = ", ".join(f"{a / b:.2f}" for a, b in zip(wall["float32"], wall[fast.precision], strict=True))
     cos = (ref * got).sum(1)
-    nn_ref = np.argsort(-(ref @ ref.T), axis=1)[:, 1:11]
-    nn_got = np.argsort(-(got @ got.T), axis=1)[:, 1:11]
+    rows = slice(0, min(len(texts), 2000))  # neighbours of at most 2,000 chunks among all: memory stays small
+    nn_ref = np.argsort(-(ref[rows] @ ref.T), axis=1)[:, 1:11]
+    nn_got = np.argsort(-(got[rows] @ got.T), axis=1)[:, 1:11]
     kept = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(nn_ref, nn_got, strict=True)])
     print(f"float32 (plain ST) {r32:7.1f} chunks/s")
     rkb = len(texts) / np.sum(wall["float32+kb"]) * args.rounds

@@ -242,3 +242,39 @@ def test_strip_markup_fast_patterns_match_the_plain_ones():
         s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
         assert chunk._MARKS.sub("", s) == marks.sub("", s), s
         assert chunk._WS.sub(" ", s) == spaces.sub(" ", s), s
+
+
+def test_requantize_codes_like_the_training_run():
+    """Codes made with kept codebooks equal those of the run that trained them; an index that
+    does not fit (int8, too few chunks, other dims) is refused."""
+    from kb.search.quantize import PQ_MIN_CHUNKS, quantize, requantize
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(PQ_MIN_CHUNKS + 100, 64)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    notes = x[::4] / np.linalg.norm(x[::4], axis=1, keepdims=True)
+    q = quantize(x, 0, notes)
+    again = requantize(q, x, notes)
+    assert q.mode == "pq" and again is not None
+    assert np.array_equal(again.codes, q.codes) and np.array_equal(again.note_codes, q.note_codes)
+    moved = requantize(q, x[::-1].copy(), notes)
+    assert moved is not None and np.array_equal(moved.codes, q.codes[::-1])
+    assert requantize(q, x[:100], notes) is None  # this few chunks get int8
+    assert requantize(q, x[:, :32].copy(), notes) is None
+    assert requantize(quantize(x[:100]), x, notes) is None
+
+
+def test_pq_with_fewer_notes_than_dimensions():
+    """Enough chunks for product quantization, in fewer notes than the vectors have dimensions
+    (a vault of a few long notes): the rotation trained on the note vectors is still a whole basis."""
+    from kb.search.quantize import PQ_MIN_CHUNKS, quantize, reconstruct
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(PQ_MIN_CHUNKS + 10, 64)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    notes = x[:40].copy()
+    q = quantize(x, 0, notes)
+    assert q.mode == "pq" and q.note_codes.shape[0] == 40
+    assert np.allclose(q.rotation @ q.rotation.T, np.eye(64), atol=1e-4)
+    rec = reconstruct(q)
+    assert float(np.mean((rec * (x @ q.rotation.T)).sum(1))) > 0.5

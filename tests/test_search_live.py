@@ -9,6 +9,7 @@ from search_vaults import vault
 from kb.build import build
 from kb.config import Config, SearchConfig
 from kb.rebuild import Rebuilder
+from kb.search import quantize
 from kb.search.live import LiveSearch
 from kb.search.query import SiteIndex
 from tests.conftest import write_vault
@@ -105,3 +106,36 @@ def test_unwritable_cache_does_not_stop_the_build(tmp_path, capsys):
     r = build(v, tmp_path / "site", CFG, embed=True)
     assert SiteIndex(r.ctx.out).manifest["mode"] == "int8"
     assert "could not write the embedding cache" in capsys.readouterr().err
+
+
+def test_refreshes_reuse_the_codebooks_until_the_vault_has_changed(tmp_path, monkeypatch, capsys):
+    """kb serve codes an edited vault with the codebooks it trained last (a build always trains);
+    once more than RETRAIN_SHARE of the chunks are new or gone, it trains again."""
+    monkeypatch.setattr(quantize, "PQ_MIN_CHUNKS", 64)  # product quantization for a small vault
+    v = write_vault(tmp_path / "v", vault(60, sections=2))
+    ctx = build(v, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    live = LiveSearch(v, ctx.out, CFG, embed=True, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule
+    live.schedule(ctx)
+    assert live.wait_idle(120)
+    first = live.quantizer
+    assert first is not None and first.mode == "pq" and SiteIndex(ctx.out).manifest["mode"] == "pq"
+    assert "previous refresh" not in capsys.readouterr().err
+
+    (v / "music/note-004.md").write_text("# Music note 4\nA zeppelin over the concert hall.\n")
+    rb.apply({"music/note-004.md"})
+    assert live.wait_idle(120)
+    assert live.quantizer is first
+    assert "reconstruction cosine" in (err := capsys.readouterr().err) and "(codebooks of the previous refresh)" in err
+    hits = SiteIndex(ctx.out).search("zeppelin", k=3)
+    assert hits and hits[0].path == "music/note-004.md"
+
+    edited = [f"garden/note-{i:03d}.md" for i in range(0, 60, 5)]  # 12 of 60 notes: 20% of the chunks
+    for rel in edited:
+        (v / rel).write_text(f"# Rewritten {rel}\nNothing about gardens any more: {rel} is about kites.\n")
+    rb.apply(set(edited))
+    assert live.wait_idle(120)
+    assert live.quantizer is not first
+    assert "previous refresh" not in capsys.readouterr().err
+    live.stop()

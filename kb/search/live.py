@@ -38,6 +38,8 @@ class LiveSearch:
         self.vault, self.out, self.config, self.embed = vault, out, config, embed
         self.apply_related, self.debounce = apply_related, debounce
         self.embedder: Any = None  # loaded on the first refresh, kept for the session
+        self.quantizer: Any = None  # kb.search.quantize.Quantized last trained, and the chunk ids it was trained on
+        self.trained_ids: set[str] = set()
         self._pending: dict[str, Note] | None = None
         self._busy = False
         self._stop = False
@@ -92,13 +94,35 @@ class LiveSearch:
         try:
             related(ctx)
             self.embedder = ctx.extra.get("embedder") or self.embedder
+            self._offer_quantizer(ctx)
             drop_unwritten(work / "search" / "model", work, set(emit_search(ctx)))
+            self._keep_quantizer(ctx)
             swap_dir(work / "search", self.out / "search")
         finally:
             shutil.rmtree(work, ignore_errors=True)
         changed = {p: n.related for p, n in notes.items() if n.related != before[p]}
         if changed:
             self.apply_related(changed)
+
+
+    RETRAIN_SHARE = 0.1  # retrain the codebooks once this share of chunks is new or gone since they were trained
+
+    def _offer_quantizer(self, ctx: BuildContext) -> None:
+        """Let emit_search code the vectors with the codebooks of an earlier refresh (training takes
+        ~9 s of CPU on obsidian-hub, beside the page rebuilds, after every edit) while the chunks are
+        mostly those they were trained on."""
+        state = ctx.extra.get("search")
+        if self.quantizer is None or state is None:
+            return
+        ids = {c.id for c in state.chunks}
+        if len(ids ^ self.trained_ids) <= self.RETRAIN_SHARE * len(self.trained_ids):
+            ctx.extra["reuse_quantizer"] = self.quantizer
+
+    def _keep_quantizer(self, ctx: BuildContext) -> None:
+        state = ctx.extra.get("search")
+        q = getattr(state, "quantized", None)
+        if q is not None and (self.quantizer is None or q.codebooks is not self.quantizer.codebooks):  # trained now
+            self.quantizer, self.trained_ids = q, {c.id for c in state.chunks}
 
 
 def drop_unwritten(folder: Path, out: Path, written: set[str]) -> None:

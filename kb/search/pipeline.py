@@ -142,7 +142,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
     """Write search/ (see kb.search.index); returns the written paths."""
     from kb.emit.common import write
     from kb.search.index import NoteInfo, write_index
-    from kb.search.quantize import quantize, reconstruct
+    from kb.search.quantize import quantize, reconstruct, requantize
     from kb.search.static import fit_rows, token_table
 
     state: SearchState | None = ctx.extra.get("search")
@@ -154,7 +154,10 @@ def emit_search(ctx: BuildContext) -> list[str]:
     if state.vectors is not None and state.embedder is not None and len(state.chunks):
         e = state.embedder
         note_vecs = first_pass_vectors(state, list(ctx.notes)) if state.notes_vec else None
-        q = quantize(state.vectors, ctx.config.search.pq_m, note_vecs)
+        prev = ctx.extra.get("reuse_quantizer")  # kb serve: codebooks of its last refresh (kb.search.live)
+        q = requantize(prev, state.vectors, note_vecs) if prev is not None else None
+        reused = q is not None
+        q = q or quantize(state.vectors, ctx.config.search.pq_m, note_vecs)
         state.quantized = q
         rec = reconstruct(q)
         exact = state.vectors @ q.rotation.T
@@ -166,7 +169,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
         model_id = e.model_id
         state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk"
                             f"{f', {q.note_codes.shape[1]} B/note' if q.mode == 'pq' else ''}), "
-                            f"reconstruction cosine {cos:.4f}")
+                            f"reconstruction cosine {cos:.4f}{' (codebooks of the previous refresh)' if reused else ''}")
     files, manifest = write_index(state.chunks, notes, q, model_id, vocab, rows)
     if q is not None:
         manifest_extra = {"model_source": ctx.config.search.model}
