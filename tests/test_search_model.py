@@ -44,7 +44,7 @@ def test_kb_search_default_and_full_model(tmp_path, capsys):
 
 
 def test_encode_keeps_each_text_with_its_vector():
-    """kb's loop (sorted by word pieces, batches of 16, thread probe on slices of 64+) returns
+    """kb's loop (sorted by word pieces, batches of BATCH, thread probe on slices of 64+) returns
     every vector at its text's position, equal to sentence-transformers' own encode of that text."""
     words = "vault note link graph plugin theme sync phone backup search tag daily journal".split()
     texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(1 + (i * 13) % 90)) for i in range(80)]
