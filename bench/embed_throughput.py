@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -25,6 +26,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from kb.build import build, transform  # noqa: E402
 from kb.config import Config  # noqa: E402
@@ -34,15 +36,29 @@ from kb.search.chunk import note_chunks  # noqa: E402
 from kb.search.embed import MiniLM, packaged_model_path  # noqa: E402
 
 
-def sample_chunks(vault: Path, n: int, count) -> list[str]:  # noqa: ANN001
+def sample_chunks(vault: Path, n: int, count) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """(texts, note paths) of n chunks drawn at random, or of all chunks for n <= 0."""
     ctx = BuildContext(vault=vault.resolve(), out=Path("/nonexistent"), config=Config())
     load(ctx)
     transform(ctx)
-    texts = [c.text for note in ctx.notes.values() for c in note_chunks(note, count)]
+    chunks = [c for note in ctx.notes.values() for c in note_chunks(note, count)]
     rng = np.random.default_rng(0)
-    if n <= 0 or n >= len(texts):
-        return texts
-    return [texts[i] for i in sorted(rng.choice(len(texts), n, replace=False))]
+    if 0 < n < len(chunks):
+        chunks = [chunks[i] for i in sorted(rng.choice(len(chunks), n, replace=False))]
+    return [c.text for c in chunks], [c.path for c in chunks]
+
+
+def labeled_hits(model: MiniLM, vecs: dict[str, np.ndarray], paths: list[str]) -> None:
+    """hit@10 / MRR@10 of bench/queries.json over these chunk vectors (exact cosine, float32 query
+    vectors): whether the faster vectors lose anything a user would see. Whole vault only."""
+    from search_quality import metrics, note_top
+
+    queries = json.loads((ROOT / "bench" / "queries.json").read_text())
+    qv = model.encode([q["query"] for q in queries])
+    relevant = [set(q["relevant"]) for q in queries]
+    for name, v in vecs.items():
+        h, mrr = metrics([note_top(v @ q, paths) for q in qv], relevant)
+        print(f"labeled queries, exact search over {name} vectors: hit@10 {h:.3f} MRR@10 {mrr:.3f}")
 
 
 class PlainST:
@@ -86,7 +102,7 @@ def main() -> int:
     args = ap.parse_args()
     path = packaged_model_path()
     fp32 = MiniLM(path, precision="float32")
-    texts = sample_chunks(Path(args.vault), args.sample, fp32.count)
+    texts, paths = sample_chunks(Path(args.vault), args.sample, fp32.count)
     fast = MiniLM(path)
     print(f"{len(texts)} chunks, device {fast.device}, {torch.get_num_threads()} threads, "
           f"load before {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -108,6 +124,8 @@ def main() -> int:
     print(f"{fast.precision:<17} {rfast:7.1f} chunks/s  x{rfast / r32:.2f}  cosine mean {cos.mean():.5f} "
           f"min {cos.min():.5f}  top-10 kept {kept:.3f}")
     print(f"speed-up per round (wall) {per_round}; by CPU seconds x{cpu_x:.2f}")
+    if args.sample <= 0:
+        labeled_hits(fp32, vecs, paths)
     if args.skip_rebuild:
         return 0
     work = Path(args.work)
