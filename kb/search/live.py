@@ -25,6 +25,8 @@ from kb.search.pipeline import emit_search, related
 
 
 class LiveSearch:
+    RETRAIN_SHARE = 0.1  # retrain the codebooks once this share of chunks is new or gone since they were trained
+
     def __init__(
         self,
         vault: Path,
@@ -103,9 +105,6 @@ class LiveSearch:
         changed = {p: n.related for p, n in notes.items() if n.related != before[p]}
         if changed:
             self.apply_related(changed)
-
-
-    RETRAIN_SHARE = 0.1  # retrain the codebooks once this share of chunks is new or gone since they were trained
 
     def _offer_quantizer(self, ctx: BuildContext) -> None:
         """Let emit_search code the vectors with the codebooks of an earlier refresh (training takes
