@@ -278,3 +278,29 @@ def test_pq_with_fewer_notes_than_dimensions():
     assert np.allclose(q.rotation @ q.rotation.T, np.eye(64), atol=1e-4)
     rec = reconstruct(q)
     assert float(np.mean((rec * (x @ q.rotation.T)).sum(1))) > 0.5
+
+
+def test_chunk_memo_gives_the_same_chunks(tmp_path):
+    """kb serve's per-note chunk memo returns what chunking from scratch returns, re-cuts a note
+    whose text or title changed and forgets notes that are gone."""
+    from conftest import write_vault
+
+    from kb.search.pipeline import _counter, chunk_all
+
+    v = write_vault(tmp_path / "v", vault(8, sections=3))
+    ctx = build(v, tmp_path / "site", hash_config(), embed=False).ctx
+    count = _counter(None)
+    memo: dict = {}
+    fresh = chunk_all(ctx, count)
+    assert chunk_all(ctx, count, memo) == fresh and set(memo) == set(ctx.notes)
+    first = "garden/note-000.md"
+    other = "bread/note-001.md"
+    kept, kept_other = memo[first][1], memo[other][1]
+    ctx.notes[first].title = "A new title"
+    gone = sorted(ctx.notes)[-1]
+    del ctx.notes[gone]
+    again = chunk_all(ctx, count, memo)
+    assert again == chunk_all(ctx, count)
+    assert memo[first][1] is not kept and memo[first][1][0].text.startswith("A new title")
+    assert gone not in memo and gone != other
+    assert memo[other][1] is kept_other  # an unchanged note is not cut again

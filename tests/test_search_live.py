@@ -121,13 +121,17 @@ def test_refreshes_reuse_the_codebooks_until_the_vault_has_changed(tmp_path, mon
     assert live.wait_idle(120)
     first = live.quantizer
     assert first is not None and first.mode == "pq" and SiteIndex(ctx.out).manifest["mode"] == "pq"
-    assert "previous refresh" not in capsys.readouterr().err
+    assert "earlier refresh" not in capsys.readouterr().err
+    rows, garden = live.rows, live.chunk_memo["garden/note-000.md"][1]
+    assert rows is not None
 
     (v / "music/note-004.md").write_text("# Music note 4\nA zeppelin over the concert hall.\n")
     rb.apply({"music/note-004.md"})
     assert live.wait_idle(120)
-    assert live.quantizer is first
-    assert "reconstruction cosine" in (err := capsys.readouterr().err) and "(codebooks of the previous refresh)" in err
+    assert live.quantizer is first and live.rows is rows
+    assert live.chunk_memo["garden/note-000.md"][1] is garden  # not cut again
+    assert "zeppelin" in live.chunk_memo["music/note-004.md"][1][0].text
+    assert "reconstruction cosine" in (err := capsys.readouterr().err) and "(codebooks and encoder rows of an earlier refresh)" in err
     hits = SiteIndex(ctx.out).search("zeppelin", k=3)
     assert hits and hits[0].path == "music/note-004.md"
 
@@ -136,6 +140,6 @@ def test_refreshes_reuse_the_codebooks_until_the_vault_has_changed(tmp_path, mon
         (v / rel).write_text(f"# Rewritten {rel}\nNothing about gardens any more: {rel} is about kites.\n")
     rb.apply(set(edited))
     assert live.wait_idle(120)
-    assert live.quantizer is not first
-    assert "previous refresh" not in capsys.readouterr().err
+    assert live.quantizer is not first and live.rows is not rows
+    assert "earlier refresh" not in capsys.readouterr().err
     live.stop()

@@ -40,8 +40,11 @@ class LiveSearch:
         self.vault, self.out, self.config, self.embed = vault, out, config, embed
         self.apply_related, self.debounce = apply_related, debounce
         self.embedder: Any = None  # loaded on the first refresh, kept for the session
-        self.quantizer: Any = None  # kb.search.quantize.Quantized last trained, and the chunk ids it was trained on
+        # the kb.search.quantize.Quantized last trained, the encoder rows fit for it, the chunk ids it was trained on
+        self.quantizer: Any = None
+        self.rows: Any = None
         self.trained_ids: set[str] = set()
+        self.chunk_memo: dict[str, tuple] = {}  # each note's chunks, re-cut only when the note changes
         self._pending: dict[str, Note] | None = None
         self._busy = False
         self._stop = False
@@ -92,7 +95,7 @@ class LiveSearch:
         work.mkdir(parents=True)
         link_unchanged_candidates(self.out / "search" / "model", work / "search" / "model")
         ctx = BuildContext(vault=self.vault, out=work, config=self.config, notes=notes)
-        ctx.extra.update(embed=self.embed, embedder=self.embedder)
+        ctx.extra.update(embed=self.embed, embedder=self.embedder, chunk_memo=self.chunk_memo)
         try:
             related(ctx)
             self.embedder = ctx.extra.get("embedder") or self.embedder
@@ -107,21 +110,21 @@ class LiveSearch:
             self.apply_related(changed)
 
     def _offer_quantizer(self, ctx: BuildContext) -> None:
-        """Let emit_search code the vectors with the codebooks of an earlier refresh (training takes
-        ~9 s of CPU on obsidian-hub, beside the page rebuilds, after every edit) while the chunks are
-        mostly those they were trained on."""
+        """Let emit_search code the vectors with the codebooks of an earlier refresh, and keep the
+        encoder rows fit for them (training takes ~9 s of CPU on obsidian-hub and the rows 1.4 s,
+        beside the page rebuilds, after every edit) while the chunks are mostly those they were trained on."""
         state = ctx.extra.get("search")
         if self.quantizer is None or state is None:
             return
         ids = {c.id for c in state.chunks}
         if len(ids ^ self.trained_ids) <= self.RETRAIN_SHARE * len(self.trained_ids):
-            ctx.extra["reuse_quantizer"] = self.quantizer
+            ctx.extra.update(reuse_quantizer=self.quantizer, reuse_rows=self.rows)
 
     def _keep_quantizer(self, ctx: BuildContext) -> None:
         state = ctx.extra.get("search")
         q = getattr(state, "quantized", None)
         if q is not None and (self.quantizer is None or q.codebooks is not self.quantizer.codebooks):  # trained now
-            self.quantizer, self.trained_ids = q, {c.id for c in state.chunks}
+            self.quantizer, self.rows, self.trained_ids = q, state.rows, {c.id for c in state.chunks}
 
 
 def drop_unwritten(folder: Path, out: Path, written: set[str]) -> None:
