@@ -33,7 +33,7 @@ _EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])
 _WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not already one space
 
 
-@dataclass
+@dataclass(frozen=True)  # kb serve shares chunks between index refreshes (pipeline.chunk_all memo)
 class Chunk:
     id: str  # stable: note path + '#' + heading anchor + ':' + ordinal
     path: str  # vault path of the note
