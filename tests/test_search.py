@@ -227,6 +227,38 @@ def test_python_and_javascript_rank_identically(tmp_path, n, sections):
     assert any(got for got in js)
 
 
+def test_rerank_notes_skips_notes_that_would_exceed_the_chunk_cap():
+    from kb.search.query import rerank_notes
+
+    counts = np.array([10, 50, 5, 40, 1])
+    assert rerank_notes([0, 1, 2, 3, 4], counts, 3, 0) == [0, 1, 2]  # no cap: the best 3
+    assert rerank_notes([0, 1, 2, 3, 4], counts, 3, 20) == [0, 2, 4]  # 1 and 3 do not fit, smaller ones still do
+    assert rerank_notes([1, 0, 2], counts, 3, 20) == [1]  # the best note always counts, even above the cap
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_python_and_javascript_cap_the_rerank_alike(tmp_path):
+    files = vault(240, 8)
+    files.update({k.replace("note-", "long-"): v for k, v in vault(24, 40).items()})  # notes of 40+ chunks among them
+    r = build_hash(tmp_path, files)
+    mf = r.ctx.out / "search" / "manifest.json"
+    m = json.loads(mf.read_text())
+    assert m["mode"] == "pq" and m["rerank_chunks"] > 0
+    m["rerank_chunks"] = 60
+    mf.write_text(json.dumps(m))
+    js = node_search(r.ctx.out, QUERIES)
+    skipped = False
+    for q, got in zip(QUERIES, js, strict=True):
+        idx = SiteIndex(r.ctx.out)
+        py = idx.search(q, k=10)
+        assert [p for p, _ in got] == [x.path for x in py], q
+        fetched = [int(f[len("chunks/") : -len(".bin")]) for f in idx.fetched if f.startswith("chunks/")]
+        sizes = [int(idx.arrays["note_chunks"][n]) for n in fetched]
+        assert sum(sizes) <= 60 or len(fetched) == 1, q
+        skipped = skipped or (fetched and len(fetched) < m["rerank"])
+    assert skipped and any(got for got in js)
+
+
 def test_strip_markup_fast_patterns_match_the_plain_ones():
     """chunk._MARKS / _WS are tuned for speed; they must remove exactly what the plain patterns remove."""
     import random

@@ -159,7 +159,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
     from kb.emit.common import write
     from kb.search.index import NoteInfo, write_index
     from kb.search.quantize import quantize, reconstruct, requantize
-    from kb.search.static import fit_rows, token_table
+    from kb.search.static import TUNE_MIN_CHUNKS, fit_rows, token_table
 
     state: SearchState | None = ctx.extra.get("search")
     if state is None:
@@ -182,7 +182,14 @@ def emit_search(ctx: BuildContext) -> list[str]:
         vocab = wp.vocab
         table = token_table(e, vocab, ctx.vault / ".kb-cache")
         kept_rows = ctx.extra.get("reuse_rows") if reused else None  # fit for those codebooks' rotation
-        rows = kept_rows if kept_rows is not None else fit_rows(table, wp, [c.text for c in state.chunks], q.rotation)
+        if kept_rows is not None:
+            rows = kept_rows
+        else:
+            t = time.perf_counter()
+            rows = fit_rows(table, wp, [c.text for c in state.chunks], q.rotation, state.vectors, ctx.vault / ".kb-cache")
+            if len(state.chunks) >= TUNE_MIN_CHUNKS:
+                state.report.append(f"query encoder tuned on the vault's {len(state.chunks)} chunks "
+                                    f"({time.perf_counter() - t:.1f} s; kept in .kb-cache for the next build)")
         state.rows = rows
         model_id = e.model_id
         state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk"

@@ -138,7 +138,8 @@ class SiteIndex:
             nscores_f += ntable[np.arange(nm)[None, :], c].sum(1)
             col += nm // 2
         nscores = [qround(float(v)) for v in nscores_f]
-        best = sorted(range(len(nscores)), key=lambda i: (-nscores[i], i))[: self.manifest["rerank"]]
+        best = rerank_notes(sorted(range(len(nscores)), key=lambda i: (-nscores[i], i)),
+                            self.arrays["note_chunks"], self.manifest["rerank"], self.manifest.get("rerank_chunks", 0))
         bpc = self.manifest["bytes_per_chunk"]
         out: dict[int, int] = {}
         for n in best:
@@ -209,6 +210,23 @@ class SiteIndex:
         n, heading, anchor, snippet = meta["chunks"][cid % block]
         path, url, title = meta["notes"][str(n)]
         return Result(path, url, title, heading, anchor, snippet, round(score, 6))
+
+
+def rerank_notes(order: list[int], note_chunks: np.ndarray, notes: int, chunks: int) -> list[int]:
+    """The notes whose chunk codes a query fetches: the first `notes` of `order` (best first), skipping
+    a note whose chunks would take the total above `chunks` (0: no cap) unless nothing is taken yet,
+    so a query whose best notes are long ones downloads a bounded number of bytes."""
+    out: list[int] = []
+    total = 0
+    for n in order:
+        if len(out) == notes:
+            break
+        count = int(note_chunks[n])
+        if chunks and out and total + count > chunks:
+            continue
+        out.append(n)
+        total += count
+    return out
 
 
 def shipped_model_vector(index: SiteIndex, query: str) -> np.ndarray | None:

@@ -25,6 +25,12 @@ SIF_A = 1e-3  # token weight a / (a + p(token)): frequent pieces count less
 # not meaning. Measured on obsidian-hub (87 queries, static encoder alone, exact float32 index):
 # k=0 hit@10 0.609 MRR 0.381; k=1 0.621/0.355; k=2 0.621/0.375; k=4 0.632/0.399; k=8 0.632/0.407.
 TOP_REMOVED = 4
+# Tuning on the vault (tune_rows): pseudo-queries per chunk, Adam step, softmax temperature, batch.
+# Measured on obsidian-hub (87 queries, static encoder alone, exact float32 chunks; 2 window seeds):
+# distilled rows 0.632 hit@10 / 0.399 MRR@10; tuned one pass 0.655 / 0.411-0.423, two 0.644-0.655 / 0.431-0.435.
+# Below TUNE_MIN_CHUNKS (kb's int8 mode) it is not measured, so small vaults keep the distilled rows.
+TUNE_WINDOWS, TUNE_LR, TUNE_TAU, TUNE_BATCH, TUNE_EPOCHS = 4, 1e-3, 0.05, 512, 2
+TUNE_MIN_CHUNKS = 2048
 
 
 def usable_ids(vocab: list[str]) -> list[int]:
@@ -51,7 +57,14 @@ def token_table(embedder: Embedder, vocab: list[str], cache_dir: Path | None) ->
     return table
 
 
-def fit_rows(table: np.ndarray, wp: WordPiece, texts: list[str], rotation: np.ndarray) -> np.ndarray:
+def fit_rows(
+    table: np.ndarray,
+    wp: WordPiece,
+    texts: list[str],
+    rotation: np.ndarray,
+    vectors: np.ndarray | None = None,
+    cache_dir: Path | None = None,
+) -> np.ndarray:
     """Rows such that normalize(sum rows[tokens(query)]) lands near the model's vector of the query,
     already rotated into the index's (OPQ) space.
 
@@ -64,6 +77,9 @@ def fit_rows(table: np.ndarray, wp: WordPiece, texts: list[str], rotation: np.nd
     queries: map fit on chunks 0.40-0.46 (ridge 1e-3..1) vs 0.61 without; fit on 36k short texts
     (heading paths and 3-10 word windows, each embedded by the model itself) 0.39-0.44, and mixed
     half-and-half with the unmapped rows 0.52-0.55: still worse, so still not used.
+
+    With the chunks' own `vectors` and at least TUNE_MIN_CHUNKS of them, the rows are then tuned on the
+    vault (`tune_rows`).
     """
     counts = token_counts(wp, texts, len(table))
     p = counts / max(counts.sum(), 1.0)
@@ -73,7 +89,82 @@ def fit_rows(table: np.ndarray, wp: WordPiece, texts: list[str], rotation: np.nd
     centered = remove_top(centered, p, TOP_REMOVED)
     rows = centered * weights[:, None]
     rows[~np.any(table != 0, axis=1)] = 0  # ids the model never sees stay empty
-    return (rows @ rotation.T.astype(np.float64)).astype(np.float32)
+    rows = rows.astype(np.float32)
+    if vectors is not None and len(texts) >= TUNE_MIN_CHUNKS:
+        rows = tuned_rows(rows, wp, texts, vectors, cache_dir)
+    return (rows.astype(np.float64) @ rotation.T.astype(np.float64)).astype(np.float32)
+
+
+def tuned_rows(rows: np.ndarray, wp: WordPiece, texts: list[str], vectors: np.ndarray, cache_dir: Path | None) -> np.ndarray:
+    """tune_rows, cached in the vault's .kb-cache by its exact inputs (a rebuild with no change skips it)."""
+    h = hashlib.sha256(f"tune1\0{TUNE_WINDOWS}\0{TUNE_LR}\0{TUNE_TAU}\0{TUNE_BATCH}\0{TUNE_EPOCHS}\0".encode())
+    for part in (rows, np.ascontiguousarray(vectors, np.float32)):
+        h.update(str(part.shape).encode())
+        h.update(part.tobytes())
+    for t in texts:
+        h.update(t.encode("utf-8") + b"\0")
+    f = cache_dir / f"tuned-{h.hexdigest()[:16]}.npy" if cache_dir else None
+    if f is not None and f.is_file():
+        got = np.load(f)
+        if got.shape == rows.shape and got.dtype == np.float16:
+            return got.astype(np.float32)
+    # float16 whether cached or not (the site ships int8 rows), so a cached and a fresh build agree; 23 MB on obsidian-hub
+    out = tune_rows(rows, [wp.encode(t) for t in texts], vectors).astype(np.float16)
+    if f is not None:
+        try:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            for old in f.parent.glob("tuned-*.npy"):  # one vault state at a time
+                old.unlink()
+            np.save(f, out)
+        except OSError as exc:
+            print(f"kb: could not write the encoder cache {f}: {exc.strerror or exc}", file=sys.stderr)
+    return out.astype(np.float32)
+
+
+def tune_rows(rows: np.ndarray, chunk_ids: list[list[int]], vectors: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Teach the static rows this vault: runs of 3-11 word pieces cut from each chunk act as
+    queries, and the rows are trained (contrastive, in-batch negatives) so that such a query's
+    vector lands nearest its own chunk's model vector among the batch's chunks. The documents
+    keep the model's vectors; only the query side moves, towards how this vault's chunks are
+    embedded. No labels: the chunks are the only data. One torch thread, fixed seeds: the same
+    vault gives the same rows (byte-identical sites)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    wins: list[list[int]] = []
+    src: list[int] = []
+    for ci, ids in enumerate(chunk_ids):
+        for _ in range(TUNE_WINDOWS if len(ids) >= 4 else 0):
+            k = int(rng.integers(3, 12))
+            start = int(rng.integers(0, max(1, len(ids) - k)))
+            wins.append(ids[start : start + k])
+            src.append(ci)
+    if len(set(src)) < 2:
+        return rows
+    source = np.array(src)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        emb = torch.nn.EmbeddingBag.from_pretrained(torch.from_numpy(rows.copy()), freeze=False, mode="sum", sparse=True)
+        opt = torch.optim.SparseAdam(list(emb.parameters()), lr=TUNE_LR)
+        target = torch.nn.functional.normalize(torch.from_numpy(np.ascontiguousarray(vectors, np.float32)), dim=1)
+        for _ in range(TUNE_EPOCHS):
+            order = rng.permutation(len(wins))
+            for s in range(0, len(order), TUNE_BATCH):
+                b = order[s : s + TUNE_BATCH]
+                flat = torch.from_numpy(np.concatenate([wins[i] for i in b]).astype(np.int64))
+                offsets = torch.from_numpy(np.cumsum([0] + [len(wins[i]) for i in b[:-1]]).astype(np.int64))
+                q = torch.nn.functional.normalize(emb(flat, offsets), dim=1)
+                logits = q @ target[source[b]].T / TUNE_TAU
+                # another window of the same chunk is not a negative
+                same = torch.from_numpy(source[b][:, None] == source[b][None, :]) & ~torch.eye(len(b), dtype=torch.bool)
+                loss = torch.nn.functional.cross_entropy(logits.masked_fill(same, -1e9), torch.arange(len(b)))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        return emb.weight.detach().numpy().copy()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def token_counts(wp: WordPiece, texts: list[str], size: int) -> np.ndarray:

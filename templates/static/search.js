@@ -296,7 +296,14 @@
         scored.push([qround(s), i]);
       }
       scored.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
-      var best = scored.slice(0, m.rerank).map(function (p) { return p[1]; });
+      // the best notes, skipping one whose chunks would take the total above rerank_chunks (kb/search/query.py rerank_notes)
+      var best = [], total = 0, cap = m.rerank_chunks || 0;
+      for (var r = 0; r < scored.length && best.length < m.rerank; r++) {
+        var cnt = self.arrays.note_chunks[scored[r][1]];
+        if (cap && best.length && total + cnt > cap) continue;
+        best.push(scored[r][1]);
+        total += cnt;
+      }
       return Promise.all(best.map(function (note) {
         return self.bytes("chunks/" + note + ".bin").then(function (buf) {
           var count = self.arrays.note_chunks[note], bpc = m.bytes_per_chunk;

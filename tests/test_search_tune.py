@@ -1,0 +1,97 @@
+"""The static query encoder tuned on the vault's own chunks (kb.search.static.tune_rows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kb.search.static as static
+from kb.search.embed import packaged_model_path
+from kb.search.tokenize import WordPiece
+
+TOPICS, WORDS, CHUNKS_PER_TOPIC, DIMS = 8, 15, 40, 64
+
+
+@pytest.fixture(scope="module")
+def wp() -> WordPiece:
+    return WordPiece.from_file(packaged_model_path() / "vocab.txt")
+
+
+def synthetic_vault(wp: WordPiece, seed: int = 3):
+    """Chunks about 8 topics: each chunk mixes its topic's words with filler words shared by all
+    topics, and its "model vector" is the topic's direction plus noise (what an embedding model
+    gives texts about one subject). Returns texts, vectors, topic of each chunk, topic words."""
+    rng = np.random.default_rng(seed)
+    common = [w for w in wp.vocab[2000:4000] if w.isalpha() and len(w) > 3]
+    picked = rng.choice(len(common), TOPICS * WORDS + 30, replace=False)
+    topic_words = [[common[i] for i in picked[t * WORDS : (t + 1) * WORDS]] for t in range(TOPICS)]
+    filler = [common[i] for i in picked[TOPICS * WORDS :]]
+    directions = rng.standard_normal((TOPICS, DIMS))
+    texts, vecs, topic = [], [], []
+    for t in range(TOPICS):
+        for _ in range(CHUNKS_PER_TOPIC):
+            words = list(rng.choice(topic_words[t], 25)) + list(rng.choice(filler, 10))
+            rng.shuffle(words)
+            texts.append(" ".join(words))
+            v = directions[t] + 0.3 * rng.standard_normal(DIMS)
+            vecs.append(v / np.linalg.norm(v))
+            topic.append(t)
+    return texts, np.array(vecs, np.float32), np.array(topic), topic_words
+
+
+def topic_accuracy(rows: np.ndarray, wp: WordPiece, vecs: np.ndarray, topic: np.ndarray, topic_words) -> float:
+    """Queries of 4 words of one topic, in an order no chunk has: is the nearest chunk on that topic?"""
+    rng = np.random.default_rng(11)
+    right = total = 0
+    for t, words in enumerate(topic_words):
+        for _ in range(10):
+            q = rows[wp.encode(" ".join(rng.choice(words, 4, replace=False)))].sum(0)
+            right += int(topic[int(np.argmax(vecs @ q))] == t)
+            total += 1
+    return right / total
+
+
+def test_tuning_teaches_the_rows_which_chunks_their_words_belong_to(wp, monkeypatch):
+    texts, vecs, topic, topic_words = synthetic_vault(wp)
+    # rows that know nothing yet, as small as distilled ones; a real vault has ~100x more batches per pass
+    rows = 0.01 * np.random.default_rng(5).standard_normal((len(wp.vocab), DIMS)).astype(np.float32)
+    monkeypatch.setattr(static, "TUNE_EPOCHS", 20)
+    before = topic_accuracy(rows, wp, vecs, topic, topic_words)
+    tuned = static.tune_rows(rows, [wp.encode(t) for t in texts], vecs)
+    after = topic_accuracy(tuned, wp, vecs, topic, topic_words)
+    assert before < 0.5 and after >= 0.9, (before, after)
+    # only the rows of pieces the chunks use move
+    used = np.zeros(len(wp.vocab), bool)
+    used[[i for t in texts for i in wp.encode(t)]] = True
+    assert not np.array_equal(tuned[used], rows[used])
+    assert np.array_equal(tuned[~used], rows[~used])
+
+
+def test_tuning_is_deterministic_and_cached(wp, tmp_path, monkeypatch):
+    texts, vecs, _, _ = synthetic_vault(wp)
+    table = np.random.default_rng(2).standard_normal((len(wp.vocab), DIMS)).astype(np.float32)
+    rot = np.linalg.qr(np.random.default_rng(4).standard_normal((DIMS, DIMS)))[0].astype(np.float32)
+    monkeypatch.setattr(static, "TUNE_MIN_CHUNKS", 100)
+    first = static.fit_rows(table, wp, texts, rot, vecs, tmp_path / "a")
+    again = static.fit_rows(table, wp, texts, rot, vecs, tmp_path / "b")  # no cache to read: trained again
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, static.fit_rows(table, wp, texts, rot))  # tuning changed the rows
+    assert len(list((tmp_path / "a").glob("tuned-*.npy"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained again although the cache holds these rows")
+
+    monkeypatch.setattr(static, "tune_rows", refuse)
+    assert np.array_equal(static.fit_rows(table, wp, texts, rot, vecs, tmp_path / "a"), first)
+    with pytest.raises(AssertionError):  # another vault state is not served from the cache
+        static.fit_rows(table, wp, texts[:-1], rot, vecs[:-1], tmp_path / "a")
+
+
+def test_small_vaults_keep_the_distilled_rows(wp, tmp_path):
+    texts, vecs, _, _ = synthetic_vault(wp)
+    assert len(texts) < static.TUNE_MIN_CHUNKS
+    table = np.random.default_rng(2).standard_normal((len(wp.vocab), DIMS)).astype(np.float32)
+    rot = np.eye(DIMS, dtype=np.float32)
+    plain = static.fit_rows(table, wp, texts, rot)
+    assert np.array_equal(static.fit_rows(table, wp, texts, rot, vecs, tmp_path), plain)
+    assert not list(tmp_path.glob("tuned-*"))
