@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from kb.build import build  # noqa: E402
 from kb.config import Config  # noqa: E402
 from kb.search.embed import load_embedder  # noqa: E402
-from kb.search.quantize import reconstruct  # noqa: E402
+from kb.search.pipeline import first_pass_vectors  # noqa: E402
+from kb.search.quantize import _decode_stage, reconstruct, unpack4  # noqa: E402
 from kb.search.query import SiteIndex  # noqa: E402
 
 # ../shared/corpora/obsidian-hub beside the checkout (or beside a worktree's parent); "" if none
@@ -61,6 +62,31 @@ def note_top(scores: np.ndarray, chunk_paths: list[str], k: int = 10) -> list[st
             if len(out) == k:
                 break
     return out
+
+
+def note_pass_ceiling(state, note_paths: list[str], q, qvecs: np.ndarray, rerank: int) -> None:
+    """What bounds recall@10 in pq mode: the note pass. Chunks are scored exactly (float32) inside the
+    top-N notes picked by (a) the 16-byte note codes the site ships, (b) the exact float32 note
+    vectors those codes stand for. (b) at any N is the ceiling of a two-pass index whatever the codes."""
+    pos = {p: i for i, p in enumerate(note_paths)}
+    chunk_note = np.array([pos[c.path] for c in state.chunks])
+    exact_notes = first_pass_vectors(state, note_paths)
+    decoded, col = np.zeros((len(note_paths), q.dims), np.float32), 0
+    for book in q.note_books:  # residual stages add up
+        m = book.shape[0]
+        decoded += _decode_stage(book.astype(np.float32), unpack4(q.note_codes[:, col : col + m // 2]))
+        col += m // 2
+    line = []
+    for n in (rerank, 2 * rerank, 4 * rerank):
+        for name, nv in (("note codes", decoded @ q.rotation), ("exact notes", exact_notes)):
+            rec = []
+            for qv in qvecs:
+                s = state.vectors @ qv
+                exact_top = set(np.argsort(-s)[:10].tolist())
+                keep = np.isin(chunk_note, np.argsort(-(nv @ qv))[:n])
+                rec.append(len(exact_top & set(np.argsort(-np.where(keep, s, -np.inf))[:10].tolist())) / 10)
+            line.append(f"{name} {n}: {np.mean(rec):.3f}")
+    print("  recall@10 with float32 chunks inside the top-N notes of the note pass: " + ", ".join(line))
 
 
 def main() -> int:
@@ -149,6 +175,8 @@ def main() -> int:
           f"(re-rank {saved} notes), {np.mean(recalls_all):.3f} (all notes); note level (top-10 notes, best chunk "
           f"each): {np.mean(note_recalls):.3f}")
     print(f"reconstruction cosine: mean {cos.mean():.4f}, p05 {np.percentile(cos, 5):.4f}")
+    if q.mode == "pq":
+        note_pass_ceiling(state, list(result.ctx.notes), q, qvecs, saved)
     print(f"bytes per chunk: {m['bytes_per_chunk']} (float32: {f32}, 1/{f32 / m['bytes_per_chunk']:.0f})")
 
     raw, gz, files = [], [], []
