@@ -72,7 +72,9 @@ def test_tuning_is_deterministic_and_cached(wp, tmp_path, monkeypatch):
     table = np.random.default_rng(2).standard_normal((len(wp.vocab), DIMS)).astype(np.float32)
     rot = np.linalg.qr(np.random.default_rng(4).standard_normal((DIMS, DIMS)))[0].astype(np.float32)
     monkeypatch.setattr(static, "TUNE_MIN_CHUNKS", 100)
+    monkeypatch.setattr(static, "TUNE_THREADS", 1)
     first = static.fit_rows(table, wp, texts, rot, vecs, tmp_path / "a")
+    monkeypatch.setattr(static, "TUNE_THREADS", 2)
     again = static.fit_rows(table, wp, texts, rot, vecs, tmp_path / "b")  # no cache to read: trained again
     assert np.array_equal(first, again)
     assert not np.array_equal(first, static.fit_rows(table, wp, texts, rot))  # tuning changed the rows
