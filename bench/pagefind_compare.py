@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import shutil
 import subprocess
@@ -86,14 +87,29 @@ def serve(root: Path, log: Log) -> tuple[ThreadingHTTPServer, str]:
     return srv, f"http://127.0.0.1:{srv.server_address[1]}/"
 
 
+def site_stamp(site: Path) -> str:
+    """Digest of the files that change with kb's code or index: a copy made from an older build is redone."""
+    h = hashlib.sha256()
+    for rel in ("search/manifest.json", "search/index.bin", "search/notes.bin", "search/enc/rows/1000.bin",
+                "static/search.js"):
+        f = site / rel
+        h.update(rel.encode() + (f.read_bytes() if f.is_file() else b"-"))
+    return h.hexdigest()
+
+
 def ensure_site(args: argparse.Namespace, work: Path) -> Path:
     site = work / "site"
-    if (site / "search" / "manifest.json").is_file():
-        return site
     src = Path(args.site)
     if (src / "search" / "manifest.json").is_file():
+        stamp = work / "site-stamp.txt"
+        if (site / "search" / "manifest.json").is_file() and stamp.is_file() and stamp.read_text() == site_stamp(src):
+            return site
         print(f"copying {src} -> {site}", flush=True)
+        shutil.rmtree(site, ignore_errors=True)
         shutil.copytree(src, site)
+        stamp.write_text(site_stamp(src))
+        return site
+    if (site / "search" / "manifest.json").is_file():
         return site
     from kb.build import build
     from kb.config import Config
