@@ -80,6 +80,11 @@ def test_tuning_is_deterministic_and_cached(wp, tmp_path, monkeypatch):
     assert not np.array_equal(first, static.fit_rows(table, wp, texts, rot))  # tuning changed the rows
     assert len(list((tmp_path / "a").glob("tuned-*.npy"))) == 1
 
+    cached = next((tmp_path / "a").glob("tuned-*.npy"))
+    cached.write_bytes(b"not an array")  # a damaged cache file is trained again, not fatal
+    assert np.array_equal(static.fit_rows(table, wp, texts, rot, vecs, tmp_path / "a"), first)
+    assert np.load(cached).dtype == np.float16
+
     def refuse(*args, **kwargs):
         raise AssertionError("trained again although the cache holds these rows")
 

@@ -107,18 +107,23 @@ def tuned_rows(rows: np.ndarray, wp: WordPiece, texts: list[str], vectors: np.nd
     for t in texts:
         h.update(t.encode("utf-8") + b"\0")
     f = cache_dir / f"tuned-{h.hexdigest()[:16]}.npy" if cache_dir else None
-    if f is not None and f.is_file():
-        got = np.load(f)
-        if got.shape == rows.shape and got.dtype == np.float16:
-            return got.astype(np.float32)
+    try:  # another kb on the same vault may have just replaced it; a damaged file is trained again
+        got = np.load(f) if f is not None and f.is_file() else None
+    except (OSError, ValueError, EOFError):
+        got = None
+    if got is not None and got.shape == rows.shape and got.dtype == np.float16:
+        return got.astype(np.float32)
     # float16 whether cached or not (the site ships int8 rows), so a cached and a fresh build agree; 23 MB on obsidian-hub
     out = tune_rows(rows, [wp.encode(t) for t in texts], vectors).astype(np.float16)
     if f is not None:
         try:
             f.parent.mkdir(parents=True, exist_ok=True)
             for old in f.parent.glob("tuned-*.npy"):  # one vault state at a time
-                old.unlink()
-            np.save(f, out)
+                old.unlink(missing_ok=True)
+            tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                np.save(fh, out)
+            os.replace(tmp, f)  # a reader sees the whole file or none
         except OSError as exc:
             print(f"kb: could not write the encoder cache {f}: {exc.strerror or exc}", file=sys.stderr)
     return out.astype(np.float32)
