@@ -29,7 +29,9 @@ TOP_REMOVED = 4
 # Tuning on the vault (tune_rows): pseudo-queries per chunk, Adam step, softmax temperature, batch.
 # Measured on obsidian-hub (87 queries, static encoder alone, exact float32 chunks; 2 window seeds):
 # distilled rows 0.632 hit@10 / 0.399 MRR@10; tuned one pass 0.655 / 0.411-0.423, two 0.644-0.655 / 0.431-0.435.
-# Below TUNE_MIN_CHUNKS (kb's int8 mode) it is not measured, so small vaults keep the distilled rows.
+# Subsets of obsidian-hub (the queries' notes + random others, 2 seeds): 8,810 chunks 0.701 / 0.510 -> 0.759-0.770 /
+# 0.538-0.540; 3,318 chunks 0.793 / 0.588 -> 0.816-0.828 / 0.603-0.608; but 1,322 chunks 0.851 / 0.661 -> 0.874 / 0.658
+# and 754 chunks 0.897 / 0.675 -> 0.897 / 0.681-0.684: no clear gain below TUNE_MIN_CHUNKS, so small vaults keep the distilled rows.
 TUNE_WINDOWS, TUNE_LR, TUNE_TAU, TUNE_BATCH, TUNE_EPOCHS = 4, 1e-3, 0.05, 512, 2
 TUNE_MIN_CHUNKS = 2048
 # 1 and 2 threads gave bit-identical rows on obsidian-hub (9.1 vs 4.7 s); more than 8 only adds overhead
