@@ -45,7 +45,7 @@ CANDIDATES = 100
 RERANK_NOTES = 50  # pq: notes whose chunk codes a query fetches. Measured (87 queries, obsidian-hub, default
 # encoder): 40 -> hit@10 0.563 MRR 0.363, 292 kB gzip cold query; 50 -> 0.586/0.367, 297 kB; 55 -> 0.586/0.366, 300 kB;
 # 60 -> 0.586/0.367, 303 kB. (Adding BM25's top 5-10 notes to the re-ranked set: 0.575, no better.)
-RERANK_CHUNKS = 400  # pq: ... skipping notes that would take the chunks fetched above this. Without it, queries whose
+RERANK_CHUNKS = 400  # pq: the re-rank skips a note whose chunks would take the total fetched above this. Without it, queries whose
 # best notes are long fetched up to 76 kB gzip of chunk codes. Measured (87 queries, obsidian-hub, tuned encoder):
 # no cap 0.632/0.408, cold 247 kB mean, 312 max; 300: 0.632/0.401, 240/278; 400: 0.632/0.407, 244/288;
 # 500: 0.632/0.408, 246/298; 600: 0.632/0.408, 246/307.

@@ -27,8 +27,9 @@ SIF_A = 1e-3  # token weight a / (a + p(token)): frequent pieces count less
 # k=0 hit@10 0.609 MRR 0.381; k=1 0.621/0.355; k=2 0.621/0.375; k=4 0.632/0.399; k=8 0.632/0.407.
 TOP_REMOVED = 4
 # Tuning on the vault (tune_rows): pseudo-queries per chunk, Adam step, softmax temperature, batch.
-# Measured on obsidian-hub (87 queries, static encoder alone, exact float32 chunks; 2 window seeds):
-# distilled rows 0.632 hit@10 / 0.399 MRR@10; tuned one pass 0.655 / 0.411-0.423, two 0.644-0.655 / 0.431-0.435.
+# Measured on obsidian-hub (87 queries, static encoder alone, exact float32 chunks): distilled rows 0.632 hit@10 /
+# 0.399 MRR@10; tuned 1 pass 0.655 / 0.436, 2 passes 0.667 / 0.446 (window seeds 1-3: 0.655-0.667 / 0.428-0.439),
+# 3 passes 0.655 / 0.441; batch 2048 0.655 / 0.420-0.432; windows of 4-16 pieces 0.644-0.655 / 0.441-0.442.
 # Subsets of obsidian-hub (the queries' notes + random others, 2 seeds): 8,810 chunks 0.701 / 0.510 -> 0.759-0.770 /
 # 0.538-0.540; 3,318 chunks 0.793 / 0.588 -> 0.816-0.828 / 0.603-0.608; but 1,322 chunks 0.851 / 0.661 -> 0.874 / 0.658
 # and 754 chunks 0.897 / 0.675 -> 0.897 / 0.681-0.684: no clear gain below TUNE_MIN_CHUNKS, so small vaults keep the distilled rows.
