@@ -180,12 +180,12 @@ def emit_search(ctx: BuildContext) -> list[str]:
         cos = float(np.mean((rec * exact).sum(1) / np.maximum(np.linalg.norm(rec, axis=1), 1e-12)))
         wp = WordPiece.from_file(e.vocab_path)
         vocab = wp.vocab
-        table = token_table(e, vocab, ctx.vault / ".kb-cache")
         kept_rows = ctx.extra.get("reuse_rows") if reused else None  # fit for those codebooks' rotation
         if kept_rows is not None:
             rows = kept_rows
         else:
             t = time.perf_counter()
+            table = token_table(e, vocab, ctx.vault / ".kb-cache")  # only to fit: a 47 MB read per refresh otherwise
             rows = fit_rows(table, wp, [c.text for c in state.chunks], q.rotation, state.vectors, ctx.vault / ".kb-cache")
             if len(state.chunks) >= TUNE_MIN_CHUNKS:
                 state.report.append(f"query encoder tuned on the vault's {len(state.chunks)} chunks "
