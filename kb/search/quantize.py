@@ -17,6 +17,8 @@ Two modes, chosen by vault size (both reported in the build output):
   so probing 1/8 of the lists kept 0.60 of the exact top-10 and fetched ~500 kB; see
   bench/search_quality.py.)
 The OPQ rotation is folded into the query encoder's rows, so the browser never needs it.
+Both the note and the chunk codes are trained score-aware (see NOTE_ETA below): the browser
+scores them as plain PQ, only the build's choice of codebooks and codes changes.
 
 Training is numpy, not faiss: faiss has no 4-bit residual OPQ, and swapping faiss's ProductQuantizer
 k-means into these loops (tried 2026-11-25) made the quantize step 43 -> 32 s but dense hit@10 with
@@ -43,6 +45,25 @@ NOTE_M = 32
 # (24 B/note) 0.552 / 0.678; 32 + 32 (32 B/note) 0.563 / 0.690. End to end (bench/search_quality.py) 32 + 16 gave
 # default 0.598 vs 0.632 with one stage, and 53 kB more per cold query: not used.
 NOTE_M2 = 0
+
+# Score-aware ("anisotropic") quantization, after ScaNN (Guo et al. 2020, "Accelerating Large-Scale
+# Inference with Anisotropic Vector Quantization"): a query ranks notes by q . x, and the error that
+# moves a note's score most is the part of x - x' along x itself. So the codes minimise
+# eta * |r_par|^2 + |r_perp|^2 (r = x - x', r_par its component along x) instead of |r|^2.
+# Measured on obsidian-hub (note codes, 3 k-means seeds; static-encoder / MiniLM queries; share of
+# the exact top-10 chunks whose notes are in the 50 best notes by code): 1,500 windows of 3-7 word
+# pieces cut from chunks 0.690-0.695 -> 0.699-0.703, the 87 labeled queries 0.678-0.694 -> 0.729-0.734;
+# hit@10 of exact chunk scores inside those 50 notes, static 0.540-0.586 -> 0.586-0.632, MiniLM
+# 0.609-0.678 -> 0.667-0.701. The same rounds with eta = 1 (plain k-means, 5 more rounds) change
+# nothing (0.690-0.695, 0.683-0.690), and eta 2-6 all help about as much.
+# The chunk codes (2 stages of 96 sub-spaces), exact float32 top-10 over all chunks: MiniLM queries
+# 0.799 -> 0.839, the static encoder's 0.766 -> 0.802, windows 0.781 -> 0.803; reconstruction cosine
+# 0.9737 -> 0.9728. End to end (bench/search_quality.py --seeds 3; notes only / notes and chunks):
+# default hit@10 mean 0.613 -> 0.632 -> 0.644, recall@10 with 50 notes re-ranked 0.637 -> 0.661 -> 0.692.
+# Cost: quantize 9.2 -> 20.7 s on obsidian-hub (the notes' share is 0.2 s), requantize 1.1 -> 2.6 s.
+NOTE_ETA = 4.0
+CHUNK_ETA = 4.0
+ANISO_ROUNDS = 5
 
 
 @dataclass
@@ -157,34 +178,105 @@ def interleaved_dims(xr: np.ndarray, m: int) -> np.ndarray:
     return np.concatenate([by_var[j::m] for j in range(m)]).astype(np.uint16)
 
 
-def residual_stages(x: np.ndarray, ms: list[int], seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+def residual_stages(x: np.ndarray, ms: list[int], seed: int, eta: float = 1.0) -> tuple[list[np.ndarray], np.ndarray]:
     """Residual 4-bit PQ: stage s quantizes what the earlier stages left, with ms[s] sub-spaces.
-    Returns the float16 codebooks and the packed codes (stage after stage, ms[s]/2 bytes each)."""
+    Returns the float16 codebooks and the packed codes (stage after stage, ms[s]/2 bytes each).
+    eta > 1: score-aware codes (see _score_aware), for vectors that are ranked by inner product."""
     resid = np.ascontiguousarray(x, dtype=np.float32)
+    unit = resid / np.maximum(np.linalg.norm(resid, axis=1, keepdims=True), 1e-12)
     books, parts = [], []
     for s, m in enumerate(ms):
-        book = _train_stage(resid, m, seed * (s + 1)).astype(np.float16)
-        codes, resid = _encode_stage(resid, book)
+        book = _train_stage(resid, m, seed * (s + 1))
+        if eta > 1:
+            book, codes = _score_aware(resid, unit, book, eta, seed * (s + 1))
+        else:
+            book = book.astype(np.float16)
+            codes = _assign_sub(resid.reshape(len(resid), m, -1), book.astype(np.float32))
+        resid = resid - _decode_stage(book.astype(np.float32), codes)
         books.append(book)
         parts.append(pack4(codes))
     return books, np.concatenate(parts, axis=1)
 
 
-def _encode_stage(resid: np.ndarray, book: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of one stage for the stored (float16) book, and what is left for the next stage."""
-    b32 = book.astype(np.float32)
-    codes = _assign_sub(resid.reshape(len(resid), book.shape[0], -1), b32)
-    return codes, resid - _decode_stage(b32, codes)
-
-
-def encode_stages(x: np.ndarray, books: list[np.ndarray]) -> np.ndarray:
+def encode_stages(x: np.ndarray, books: list[np.ndarray], eta: float = 1.0) -> np.ndarray:
     """Packed codes of x for residual stages trained earlier (see residual_stages)."""
     resid = np.ascontiguousarray(x, dtype=np.float32)
+    unit = resid / np.maximum(np.linalg.norm(resid, axis=1, keepdims=True), 1e-12)
     parts = []
     for book in books:
-        codes, resid = _encode_stage(resid, book)
+        b32 = book.astype(np.float32)
+        x3 = resid.reshape(len(resid), book.shape[0], -1)
+        codes = _assign_sub(x3, b32)
+        if eta > 1:
+            codes = _aniso_encode(x3, unit.reshape(x3.shape), b32, codes, eta)
+        resid = resid - _decode_stage(b32, codes)
         parts.append(pack4(codes))
     return np.concatenate(parts, axis=1)
+
+
+def _aniso_encode(x3: np.ndarray, u3: np.ndarray, book: np.ndarray, codes: np.ndarray, eta: float,
+                  rounds: int = 3) -> np.ndarray:
+    """Codes minimising the score-aware loss, by coordinate descent over the sub-spaces (the
+    parallel part couples them): x3, u3 (n, m, dsub) are the vectors and their unit directions."""
+    n, m, _ = x3.shape
+    codes = codes.copy()
+    bt = book.transpose(0, 2, 1)  # (m, dsub, 16)
+    xc = np.matmul(x3.transpose(1, 0, 2), bt)  # (m, n, 16): x . c for every choice
+    uc = np.matmul(u3.transpose(1, 0, 2), bt)  # (m, n, 16): u . c
+    xu = (x3 * u3).sum(2).T  # (m, n)
+    # |x - c|^2 without the |x|^2 every choice shares; r . u = x . u - c . u
+    sq = (book * book).sum(2)[:, None, :] - 2 * xc
+    rp = xu[:, :, None] - uc
+    rows = np.arange(n)
+    par = rp[np.arange(m)[None, :], rows[:, None], codes].T.copy()  # (m, n)
+    total = par.sum(0)
+    for _ in range(rounds):
+        for j in range(m):
+            rest = total - par[j]
+            codes[:, j] = ((eta - 1) * (rest[:, None] + rp[j]) ** 2 + sq[j]).argmin(1)
+            par[j] = rp[j][rows, codes[:, j]]
+            total = rest + par[j]
+    return codes
+
+
+def _aniso_update(x3: np.ndarray, u3: np.ndarray, book: np.ndarray, codes: np.ndarray, eta: float) -> np.ndarray:
+    """Each sub-space's centroids, in turn, set to the minimiser of the score-aware loss for the
+    current codes: per centroid c, [(eta-1) sum u u^T + n_c I] c = sum (eta-1) a u + x, with
+    a = the parallel residual of the other sub-spaces plus x . u."""
+    n, m, dsub = x3.shape
+    book = book.copy()
+    par = ((x3 - book[np.arange(m)[None, :], codes]) * u3).sum(2)
+    eye = np.eye(dsub)
+    for j in range(m):
+        x, u = x3[:, j].astype(np.float64), u3[:, j].astype(np.float64)
+        a = par.sum(1) - par[:, j] + (x * u).sum(1)
+        onehot = np.zeros((n, 16))
+        onehot[np.arange(n), codes[:, j]] = 1.0
+        count = onehot.sum(0)
+        lhs = (onehot.T @ (u[:, :, None] * u[:, None, :]).reshape(n, -1)).reshape(16, dsub, dsub) * (eta - 1)
+        rhs = onehot.T @ ((eta - 1) * a[:, None] * u + x)
+        for c in np.flatnonzero(count):
+            book[j, c] = np.linalg.solve(lhs[c] + count[c] * eye, rhs[c])
+        par[:, j] = ((x3[:, j] - book[j][codes[:, j]]) * u3[:, j]).sum(1)
+    return book
+
+
+def _score_aware(x: np.ndarray, unit: np.ndarray, book: np.ndarray, eta: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Refine a k-means stage (float32 book) for the score-aware loss on the rows it was trained
+    on (the same fixed sample as _train_stage); returns the float16 book as stored and the codes
+    of all of x for that stored book."""
+    n = len(x)
+    m = book.shape[0]
+    x3, u3 = x.reshape(n, m, -1), unit.reshape(n, m, -1)
+    pick = np.sort(np.random.default_rng(seed).choice(n, TRAIN_MAX, replace=False)) if n > TRAIN_MAX else slice(None)
+    xs, us = x3[pick], u3[pick]
+    codes = _assign_sub(xs, book)
+    for _ in range(ANISO_ROUNDS):
+        book = _aniso_update(xs, us, book, codes, eta)
+        codes = _aniso_encode(xs, us, book, codes, eta, rounds=1)
+    stored = book.astype(np.float16).astype(np.float32)
+    # coded from scratch for the stored book, exactly as encode_stages does (kb serve's refreshes)
+    return stored.astype(np.float16), _aniso_encode(x3, u3, stored, _assign_sub(x3, stored), eta)
 
 
 def quantize_pq(x: np.ndarray, note_vecs: np.ndarray | None, m: int = 96, note_m: int = NOTE_M,
@@ -197,13 +289,13 @@ def quantize_pq(x: np.ndarray, note_vecs: np.ndarray | None, m: int = 96, note_m
     rot = train_opq(train.astype(np.float32), note_m)
     xr = (x @ rot.T).astype(np.float32)
     dims = interleaved_dims(xr, m)
-    books, codes = residual_stages(xr[:, dims], [m] * stages, 1000)
+    books, codes = residual_stages(xr[:, dims], [m] * stages, 1000, eta=CHUNK_ETA)
     q = Quantized("pq", d, rot, xr.mean(0, keepdims=True), np.zeros(n, np.int32), codebooks=books, codes=codes,
                   chunk_dims=dims)
     if note_vecs is not None:
         nr = (note_vecs @ rot.T).astype(np.float32)
         note_ms = [note_m] + ([NOTE_M2] if NOTE_M2 and d % NOTE_M2 == 0 else [])
-        q.note_books, q.note_codes = residual_stages(nr, note_ms, 77)
+        q.note_books, q.note_codes = residual_stages(nr, note_ms, 77, eta=NOTE_ETA)
     return q
 
 
@@ -227,11 +319,11 @@ def requantize(prev: Quantized, x: np.ndarray, note_vecs: np.ndarray | None) -> 
         return None
     xr = (x @ prev.rotation.T).astype(np.float32)
     q = Quantized("pq", prev.dims, prev.rotation, xr.mean(0, keepdims=True), np.zeros(len(x), np.int32),
-                  codebooks=prev.codebooks, codes=encode_stages(xr[:, prev.chunk_dims], prev.codebooks),
+                  codebooks=prev.codebooks, codes=encode_stages(xr[:, prev.chunk_dims], prev.codebooks, eta=CHUNK_ETA),
                   chunk_dims=prev.chunk_dims)
     if note_vecs is not None:
         q.note_books = prev.note_books
-        q.note_codes = encode_stages((note_vecs @ prev.rotation.T).astype(np.float32), prev.note_books)
+        q.note_codes = encode_stages((note_vecs @ prev.rotation.T).astype(np.float32), prev.note_books, eta=NOTE_ETA)
     return q
 
 
