@@ -12,7 +12,9 @@ embeddings, then for each labeled query ({"query", "relevant": [vault paths]}):
   static-only  the static encoder over the compressed index without BM25
 hit@10 and MRR@10 are at note level. Then recall@10 of the compressed index vs exact float32
 (MiniLM query vectors, chunk level), reconstruction cosine, bytes per chunk, and the bytes a
-cold first query downloads (raw and gzip).
+cold first query downloads (raw and gzip). Last, an unlabeled guard for exact lookups: 150 words
+(7+ letters) that occur in exactly one note each, drawn with a fixed seed; how often `kb search
+"<word>"` puts that note first / in its top 3.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import random
+import re
 import shutil
 import sys
 import time
@@ -87,6 +91,28 @@ def note_pass_ceiling(state, note_paths: list[str], q, qvecs: np.ndarray, rerank
                 rec.append(len(exact_top & set(np.argsort(-np.where(keep, s, -np.inf))[:10].tolist())) / 10)
             line.append(f"{name} {n}: {np.mean(rec):.3f}")
     print("  recall@10 with float32 chunks inside the top-N notes of the note pass: " + ", ".join(line))
+
+
+def rare_word_lookup(vault: Path, site: Path, note_paths: list[str], count: int = 150) -> None:
+    """Words of 7+ letters found in exactly one note: does searching for the word put that note first?"""
+    where: dict[str, set[str]] = {}
+    for rel in note_paths:
+        try:
+            text = (vault / rel).read_text(encoding="utf-8", errors="replace").lower()
+        except OSError:
+            continue
+        for w in set(re.findall(r"\b[a-z]{7,}\b", text)):
+            where.setdefault(w, set()).add(rel)
+    rare = sorted(w for w, notes in where.items() if len(notes) == 1)
+    words = random.Random(0).sample(rare, min(count, len(rare)))
+    index = SiteIndex(site)
+    first = top3 = 0
+    for w in words:
+        got = [r.path for r in index.search(w, k=3)]
+        first += got[:1] == [next(iter(where[w]))]
+        top3 += next(iter(where[w])) in got
+    print(f"rare-word lookup ({len(words)} words in one note each): note first {first / len(words):.3f}, "
+          f"top 3 {top3 / len(words):.3f}")
 
 
 def main() -> int:
@@ -207,6 +233,7 @@ def main() -> int:
         h, mrr = metrics(ranked, relevant)
         print(f"  re-rank {rerank:3}: default hit@10 {h:.3f} MRR@10 {mrr:.3f}, cold query gzip mean {np.mean(gzs) / 1e3:.0f} kB")
     print(f"whole index on disk: {total / 1e6:.1f} MB; python query time mean {np.mean(per_query_ms):.0f} ms")
+    rare_word_lookup(vault, site, list(result.ctx.notes))
     if args.seeds > 1:
         seed_spread(result.ctx, args.seeds, qtexts, qvecs, relevant,
                     {"default": metrics(runs["default"], relevant), "full-model": metrics(runs["full-model"], relevant)})

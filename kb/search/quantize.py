@@ -224,16 +224,18 @@ def _aniso_encode(x3: np.ndarray, u3: np.ndarray, book: np.ndarray, codes: np.nd
     xc = np.matmul(x3.transpose(1, 0, 2), bt)  # (m, n, 16): x . c for every choice
     uc = np.matmul(u3.transpose(1, 0, 2), bt)  # (m, n, 16): u . c
     xu = (x3 * u3).sum(2).T  # (m, n)
-    # |x - c|^2 without the |x|^2 every choice shares; r . u = x . u - c . u
-    sq = (book * book).sum(2)[:, None, :] - 2 * xc
+    # r . u = x . u - c . u for every choice; with rest = the other sub-spaces' share, the loss is
+    # (eta-1) (rest + rp)^2 + |x - c|^2 = const + rest * 2 (eta-1) rp + [(eta-1) rp^2 + |c|^2 - 2 x . c]
     rp = xu[:, :, None] - uc
+    fixed = (eta - 1) * rp * rp + (book * book).sum(2)[:, None, :] - 2 * xc
+    slope = 2 * (eta - 1) * rp
     rows = np.arange(n)
     par = rp[np.arange(m)[None, :], rows[:, None], codes].T.copy()  # (m, n)
     total = par.sum(0)
     for _ in range(rounds):
         for j in range(m):
             rest = total - par[j]
-            codes[:, j] = ((eta - 1) * (rest[:, None] + rp[j]) ** 2 + sq[j]).argmin(1)
+            codes[:, j] = (fixed[j] + rest[:, None] * slope[j]).argmin(1)
             par[j] = rp[j][rows, codes[:, j]]
             total = rest + par[j]
     return codes

@@ -168,13 +168,21 @@ class SiteIndex:
         return out
 
     def bm25_scores(self, query: str) -> dict[int, int]:
+        return self.bm25(query)[0]
+
+    def bm25(self, query: str) -> tuple[dict[int, int], dict[int, int], int]:
+        """chunk id -> BM25 score (the terms' integer weights summed), chunk id -> how many of the
+        query's distinct terms it contains, and the number of distinct terms."""
         out: dict[int, int] = {}
+        matched: dict[int, int] = {}
         nshards = self.manifest["bm25_shards"]
-        for term in dict.fromkeys(terms(query)):
+        distinct = list(dict.fromkeys(terms(query)))
+        for term in distinct:
             post = self.json(f"bm25/{fnv1a(term) % nshards}.json").get(term, [])
             for i in range(0, len(post), 2):
                 out[post[i]] = out.get(post[i], 0) + post[i + 1]
-        return out
+                matched[post[i]] = matched.get(post[i], 0) + 1
+        return out, matched, len(distinct)
 
     def note_ranking(self, scores: dict[int, int]) -> list[tuple[int, int, int]]:
         """[(note, best chunk, score)] best first, top `candidates`."""
@@ -188,19 +196,27 @@ class SiteIndex:
         return [(n, c, s) for n, (c, s) in ranked[: self.manifest["candidates"]]]
 
     def search(self, query: str, k: int = 10, vector: np.ndarray | None = None, use_vector: bool = True) -> list[Result]:
-        rankings = []
-        if self.mode != "lexical" and use_vector:
-            q = vector if vector is not None else self.encode_static(query)
-            if q is not None:
-                rankings.append(self.note_ranking(self.vector_scores(q)))
-        rankings.append(self.note_ranking(self.bm25_scores(query)))
         fused: dict[int, float] = {}
         chunk_of: dict[int, int] = {}
         rrf_k = self.manifest["rrf_k"]
-        for ranking in rankings:
+
+        def add(ranking: list[tuple[int, int, int]], weight: Callable[[int], float]) -> None:
             for rank, (n, c, _) in enumerate(ranking):
-                fused[n] = fused.get(n, 0.0) + 1.0 / (rrf_k + rank + 1)
+                fused[n] = fused.get(n, 0.0) + weight(c) / (rrf_k + rank + 1)
                 chunk_of.setdefault(n, c)
+
+        dense = False
+        if self.mode != "lexical" and use_vector:
+            q = vector if vector is not None else self.encode_static(query)
+            if q is not None:
+                add(self.note_ranking(self.vector_scores(q)), lambda c: 1.0)
+                dense = True
+        scores, matched, nterms = self.bm25(query)
+        # next to a vector ranking, a BM25 entry counts by the share of the query's terms its chunk
+        # contains, to the power bm25_coverage (a soft AND): one shared word is weak evidence, all of
+        # them strong. Alone, BM25's order stands.
+        p = self.manifest.get("bm25_coverage", 0) if dense else 0
+        add(self.note_ranking(scores), lambda c: (matched[c] / nterms) ** p if p else 1.0)
         top = sorted(fused, key=lambda n: (-qround(fused[n]), n))[:k]
         return [self.result(chunk_of[n], fused[n]) for n in top]
 

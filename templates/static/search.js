@@ -315,15 +315,20 @@
     }).then(function () { return out; });
   };
 
-  Index.prototype.bm25Scores = function (query) {
-    var self = this, out = new Map(), n = this.m.bm25_shards, seen = {};
+  // BM25: chunk id -> score (the terms' integer weights summed), chunk id -> how many of the
+  // query's distinct terms it contains, and the number of distinct terms
+  Index.prototype.bm25 = function (query) {
+    var self = this, out = new Map(), matched = new Map(), n = this.m.bm25_shards, seen = {};
     var ts = terms(query).filter(function (t) { if (seen[t]) return false; seen[t] = true; return true; });
     return Promise.all(ts.map(function (t) { return self.json("bm25/" + (fnv1a(t) % n) + ".json"); })).then(function (shards) {
       shards.forEach(function (sh, i) {
         var post = Object.prototype.hasOwnProperty.call(sh, ts[i]) ? sh[ts[i]] : [];
-        for (var p = 0; p < post.length; p += 2) out.set(post[p], (out.get(post[p]) || 0) + post[p + 1]);
+        for (var p = 0; p < post.length; p += 2) {
+          out.set(post[p], (out.get(post[p]) || 0) + post[p + 1]);
+          matched.set(post[p], (matched.get(post[p]) || 0) + 1);
+        }
       });
-      return out;
+      return { scores: out, matched: matched, terms: ts.length };
     });
   };
 
@@ -345,19 +350,21 @@
       var vec = self.m.mode === "lexical" ? Promise.resolve(null)
         : self.fullModel ? self.fullModel.encode(query) : self.encode(query);  // fullModel: search-model.js
       return vec.then(function (q) {
-        return Promise.all([q ? self.vectorScores(q) : null, self.bm25Scores(query)]);
+        return Promise.all([q ? self.vectorScores(q) : null, self.bm25(query)]);
       });
     }).then(function (scores) {
-      var rankings = [];
-      if (scores[0]) rankings.push(self.noteRanking(scores[0]));
-      rankings.push(self.noteRanking(scores[1]));
       var fused = new Map(), chunkOf = new Map(), rk = self.m.rrf_k;
-      rankings.forEach(function (ranking) {
+      function add(ranking, weight) {
         ranking.forEach(function (e, rank) {
-          fused.set(e[0], (fused.get(e[0]) || 0) + 1 / (rk + rank + 1));
+          fused.set(e[0], (fused.get(e[0]) || 0) + weight(e[1]) / (rk + rank + 1));
           if (!chunkOf.has(e[0])) chunkOf.set(e[0], e[1]);
         });
-      });
+      }
+      if (scores[0]) add(self.noteRanking(scores[0]), function () { return 1; });
+      // next to a vector ranking, a BM25 entry counts by the share of the query's terms its chunk
+      // contains, to the power bm25_coverage (a soft AND); alone, BM25's order stands
+      var bm = scores[1], p = scores[0] && self.m.bm25_coverage ? self.m.bm25_coverage : 0;
+      add(self.noteRanking(bm.scores), function (c) { return p ? Math.pow(bm.matched.get(c) / bm.terms, p) : 1; });
       var top = Array.from(fused.keys());
       top.sort(function (a, b) { return (qround(fused.get(b)) - qround(fused.get(a))) || (a - b); });
       top = top.slice(0, k);
