@@ -53,6 +53,14 @@ CANDIDATES = 100
 RERANK_NOTES = 50  # pq: notes whose chunk codes a query fetches. Measured (87 queries, obsidian-hub, default
 # encoder): 40 -> hit@10 0.563 MRR 0.363, 292 kB gzip cold query; 50 -> 0.586/0.367, 297 kB; 55 -> 0.586/0.366, 300 kB;
 # 60 -> 0.586/0.367, 303 kB. (Adding BM25's top 5-10 notes to the re-ranked set: 0.575, no better.)
+# Re-measured with score-aware codes and the coverage-weighted fusion, with RERANK_CHUNKS (default / --full-model,
+# cold query gzip mean / max, files): 50, cap 400: 0.667/0.468 / 0.793/0.539, 244/289 kB, 103; 75, 400: 0.667/0.465 /
+# 0.816/0.543, 250/289, 120; 100, 400: 0.678/0.476 / 0.816/0.543, 254/289, 131; 150 and 200, 400: 0.678/0.480, 257-258;
+# 75, 300: 0.667/0.471, 245/279, 112; 100, 250: 0.667/0.467 / 0.805/0.542, 242/274, 112; 100, 300:
+# 0.678/0.483 / 0.816/0.544, 246/279 kB, 119 files; 150, 300: the same, 248 kB, 124 files. But over 3 quantizer
+# seeds (search_quality.py --seeds 3) 100, 300 gave default 0.678/0.483, 0.655/0.464, 0.655/0.448 (mean 0.663/0.465)
+# against 50, 400's 0.667/0.468, 0.678/0.470, 0.667/0.454 (0.670/0.464): no gain for the default encoder, for 16
+# more requests per query (--full-model mean 0.789 vs 0.774). So 50 and 400 stay.
 RERANK_CHUNKS = 400  # pq: the re-rank skips a note whose chunks would take the total fetched above this. Without it, queries whose
 # best notes are long fetched up to 76 kB gzip of chunk codes. Measured (87 queries, obsidian-hub, tuned encoder):
 # no cap 0.632/0.408, cold 247 kB mean, 312 max; 300: 0.632/0.401, 240/278; 400: 0.632/0.407, 244/288;
