@@ -167,9 +167,6 @@ class SiteIndex:
                 out[cid] = qround(v)
         return out
 
-    def bm25_scores(self, query: str) -> dict[int, int]:
-        return self.bm25(query)[0]
-
     def bm25(self, query: str) -> tuple[dict[int, int], dict[int, int], int]:
         """chunk id -> BM25 score (the terms' integer weights summed), chunk id -> how many of the
         query's distinct terms it contains, and the number of distinct terms."""
