@@ -127,11 +127,15 @@ def quantize_int8(x: np.ndarray) -> Quantized:
 TRAIN_MAX = 16384  # k-means points per stage: 1,000 per centroid, plenty for 16 centroids in a few dimensions
 
 
+def _train_rows(n: int, seed: int) -> np.ndarray | slice:
+    """The rows a stage trains on: at most TRAIN_MAX, a fixed sample so builds stay deterministic."""
+    return np.sort(np.random.default_rng(seed).choice(n, TRAIN_MAX, replace=False)) if n > TRAIN_MAX else slice(None)
+
+
 def _train_stage(x: np.ndarray, m: int, seed: int, niter: int = 20) -> np.ndarray:
     """One PQ stage with 16 centroids per sub-space: its codebook (m, 16, dsub), trained on
-    at most TRAIN_MAX of the rows (a fixed sample, so builds stay deterministic)."""
-    if len(x) > TRAIN_MAX:
-        x = x[np.sort(np.random.default_rng(seed).choice(len(x), TRAIN_MAX, replace=False))]
+    the rows _train_rows picks."""
+    x = x[_train_rows(len(x), seed)]
     return _kmeans_sub(x.reshape(len(x), m, -1), niter, seed)
 
 
@@ -269,12 +273,12 @@ def _aniso_update(x3: np.ndarray, u3: np.ndarray, book: np.ndarray, codes: np.nd
 
 def _score_aware(x: np.ndarray, unit: np.ndarray, book: np.ndarray, eta: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Refine a k-means stage (float32 book) for the score-aware loss on the rows it was trained
-    on (the same fixed sample as _train_stage); returns the float16 book as stored and the codes
+    on (_train_rows); returns the float16 book as stored and the codes
     of all of x for that stored book."""
     n = len(x)
     m = book.shape[0]
     x3, u3 = x.reshape(n, m, -1), unit.reshape(n, m, -1)
-    pick = np.sort(np.random.default_rng(seed).choice(n, TRAIN_MAX, replace=False)) if n > TRAIN_MAX else slice(None)
+    pick = _train_rows(n, seed)
     xs, us = x3[pick], u3[pick]
     codes = _assign_sub(xs, book)
     for _ in range(ANISO_ROUNDS):
