@@ -195,30 +195,34 @@ def residual_stages(x: np.ndarray, ms: list[int], seed: int, eta: float = 1.0) -
     for s, m in enumerate(ms):
         book = _train_stage(resid, m, seed * (s + 1))
         if eta > 1:
-            book, codes = _score_aware(resid, unit, book, eta, seed * (s + 1))
-        else:
-            book = book.astype(np.float16)
-            codes = _assign_sub(resid.reshape(len(resid), m, -1), book.astype(np.float32))
-        resid = resid - _decode_stage(book.astype(np.float32), codes)
+            book = _score_aware(resid, unit, book, eta, seed * (s + 1))
+        book = book.astype(np.float16)
+        codes, resid = _stage_codes(resid, unit, book, eta)
         books.append(book)
         parts.append(pack4(codes))
     return books, np.concatenate(parts, axis=1)
 
 
 def encode_stages(x: np.ndarray, books: list[np.ndarray], eta: float = 1.0) -> np.ndarray:
-    """Packed codes of x for residual stages trained earlier (see residual_stages)."""
+    """Packed codes of x for residual stages trained earlier (see residual_stages): the same
+    codes residual_stages gave, since both code each stage with _stage_codes."""
     resid = np.ascontiguousarray(x, dtype=np.float32)
     unit = resid / np.maximum(np.linalg.norm(resid, axis=1, keepdims=True), 1e-12)
     parts = []
     for book in books:
-        b32 = book.astype(np.float32)
-        x3 = resid.reshape(len(resid), book.shape[0], -1)
-        codes = _assign_sub(x3, b32)
-        if eta > 1:
-            codes = _aniso_encode(x3, unit.reshape(x3.shape), b32, codes, eta)
-        resid = resid - _decode_stage(b32, codes)
+        codes, resid = _stage_codes(resid, unit, book, eta)
         parts.append(pack4(codes))
     return np.concatenate(parts, axis=1)
+
+
+def _stage_codes(resid: np.ndarray, unit: np.ndarray, book: np.ndarray, eta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of one stage for its stored (float16) book, and what is left for the next stage."""
+    b32 = book.astype(np.float32)
+    x3 = resid.reshape(len(resid), book.shape[0], -1)
+    codes = _assign_sub(x3, b32)
+    if eta > 1:
+        codes = _aniso_encode(x3, unit.reshape(x3.shape), b32, codes, eta)
+    return codes, resid - _decode_stage(b32, codes)
 
 
 def _aniso_encode(x3: np.ndarray, u3: np.ndarray, book: np.ndarray, codes: np.ndarray, eta: float,
@@ -271,22 +275,18 @@ def _aniso_update(x3: np.ndarray, u3: np.ndarray, book: np.ndarray, codes: np.nd
     return book
 
 
-def _score_aware(x: np.ndarray, unit: np.ndarray, book: np.ndarray, eta: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Refine a k-means stage (float32 book) for the score-aware loss on the rows it was trained
-    on (_train_rows); returns the float16 book as stored and the codes
-    of all of x for that stored book."""
+def _score_aware(x: np.ndarray, unit: np.ndarray, book: np.ndarray, eta: float, seed: int) -> np.ndarray:
+    """A k-means stage's (float32) book refined for the score-aware loss on the rows it was trained
+    on (_train_rows); the codes are then made for the stored book by _stage_codes."""
     n = len(x)
     m = book.shape[0]
-    x3, u3 = x.reshape(n, m, -1), unit.reshape(n, m, -1)
     pick = _train_rows(n, seed)
-    xs, us = x3[pick], u3[pick]
+    xs, us = x.reshape(n, m, -1)[pick], unit.reshape(n, m, -1)[pick]
     codes = _assign_sub(xs, book)
     for _ in range(ANISO_ROUNDS):
         book = _aniso_update(xs, us, book, codes, eta)
         codes = _aniso_encode(xs, us, book, codes, eta, rounds=1)
-    stored = book.astype(np.float16).astype(np.float32)
-    # coded from scratch for the stored book, exactly as encode_stages does (kb serve's refreshes)
-    return stored.astype(np.float16), _aniso_encode(x3, u3, stored, _assign_sub(x3, stored), eta)
+    return book
 
 
 def quantize_pq(x: np.ndarray, note_vecs: np.ndarray | None, m: int = 96, note_m: int = NOTE_M,
