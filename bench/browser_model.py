@@ -154,7 +154,7 @@ def main() -> int:
     index = SiteIndex(site)
     entry = index.manifest["browser_model"]
     onnx_file = site / "search" / entry["model"]
-    ids = [[entry["cls"], *index.wordpiece(q).encode(q)[: entry["max_tokens"] - 2], entry["sep"]] for q in qtexts]
+    ids = [[entry["cls"], *index.token_ids(q)[: entry["max_tokens"] - 2], entry["sep"]] for q in qtexts]
     ref, ref_ids = bm.reference_vectors(packaged_model_path(), qtexts)
     same_ids = sum(a == b for a, b in zip(ids, ref_ids, strict=True))
     t = time.perf_counter()

@@ -86,6 +86,34 @@ def test_sharded_vocabulary_tokenizes_like_the_whole(wp):
         assert WordPiece([], ids).word_ids(word) == wp.word_ids(word), word
 
 
+def test_word_table_gives_wordpiece_ids_and_misses_fall_back_to_the_vocabulary(wp):
+    from kb.search.index import fnv1a, word_files
+    from kb.search.tokenize import basic_tokens
+
+    n, files = word_files(wp.vocab, {"zettelkasten", "plugins", "naive"})
+    table = {}
+    for data in files.values():
+        for line in data.decode().split("\n"):
+            if line:
+                word, *ids = line.split(" ")
+                assert f"enc/words/{fnv1a(word) % n}.txt" in files and word not in table
+                table[word] = [int(i) for i in ids]
+    assert n > 1 and {"zettelkasten", "plugins", "the", ",", "cafe"} <= set(table)
+    for word in basic_tokens("Zettelkasten plugins: the naïve café, 東京"):
+        assert table[word] == wp.word_ids(word), word
+    assert "supercalifragilistic" not in table and "[CLS]" not in table
+
+
+def test_query_words_cost_one_word_shard_each_unless_unknown(tmp_path, wp):
+    r = build_hash(tmp_path, vault(12))
+    idx = SiteIndex(r.ctx.out)
+    assert idx.token_ids("sourdough crust") == wp.encode("sourdough crust")
+    assert not [f for f in idx.fetched if f.startswith("enc/vocab/")]  # both words are in the table
+    assert 1 <= len([f for f in idx.fetched if f.startswith("enc/words/")]) <= 2
+    assert idx.token_ids("Xqzvkw sourdough") == wp.encode("xqzvkw sourdough")  # in neither the vault nor the vocabulary
+    assert "enc/vocab/1.txt" in idx.fetched  # ... so it came from the vocabulary shards
+
+
 def test_strip_markup_keeps_words_drops_syntax():
     assert strip_markup("See [x](http://e.org) and ![[img.png]] %%c%% `code_id` ==hi==") == "See x and code_id hi"
 

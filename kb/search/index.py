@@ -7,7 +7,10 @@
     search/chunks/<n>.bin       pq mode: the chunk codes of note n (fetched for the best notes only)
     search/meta/<b>.json        note path, url, title, heading, anchor, snippet of chunks b*64..
     search/bm25/<s>.json        BM25 postings of the terms hashing to shard s (weights x100, ints)
-    search/enc/vocab/1.txt      WordPiece pieces of one letter ("a", "##a"), lines "id piece"
+    search/enc/words/<w>.txt    "word id id ..": the WordPiece ids of the vault's words and the vocabulary's
+                                whole words with fnv1a(word) % word_shards == w (one file per query word)
+    search/enc/vocab/1.txt      WordPiece pieces of one letter ("a", "##a"), lines "id piece" (for words
+                                not in enc/words)
     search/enc/vocab/<v>.txt    longer pieces p (without "##") with fnv1a(p[:2]) % VOCAB_SHARDS == v
     search/enc/rows/<r>.bin     static encoder rows of token ids r*ROWS_BLOCK.. (int8 + scale)
     search/rotation.bin         OPQ rotation: only `kb search --full-model` needs it
@@ -26,13 +29,16 @@ from kb.search.chunk import Chunk
 from kb.search.container import pack
 from kb.search.quantize import Quantized
 from kb.search.static import quantize_rows
-from kb.search.tokenize import terms
+from kb.search.tokenize import WordPiece, terms
 
 META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
 # Shard sizes trade files on disk for bytes per query. Measured on obsidian-hub (mean gzip per cold query):
 # 256 vocabulary shards 46 kB, 1024 35 kB; rows blocks of 8 tokens 26 kB, of 4 14 kB; 128 BM25 terms per shard
 # 48 kB, 32 terms 15 kB.
 VOCAB_SHARDS = 1024  # a query word needs a few small vocabulary shards, not the whole vocabulary
+# A query word found in the word table costs one file instead of the vocabulary shards of its letter pairs
+# (on obsidian-hub 29 files and 35 kB gzip per cold query, 1.txt alone 9 kB). Shards of about this many bytes:
+WORD_SHARD_BYTES = 2048
 ROWS_BLOCK = 4
 BM25_TERMS_PER_SHARD = 32
 POSTINGS_CAP = 300  # impact-ordered: a term keeps its best-weighted chunks (bounds a shard's size)
@@ -130,6 +136,7 @@ def write_index(
         }
         files[f"meta/{b // META_BLOCK}.json"] = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
     nshards, shards = bm25_shards(chunks)
+    words = {t for post in shards.values() for t in post}  # the vault's words (BM25 terms: stopwords come from the vocabulary)
     for s in range(nshards):  # every shard exists, so a lookup never 404s
         post = shards.get(s, {})
         files[f"bm25/{s}.json"] = json.dumps(post, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
@@ -162,6 +169,8 @@ def write_index(
                 start += count
         files["rotation.bin"] = pack("rotation", {"rotation": q.rotation.astype(np.float32)})
         files.update(vocab_files(vocab))
+        manifest["word_shards"], word_table = word_files(vocab, words)
+        files.update(word_table)
         scale, codes = quantize_rows(rows)
         for r in range(0, len(rows), ROWS_BLOCK):
             files[f"enc/rows/{r // ROWS_BLOCK}.bin"] = pack(
@@ -181,6 +190,23 @@ def word_vocab_shards(word: str, nshards: int = VOCAB_SHARDS) -> set[str]:
     """The shards WordPiece can look into for `word`: every piece it tries starts at some letter i of
     the word and either is one letter long or begins with word[i:i+2]."""
     return {"1"} | {str(fnv1a(word[i : i + 2]) % nshards) for i in range(len(word) - 1)}
+
+
+def word_files(vocab: list[str], words: set[str]) -> tuple[int, dict[str, bytes]]:
+    """(word_shards, enc/words/ files): each of `words` and each whole-word vocabulary piece with its
+    WordPiece ids, so a query word is one lookup. A word missing from the table (or a table missing
+    from an older site) is tokenized from the vocabulary shards instead, with the same result."""
+    wp = WordPiece(vocab)
+    entries = sorted(words | {p for p in vocab if p and not p.startswith(("##", "[unused")) and p not in SPECIAL})
+    lines = [f"{w} {' '.join(map(str, wp.word_ids(w)))}" for w in entries if w and " " not in w and "\n" not in w]
+    n = max(1, math.ceil(sum(len(x.encode()) + 1 for x in lines) / WORD_SHARD_BYTES))
+    shards: list[list[str]] = [[] for _ in range(n)]
+    for line in lines:
+        shards[fnv1a(line[: line.index(" ")]) % n].append(line)
+    return n, {f"enc/words/{i}.txt": ("\n".join(v) + "\n").encode() for i, v in enumerate(shards)}
+
+
+SPECIAL = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")
 
 
 def vocab_files(vocab: list[str]) -> dict[str, bytes]:

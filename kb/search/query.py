@@ -66,6 +66,8 @@ class SiteIndex:
         self.chunk_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         self._ids: dict[str, int] = {}
         self._vocab_loaded: set[str] = set()
+        self._word_ids: dict[str, list[int]] = {}
+        self._words_loaded: set[str] = set()
 
     def get(self, rel: str) -> bytes:
         if rel not in self._cache:
@@ -83,9 +85,25 @@ class SiteIndex:
             raise FormatError(f"{self.root / rel}: unreadable: {exc}") from exc
 
     # --- query encoding ---
-    def wordpiece(self, query: str) -> WordPiece:
-        """A tokenizer knowing the vocabulary shards this query's words need (see index.vocab_files)."""
-        need = {s for w in basic_tokens(query) for s in word_vocab_shards(w, self.manifest["vocab_shards"])} | {"1"}
+    def token_ids(self, query: str) -> list[int]:
+        """WordPiece ids of the query: each word from the word table (index.word_files), a word not
+        in it from the vocabulary shards its letter pairs need (index.vocab_files)."""
+        words = basic_tokens(query)
+        nwords = self.manifest.get("word_shards", 0)
+        for shard in sorted({str(fnv1a(w) % nwords) for w in words} if nwords else ()):
+            if shard not in self._words_loaded:
+                self._words_loaded.add(shard)
+                for line in self.get(f"enc/words/{shard}.txt").decode("utf-8").split("\n"):
+                    if line:
+                        word, *ids = line.split(" ")
+                        self._word_ids[word] = [int(i) for i in ids]
+        missing = [w for w in words if w not in self._word_ids]
+        wp = self.wordpiece(missing) if missing else None
+        return [i for w in words for i in (self._word_ids[w] if w in self._word_ids else wp.word_ids(w))]
+
+    def wordpiece(self, words: list[str]) -> WordPiece:
+        """A tokenizer knowing the vocabulary shards these words need (see index.vocab_files)."""
+        need = {s for w in words for s in word_vocab_shards(w, self.manifest["vocab_shards"])} | {"1"}
         for shard in sorted(need):
             if shard not in self._vocab_loaded:
                 self._vocab_loaded.add(shard)
@@ -96,7 +114,7 @@ class SiteIndex:
         return WordPiece([], self._ids, self.manifest.get("unk", 100))
 
     def encode_static(self, query: str) -> np.ndarray | None:
-        ids = self.wordpiece(query).encode(query)
+        ids = self.token_ids(query)
         if not ids:
             return None
         block = self.manifest["rows_block"]
@@ -257,7 +275,7 @@ def shipped_model_vector(index: SiteIndex, query: str) -> np.ndarray | None:
         from kb.search.browser_model import onnx_encode
     except ImportError:
         return None
-    ids = index.wordpiece(query).encode(query)
+    ids = index.token_ids(query)
     if not ids:
         return None
     model = index.root / bm["model"]

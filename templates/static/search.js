@@ -187,12 +187,36 @@
     }));
   };
 
+  // The word table (kb/search/index.py word_files): "word id id ..", one shard per query word.
+  Index.prototype.words = function (words) {
+    var self = this, n = this.m.word_shards || 0, need = {};
+    if (!this.wordIds) { this.wordIds = Object.create(null); this.wordsLoaded = {}; }
+    if (n) words.forEach(function (w) { need[String(fnv1a(w) % n)] = true; });
+    return Promise.all(Object.keys(need).sort().map(function (s) {
+      var rel = "enc/words/" + s + ".txt";
+      if (self.wordsLoaded[rel]) return self.wordsLoaded[rel];
+      self.wordsLoaded[rel] = self.bytes(rel).then(function (buf) {
+        new TextDecoder().decode(buf).split("\n").forEach(function (line) {
+          var parts = line.split(" ");
+          if (parts.length > 1) self.wordIds[parts[0]] = parts.slice(1).map(function (x) { return parseInt(x, 10); });
+        });
+      });
+      return self.wordsLoaded[rel];
+    }));
+  };
+
+  // Words missing from the word table are tokenized from the vocabulary shards (same ids).
   Index.prototype.tokenIds = function (query) {
     var self = this, words = basicTokens(query);
-    return this.vocab(words).then(function () {
-      var out = [];
-      words.forEach(function (w) { out.push.apply(out, wordIds(self.ids, self.unk, w)); });
-      return out;
+    return this.words(words).then(function () {
+      var missing = words.filter(function (w) { return !(w in self.wordIds); });
+      return (missing.length ? self.vocab(missing) : Promise.resolve()).then(function () {
+        var out = [];
+        words.forEach(function (w) {
+          out.push.apply(out, w in self.wordIds ? self.wordIds[w] : wordIds(self.ids, self.unk, w));
+        });
+        return out;
+      });
     });
   };
 
