@@ -17,7 +17,8 @@ For each query a fresh browser context (cold cache) loads the site's home page, 
 The HTTP server (127.0.0.1, a thread) logs every response body: bytes raw, and gzip (the body's
 own size if it is already gzip, as Pagefind's files are; else gzip.compress at level 6).
 Counted: kb = everything under /search/ + static/search.js; Pagefind = everything under
-/pagefind/ (JS, wasm, entry, meta, index chunks, fragments). hit@10 is at note level: result
+/pagefind/ (JS, wasm, entry, meta, index chunks, fragments). For kb it then runs the same search 5 times
+more in that page (every part already fetched: pure work) and reports the median. hit@10 is at note level: result
 URLs map to vault paths through kb's own chunk metadata (search/meta/*.json).
 """
 
@@ -165,6 +166,18 @@ KB_JS = """async q => {
   return Array.from(list.querySelectorAll('a')).map(a => a.getAttribute('href'));
 }"""
 
+# Once a query's parts are loaded, the same search again is pure work in the page (lookup tables, code
+# scans, BM25, fusion): the issue's "results in <= 50 ms after the index is loaded". Median of 5.
+KB_WARM_JS = """async q => {
+  const times = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await window.kbSearch.site.search(q, 10);
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[2];
+}"""
+
 PF_JS = """async q => {
   const pf = await import('/pagefind/pagefind.js');
   await pf.options({excerptLength: 30});
@@ -174,7 +187,8 @@ PF_JS = """async q => {
 }"""
 
 
-def run_engine(browser, base: str, log: Log, js: str, q: str) -> tuple[list[str], list[tuple[str, int, int]], float]:  # noqa: ANN001
+def run_engine(browser, base: str, log: Log, js: str, q: str,  # noqa: ANN001
+               warm_js: str = "") -> tuple[list[str], list[tuple[str, int, int]], float, float]:
     ctx = browser.new_context()
     page = ctx.new_page()
     page.goto(base, wait_until="load")
@@ -184,8 +198,9 @@ def run_engine(browser, base: str, log: Log, js: str, q: str) -> tuple[list[str]
     took = time.perf_counter() - t
     time.sleep(0.05)
     items = log.take()
+    warm = page.evaluate(warm_js, q) if warm_js else 0.0
     ctx.close()
-    return hrefs, items, took
+    return hrefs, items, took, warm
 
 
 def metrics(ranked: list[list[str | None]], relevant: list[set[str]]) -> tuple[float, float]:
@@ -228,7 +243,7 @@ def main() -> int:
     srv, base = serve(site, log)
     from playwright.sync_api import sync_playwright
 
-    res: dict[str, dict[str, list]] = {e: {"raw": [], "gz": [], "n": [], "ms": [], "ranked": []} for e in ("kb", "pf")}
+    res: dict[str, dict[str, list]] = {e: {"raw": [], "gz": [], "n": [], "ms": [], "warm": [], "ranked": []} for e in ("kb", "pf")}
     t_all = time.perf_counter()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -238,13 +253,14 @@ def main() -> int:
             row = []
             for eng, js, keep in (("kb", KB_JS, lambda u: u.startswith("/search/") or u.endswith("/search.js")),
                                   ("pf", PF_JS, lambda u: u.startswith("/pagefind/"))):
-                hrefs, items, took = run_engine(browser, base, log, js, q["query"])
+                hrefs, items, took, warm = run_engine(browser, base, log, js, q["query"], KB_WARM_JS if eng == "kb" else "")
                 counted = [(u, r, g) for u, r, g in items if keep(u)]
                 r = res[eng]
                 r["raw"].append(sum(x[1] for x in counted))
                 r["gz"].append(sum(x[2] for x in counted))
                 r["n"].append(len(counted))
                 r["ms"].append(took * 1e3)
+                r["warm"].append(warm)
                 r["ranked"].append([note_of(h, base, urls) for h in hrefs[:10]])
                 hit = any(n in q["relevant"] for n in r["ranked"][-1])
                 row.append(f"{r['gz'][-1] / 1e3:8.0f} {r['raw'][-1] / 1e3:6.0f} {len(counted):4} {'y' if hit else '-':>3}")
@@ -261,6 +277,9 @@ def main() -> int:
               f"{np.mean(r['raw']) / 1e3:6.0f} kB max {max(r['raw']) / 1e3:6.0f} kB | requests mean "
               f"{np.mean(r['n']):.0f} | query-to-results mean {np.mean(r['ms']):.0f} ms | hit@10 {h:.3f} "
               f"MRR@10 {m:.3f} | unmapped result URLs {unmapped}")
+    warm = res["kb"]["warm"]
+    print(f"kb, the same query again once its parts are loaded (median of 5 in the page): mean {np.mean(warm):.1f} ms, "
+          f"p95 {np.percentile(warm, 95):.1f} ms, max {max(warm):.1f} ms")
     return 0
 
 
