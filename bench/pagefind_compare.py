@@ -251,9 +251,10 @@ def main() -> int:
               f"{'req':>4} {'hit':>3}")
         for q in queries:
             row = []
-            for eng, js, keep in (("kb", KB_JS, lambda u: u.startswith("/search/") or u.endswith("/search.js")),
-                                  ("pf", PF_JS, lambda u: u.startswith("/pagefind/"))):
-                hrefs, items, took, warm = run_engine(browser, base, log, js, q["query"], KB_WARM_JS if eng == "kb" else "")
+            for eng, js, warm_js, keep in (
+                    ("kb", KB_JS, KB_WARM_JS, lambda u: u.startswith("/search/") or u.endswith("/search.js")),
+                    ("pf", PF_JS, "", lambda u: u.startswith("/pagefind/"))):
+                hrefs, items, took, warm = run_engine(browser, base, log, js, q["query"], warm_js)
                 counted = [(u, r, g) for u, r, g in items if keep(u)]
                 r = res[eng]
                 r["raw"].append(sum(x[1] for x in counted))
