@@ -79,6 +79,20 @@ def test_backlink_context_drops_comments(make_site):
     assert "private" not in read(r.ctx.out, "b/index.html")
 
 
+def test_backlink_context_reads_as_text(make_site):
+    src = "See [[b#Display math|]] and [[b#Display math]], tagged #garden/ideas: $e^{i\\pi} + 1 = 0$ **now**\n"
+    r = make_site({"a.md": src, "b.md": "# B\n\n## Display math\n\nx\n"})
+    (bl,) = r.ctx.notes["b.md"].backlinks
+    assert bl.context == "See b › Display math and b › Display math, tagged #garden/ideas: e^{i\\pi} + 1 = 0 now"
+
+
+def test_heading_link_to_a_title_h1_lands_on_the_page_title(make_site):
+    r = make_site({"a.md": "# Sync your notes\n\nBody.\n", "b.md": "[[a#Sync your notes]]\n"})
+    assert '<h1 class="note-title" id="sync-your-notes">' in read(r.ctx.out, "a/index.html")
+    assert 'href="/a/#sync-your-notes"' in read(r.ctx.out, "b/index.html")
+    assert dead_links(r.ctx.out) == [] and not r.diagnostics
+
+
 def test_no_dead_links_with_embeds_tags_and_attachments(make_site):
     files = {
         "a.md": "#t/x ![[b]] ![[pic one.png]] [[b#^blk]] ![[missing.png]] ![[c#Nope]]\n",

@@ -13,24 +13,12 @@ from dataclasses import dataclass
 
 from kb.model import Note
 from kb.paths import anchor as make_anchor
+from kb.plaintext import _MARKS, _WS, for_display, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
 
 MAX_PIECES = 254  # the model's 256 minus [CLS] and [SEP]
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
-_COMMENT = re.compile(r"<!--.*?-->|%%.*?%%", re.S)
-_EMBED = re.compile(r"!\[\[[^\]]*\]\]|!\[[^\]]*\]\([^)]*\)")
-_WIKILINK = re.compile(r"\[\[([^\]|#]*)(#[^\]|]*)?(?:\|([^\]]*))?\]\]")
-_MDLINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_TAG = re.compile(r"<[^>\n]+>")
-# the lookahead lists every character a mark can start with: most positions fail there at once
-# instead of trying each alternative (2x faster on obsidian-hub, same matches)
-_MARKS = re.compile(r"(?=[*_~=`>\-+\d\s^])(^(?:\s{0,3}>\s?|\s*[-*+]\s+\[[ xX]\]\s+|\s*[-*+]\s+|\s*\d+\.\s+)|\*\*|__|~~|==|`+|\^[\w-]+\s*$)", re.M)
-_TABLE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", re.M)
-# *one-star* or _underscore_ emphasis around words (not snake_case, not "a * b"); strip_markup keeps
-# these for the embeddings, result snippets drop them
-_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])")
-_WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not already one space
 
 
 @dataclass(frozen=True)  # kb serve shares chunks between index refreshes (pipeline.chunk_all memo)
@@ -41,25 +29,6 @@ class Chunk:
     anchor: str  # heading anchor ("" for the top)
     text: str  # what gets embedded: title / heading path, then the plain text
     snippet: str  # the first words of the plain text, for result lists
-
-
-def strip_markup(md: str) -> str:
-    """Markdown -> plain text, good enough for embeddings and BM25 (code is kept: identifiers matter)."""
-    # each pattern is tried only if the text has a character it needs: most sections lack most of them
-    if "%%" in md or "<!--" in md or "-->" in md:
-        md = _COMMENT.sub(" ", md).replace("<!--", " ").replace("-->", " ")
-    if "[" in md:
-        md = _EMBED.sub(" ", md)
-        md = _WIKILINK.sub(lambda m: m.group(3) or m.group(1) or (m.group(2) or "").lstrip("#"), md)
-        md = _MDLINK.sub(r"\1", md)
-    if "<" in md:
-        md = _TAG.sub(" ", md)
-    if "|" in md:
-        md = _TABLE.sub("", md)
-    md = _MARKS.sub("", md)
-    md = md.replace("|", " ")
-    # one regex pass over the whole text, not one per line: _WS never spans a newline
-    return "\n".join([ln.strip() for ln in _WS.sub(" ", md).split("\n")]).strip()
 
 
 def sections(source: str) -> list[tuple[list[str], str]]:
@@ -132,7 +101,13 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
     for path, body in sections(note.source):
         heading = path[-1] if path else ""
         queue = by_text.get(heading)
-        anc = (queue.pop(0) if queue else make_anchor(heading)) if path else ""
+        if path == [note.title] and queue and queue[0] == note.title_anchor:
+            # the leading H1 that repeats the title is shown as the page title (kb.transform.parse):
+            # its chunks link to the top of the page and show no heading of their own
+            queue.pop(0)
+            anc = heading = ""
+        else:
+            anc = (queue.pop(0) if queue else make_anchor(heading)) if path else ""
         text = strip_markup(body)
         prefix = " > ".join([note.title, *path])
         if not text and not path:
@@ -142,7 +117,7 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
         for part in _split_long(paras, budget, count):
             ordinal = seen.get(anc, 0)
             seen[anc] = ordinal + 1
-            plain = _EMPHASIS.sub(r"\2", part.replace("\n", " ").strip())  # for the eye only: the embedded text keeps it
+            plain = for_display(part)  # for the eye only: the embedded text keeps the markup it has
             snippet = plain[:200].rsplit(" ", 1)[0] + "…" if len(plain) > 200 else plain
             chunks.append(Chunk(f"{note.path}#{anc}:{ordinal}", note.path, heading, anc, f"{prefix}\n{part}".strip(), snippet))
     if not chunks:  # a note with only a title still deserves to be found

@@ -11,10 +11,8 @@ from urllib.parse import unquote
 
 from kb.model import Backlink, BuildContext, Diagnostic, Link, Note
 from kb.paths import Resolver, anchor
+from kb.plaintext import display_links, for_display, strip_markup
 
-_MD_NOISE = re.compile(r"(!?\[\[|\]\]|[*_`>#=]+|^\s*[-+] (\[.\] )?)")
-_WIKI_ALIAS = re.compile(r"!?\[\[([^\]|]*)\\?\|([^\]]*)\]\]")  # [[target|alias]] -> alias
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](url) -> text
 _COMMENT = re.compile(r"%%.*?(%%|$)")  # %%comments%% never reach any output, snippets included
 
 
@@ -24,9 +22,8 @@ def context_line(source: str | list[str], body_line: int, line: int) -> str:
     lines = source.split("\n") if isinstance(source, str) else source
     i = line - body_line
     text = _COMMENT.sub("", lines[i]) if 0 <= i < len(lines) else ""
-    text = _MD_LINK.sub(r"\1", _WIKI_ALIAS.sub(r"\2", text))
-    text = _MD_NOISE.sub("", text).strip()
-    return text[:240]
+    # the same plain text as search snippets; links read as their alias or "note › heading"
+    return for_display(strip_markup(display_links(text.replace("\\|", "|"))))[:240]
 
 
 def missing_fragment(link: Link, target: Note) -> str:

@@ -1,0 +1,64 @@
+"""Markdown -> plain text: for embeddings and BM25 (`strip_markup`), and for what a reader sees in
+result snippets and backlink contexts (`for_display`)."""
+
+from __future__ import annotations
+
+import re
+
+_COMMENT = re.compile(r"<!--.*?-->|%%.*?%%", re.S)
+_EMBED = re.compile(r"!\[\[[^\]]*\]\]|!\[[^\]]*\]\([^)]*\)")
+_WIKILINK = re.compile(r"\[\[([^\]|#]*)(#[^\]|]*)?(?:\|([^\]]*))?\]\]")
+_MDLINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"<[^>\n]+>")
+# the lookahead lists every character a mark can start with: most positions fail there at once
+# instead of trying each alternative (2x faster on obsidian-hub, same matches)
+_MARKS = re.compile(r"(?=[*_~=`>\-+\d\s^])(^(?:\s{0,3}>\s?|\s*[-*+]\s+\[[ xX]\]\s+|\s*[-*+]\s+|\s*\d+\.\s+)|\*\*|__|~~|==|`+|\^[\w-]+\s*$)", re.M)
+_TABLE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", re.M)
+# *one-star* or _underscore_ emphasis around words (not snake_case, not "a * b"); strip_markup keeps
+# these for the embeddings, result snippets drop them
+_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])")
+_WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not already one space
+# for the eye only (snippets, backlink contexts): markup a reader should not see as characters
+_DISPLAY_LINK = re.compile(r"!?\[\[([^\]|#]*)(?:#\^?([^\]|]*))?(?:\|([^\]]*))?\]\]")
+_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<=\S)\$(?!\d)")  # $x$, not "$5 and $10"
+_CALLOUT = re.compile(r"\[![\w-]+\][+-]?")
+_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$", re.M)
+_ATX = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
+
+
+def strip_markup(md: str) -> str:
+    """Markdown -> plain text, good enough for embeddings and BM25 (code is kept: identifiers matter)."""
+    # each pattern is tried only if the text has a character it needs: most sections lack most of them
+    if "%%" in md or "<!--" in md or "-->" in md:
+        md = _COMMENT.sub(" ", md).replace("<!--", " ").replace("-->", " ")
+    if "[" in md:
+        md = _EMBED.sub(" ", md)
+        md = _WIKILINK.sub(lambda m: m.group(3) or m.group(1) or (m.group(2) or "").lstrip("#"), md)
+        md = _MDLINK.sub(r"\1", md)
+    if "<" in md:
+        md = _TAG.sub(" ", md)
+    if "|" in md:
+        md = _TABLE.sub("", md)
+    md = _MARKS.sub("", md)
+    md = md.replace("|", " ")
+    # one regex pass over the whole text, not one per line: _WS never spans a newline
+    return "\n".join([ln.strip() for ln in _WS.sub(" ", md).split("\n")]).strip()
+
+
+def display_links(md: str) -> str:
+    """Wikilinks as a reader would say them: [[A#B]] -> "A › B", [[A|alias]] -> "alias"."""
+    return _DISPLAY_LINK.sub(lambda m: m.group(3) or " › ".join(x for x in (m.group(1), m.group(2)) if x), md)
+
+
+def for_display(text: str) -> str:
+    """Plain text (strip_markup's output) cleaned for a one-line snippet: no single-star emphasis,
+    callout markers, rules, heading marks or display math; inline math keeps its TeX without the
+    dollars; whitespace collapsed."""
+    text = _DISPLAY_MATH.sub(" ", text)
+    text = _INLINE_MATH.sub(r"\1", text)
+    text = _CALLOUT.sub(" ", text)
+    text = _RULE.sub(" ", text)
+    text = _ATX.sub("", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    return " ".join(text.split())
