@@ -73,6 +73,7 @@ class Note:
     links: list[Link] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)  # frontmatter + inline, normalised
     headings: list[Heading] = field(default_factory=list)
+    title_anchor: str = ""  # id of the leading H1 that repeated the title: the page's title carries it
     block_ids: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)  # vault paths of referenced files
     text: str = ""  # plain text, for snippets, feeds and search

@@ -56,7 +56,7 @@ def test_note_header_frontmatter_and_repeated_title(demo):
     out = demo.ctx.out
     welcome = (out / "welcome/index.html").read_text(encoding="utf-8")
     # frontmatter: title, dates, tags, description, cssclasses
-    assert '<h1 class="note-title">Welcome to Field Notes</h1>' in welcome
+    assert '<h1 class="note-title" id="welcome-to-field-notes">Welcome to Field Notes</h1>' in welcome  # the dropped H1's id
     assert '<time datetime="2024-06-01T00:00:00+00:00">01 June 2024</time> · updated' in welcome
     assert 'wide-intro">' in welcome.split("<article", 1)[1].split("\n", 1)[0]
     assert shown_h1s(welcome) == 1
@@ -64,7 +64,7 @@ def test_note_header_frontmatter_and_repeated_title(demo):
     assert '<a class="tag" href="/tags/garden/">#garden</a>' in welcome
     # the journal note's title comes from its H1, shown once
     journal = (out / "journal/2024-06-19/index.html").read_text(encoding="utf-8")
-    assert '<h1 class="note-title">Wednesday, 19 June 2024</h1>' in journal and shown_h1s(journal) == 1
+    assert '<h1 class="note-title" id="wednesday-19-june-2024">Wednesday, 19 June 2024</h1>' in journal and shown_h1s(journal) == 1
 
 
 def test_heading_that_differs_from_title_is_kept(make_site):

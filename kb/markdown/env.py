@@ -34,6 +34,7 @@ class RenderEnv:
     links: list[Link] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
+    title_anchor: str = ""  # id of the leading H1 dropped for repeating the title (the page title takes it)
     block_ids: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)

@@ -114,6 +114,7 @@ class Renderer:
             menv["docId"] = f"e{env.embeds[0]}"
         tokens = self.md.parse(source, menv)
         if title and len(tokens) > 2 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and tokens[1].content.strip() == title.strip():
+            env.title_anchor = str(tokens[0].attrGet("id") or "")  # links to that heading land on the page title
             del tokens[:3]
         # raw HTML is sanitized fragment by fragment by kb.markdown.rawhtml.SafeRenderer,
         # or here in one piece when a raw block spans markdown (<details> ... </details>)
@@ -146,7 +147,8 @@ class Renderer:
             return ParseResult(f"<pre>{html.escape(note.source)}</pre>", note.source, diagnostics=[err])
         tags = list(note.tags) + [t for t in dict.fromkeys(env.tags) if t not in note.tags]
         return ParseResult(
-            page, html_to_text(page), env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics
+            page, html_to_text(page), env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics,
+            env.title_anchor,
         )
 
     def parse(self, note: Note) -> list[Diagnostic]:
@@ -164,12 +166,14 @@ class ParseResult:
     block_ids: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    title_anchor: str = ""
 
     def apply(self, note: Note) -> list[Diagnostic]:
         note.html, note.text, note.links = self.html, self.text, self.links
         if self.tags is not None:
             note.tags = self.tags
         note.headings, note.block_ids, note.attachments = self.headings, self.block_ids, self.attachments
+        note.title_anchor = self.title_anchor
         return self.diagnostics
 
 
