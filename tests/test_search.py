@@ -70,6 +70,32 @@ def test_snippets_drop_single_emphasis_marks_but_keep_identifiers(wp):
     assert "*First posted" in chunk.text  # what gets embedded is unchanged
 
 
+def test_title_h1_chunk_links_to_the_page_top_and_snippets_read_as_text(tmp_path):
+    """The leading H1 that repeats the title is not rendered, so its chunk must not link to an id the
+    page lacks; snippets show no callout markers, rules or display math."""
+    src = ("# Sync your notes\n\nKeep the laptop and phone in step.\n\n> [!note] Tip\n> Use $x^2 = y$ here.\n\n---\n\n"
+           "$$\n\\int_0^1 x\\,dx\n$$\n\n## Mobile\n\nOpen the vault.\n")
+    r = build_hash(tmp_path, {"sync.md": src, "other.md": "# Other\n\nSomething else.\n"})
+    chunks = [c for c in r.ctx.extra["search"].chunks if c.path == "sync.md"]
+    assert [(c.anchor, c.heading) for c in chunks] == [("", ""), ("mobile", "Mobile")]
+    page = (r.ctx.out / r.ctx.notes["sync.md"].url / "index.html").read_text()
+    assert 'id="mobile"' in page
+    assert chunks[0].snippet == "Keep the laptop and phone in step. Tip Use x^2 = y here."
+    assert "\\int" in chunks[0].text  # what gets embedded keeps the math
+
+
+def test_result_shows_the_section_holding_the_query_word(tmp_path):
+    files = vault(30, sections=3)
+    files["tools/shell.md"] = ("# Shell tricks\n\n## Globbing\n\nMatch many files with one pattern.\n\n"
+                               "## Listing\n\nWalk a tree with pathlib and rglob to find every file.\n")
+    r = build_hash(tmp_path, files)
+    idx = SiteIndex(r.ctx.out)
+    top = idx.search("rglob", k=3)[0]
+    assert (top.path, top.anchor) == ("tools/shell.md", "listing")
+    assert idx.uses_words("rglob") and not idx.uses_words("xqzvplk wrrbtt")
+    assert len(idx.search("xqzvplk wrrbtt")) == 10  # still the nearest by meaning; the box and CLI say so
+
+
 def test_sharded_vocabulary_tokenizes_like_the_whole(wp):
     from kb.search.index import vocab_files, word_vocab_shards
     from kb.search.tokenize import basic_tokens

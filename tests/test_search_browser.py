@@ -86,7 +86,7 @@ def test_keyboard_navigation_opens_result(tmp_path, serve, browser):
     page.keyboard.type("sourdough flour")
     assert results(page, "sourdough flour")[0].startswith("Bread note")
     page.keyboard.press("ArrowDown")
-    selected = page.locator("#search-results a[aria-selected=true]")
+    selected = page.locator("#search-results li[aria-selected=true] a")
     assert selected.count() == 1
     href = selected.get_attribute("href")
     page.keyboard.press("Enter")
@@ -97,6 +97,14 @@ def test_keyboard_navigation_opens_result(tmp_path, serve, browser):
     results(page, "metronome")
     page.keyboard.press("Escape")
     assert page.locator("#search-results").is_hidden()
+    page.fill("#search-input", "")
+    page.keyboard.type("xqzvplk wrrbtt")  # no note has these words: the nearest by meaning, and the box says so
+    assert results(page, "xqzvplk wrrbtt")
+    assert page.locator("#search-status").inner_text().startswith("No note contains these words")
+    page.fill("#search-input", "")
+    page.keyboard.type("metronome")
+    results(page, "metronome")
+    assert page.locator("#search-status").inner_text().endswith(" results")
     page.close()
 
 

@@ -35,6 +35,8 @@ def run_search(args: argparse.Namespace) -> int:
         return 0
     if not results:
         print("no results")
+    elif not index.uses_words(args.query):
+        print("no note contains these words; closest in meaning:")
     for i, r in enumerate(results, 1):
         where = f" › {r.heading}" if r.heading else ""
         url = r.url + (f"#{r.anchor}" if r.anchor else "")

@@ -212,28 +212,38 @@ class SiteIndex:
 
     def search(self, query: str, k: int = 10, vector: np.ndarray | None = None, use_vector: bool = True) -> list[Result]:
         fused: dict[int, float] = {}
-        chunk_of: dict[int, int] = {}
+        chunk_of: dict[int, tuple[int, int]] = {}  # note -> (its largest single share of the fused score, chunk)
         rrf_k = self.manifest["rrf_k"]
 
-        def add(ranking: list[tuple[int, int, int]], weight: Callable[[int], float]) -> None:
+        def add(ranking: list[tuple[int, int, int]], weight: Callable[[int], float], ties: bool) -> None:
+            # a result shows the chunk that gave its note the larger share; `ties`: this ranking's chunk
+            # also wins an equal share (BM25's: the section holding the query's words is what to show)
             for rank, (n, c, _) in enumerate(ranking):
-                fused[n] = fused.get(n, 0.0) + weight(c) / (rrf_k + rank + 1)
-                chunk_of.setdefault(n, c)
+                share = weight(c) / (rrf_k + rank + 1)
+                fused[n] = fused.get(n, 0.0) + share
+                cur = chunk_of.get(n)
+                if cur is None or qround(share) > cur[0] or (ties and qround(share) == cur[0]):
+                    chunk_of[n] = (qround(share), c)
 
         dense = False
         if self.mode != "lexical" and use_vector:
             q = vector if vector is not None else self.encode_static(query)
             if q is not None:
-                add(self.note_ranking(self.vector_scores(q)), lambda c: 1.0)
+                add(self.note_ranking(self.vector_scores(q)), lambda c: 1.0, False)
                 dense = True
         scores, matched, nterms = self.bm25(query)
         # next to a vector ranking, a BM25 entry counts by the share of the query's terms its chunk
         # contains, to the power bm25_coverage (a soft AND): one shared word is weak evidence, all of
         # them strong. Alone, BM25's order stands.
         p = self.manifest.get("bm25_coverage", 0) if dense else 0
-        add(self.note_ranking(scores), lambda c: (matched[c] / nterms) ** p if p else 1.0)
+        add(self.note_ranking(scores), lambda c: (matched[c] / nterms) ** p if p else 1.0, True)
         top = sorted(fused, key=lambda n: (-qround(fused[n]), n))[:k]
-        return [self.result(chunk_of[n], fused[n]) for n in top]
+        return [self.result(chunk_of[n][1], fused[n]) for n in top]
+
+    def uses_words(self, query: str) -> bool:
+        """Whether any note contains one of the query's terms (BM25 has postings for it). When none
+        does, results come from meaning alone, and the search box says so."""
+        return bool(self.bm25(query)[0])
 
     def result(self, cid: int, score: float) -> Result:
         block = self.manifest["meta_block"]

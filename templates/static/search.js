@@ -378,21 +378,24 @@
       });
     }).then(function (scores) {
       var fused = new Map(), chunkOf = new Map(), rk = self.m.rrf_k;
-      function add(ranking, weight) {
+      // a result shows the chunk that gave its note the larger share; ties: BM25's chunk (kb/search/query.py)
+      function add(ranking, weight, ties) {
         ranking.forEach(function (e, rank) {
-          fused.set(e[0], (fused.get(e[0]) || 0) + weight(e[1]) / (rk + rank + 1));
-          if (!chunkOf.has(e[0])) chunkOf.set(e[0], e[1]);
+          var share = weight(e[1]) / (rk + rank + 1), cur = chunkOf.get(e[0]), qs = qround(share);
+          fused.set(e[0], (fused.get(e[0]) || 0) + share);
+          if (cur === undefined || qs > cur[0] || (ties && qs === cur[0])) chunkOf.set(e[0], [qs, e[1]]);
         });
       }
-      if (scores[0]) add(self.noteRanking(scores[0]), function () { return 1; });
+      if (scores[0]) add(self.noteRanking(scores[0]), function () { return 1; }, false);
       // next to a vector ranking, a BM25 entry counts by the share of the query's terms its chunk
       // contains, to the power bm25_coverage (a soft AND); alone, BM25's order stands
       var bm = scores[1], p = scores[0] && self.m.bm25_coverage ? self.m.bm25_coverage : 0;
-      add(self.noteRanking(bm.scores), function (c) { return p ? Math.pow(bm.matched.get(c) / bm.terms, p) : 1; });
+      add(self.noteRanking(bm.scores), function (c) { return p ? Math.pow(bm.matched.get(c) / bm.terms, p) : 1; }, true);
       var top = Array.from(fused.keys());
       top.sort(function (a, b) { return (qround(fused.get(b)) - qround(fused.get(a))) || (a - b); });
       top = top.slice(0, k);
-      return Promise.all(top.map(function (n) { return self.result(chunkOf.get(n), fused.get(n)); }));
+      return Promise.all(top.map(function (n) { return self.result(chunkOf.get(n)[1], fused.get(n)); }))
+        .then(function (res) { res.usesWords = bm.scores.size > 0; return res; });
     });
   };
 
@@ -434,7 +437,7 @@
     var items = list.querySelectorAll("li");
     if (!items.length) return;
     active = (i + items.length) % items.length;
-    items.forEach(function (li, j) { li.firstChild.setAttribute("aria-selected", j === active ? "true" : "false"); });
+    items.forEach(function (li, j) { li.setAttribute("aria-selected", j === active ? "true" : "false"); });  // on the role=option
     input.setAttribute("aria-activedescendant", items[active].id);
     items[active].scrollIntoView({ block: "nearest" });
   }
@@ -467,7 +470,10 @@
       list.appendChild(li);
     });
     list.hidden = !results.length;
-    say(results.length ? results.length + " results" : "No results");
+    // no note contains any of the query's words (gibberish, or a word the vault never uses): the
+    // results are only the nearest in meaning, and the reader should know that
+    say(!results.length ? "No results" : results.usesWords === false
+      ? "No note contains these words; " + results.length + " closest in meaning" : results.length + " results");
   }
   function run() {
     var q = input.value.trim(), my = ++seq;
