@@ -78,6 +78,12 @@ def test_duplicate_title_h1_is_dropped(make_site):
     assert "Different</h1>" in read(r.ctx.out, "b/index.html")
 
 
+def test_whole_note_embed_drops_its_title_h1_like_its_page(make_site):
+    r = make_site({"host.md": "Top\n\n![[Evergreen]]\n", "Evergreen.md": "# Evergreen\n\nBody text.\n\n## More\n\nx\n"})
+    host = read(r.ctx.out, "host/index.html")
+    assert "Body text." in host and ">More</h2>" in host and host.count("<h1") == 1  # only the host's own title
+
+
 def test_embeds_sections_blocks_and_cycles(make_site):
     files = {
         "host.md": "Top\n\n![[part#Section two]]\n\n![[part#^blk]]\n\n![[a]]\n",

@@ -134,7 +134,8 @@ class Renderer:
         env = self.env_for(target, collect=False, stack=parent.embed_stack + (dest,))
         env.embeds, env.diagnostics = parent.embeds, parent.diagnostics
         env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
-        return self.to_html(source, env)
+        # a whole-note embed drops the note's leading H1 as its page does: the embed's link already names it
+        return self.to_html(source, env, "" if heading else target.title)
 
     def render_note(self, note: Note) -> ParseResult:
         """Everything the parse step gives one note; never raises (a broken note becomes
