@@ -74,3 +74,14 @@ def test_line_breaks_in_kb_toml(tmp_path):
     (tmp_path / "kb.toml").write_text('line_breaks = "yes"\n')
     with pytest.raises(ConfigError, match="'line_breaks' must be true or false"):
         load_config(tmp_path / "kb.toml")
+
+
+def test_tag_pages_list_dated_and_undated_notes(make_site):
+    r = make_site({
+        "dated.md": "---\ndate: 2024-05-01\ntags: [ideas]\n---\nDated.\n",
+        "undated.md": "---\ntags: [ideas]\n---\nUndated.\n",
+        "inline.md": "No date, tagged inline #ideas\n",
+    })
+    page = read(r.ctx.out, "tags/ideas/index.html")
+    assert all(f'href="/{n}/"' in page for n in ("dated", "undated", "inline")), page
+    assert page.index('href="/dated/"') < page.index('href="/inline/"') < page.index('href="/undated/"')  # dated first, then by title

@@ -15,6 +15,7 @@ from kb.paths import slugify
 
 def by_date(notes: Iterable[Note]) -> list[Note]:
     """Newest first; undated notes last, by title, so the order is stable."""
+    notes = list(notes)  # read twice below: a generator would leave the undated notes out
     dated = sorted((n for n in notes if n.date), key=lambda n: (n.date, n.path), reverse=True)
     undated = sorted((n for n in notes if not n.date), key=lambda n: (n.title.lower(), n.path))
     return dated + undated
