@@ -60,7 +60,8 @@ def _problem(source: str, exc: Any) -> str:
 
 def parse_feed(source: str, data: bytes, headers: dict[str, str], warnings: list[str]) -> Any:
     # sanitize_html=False: kb sanitizes itself (nh3) and counts what it removes
-    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=True, response_headers=headers or None)
+    # resolve_relative_uris=False: its rewrite also turns a bare `alt` into alt="alt"; html2md resolves them
+    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False, response_headers=headers or None)
     exc = parsed.get("bozo_exception")
     if not parsed.entries and (parsed.bozo or not parsed.version):
         where, why = _problem(source, exc).split(": ", 1)
@@ -98,15 +99,17 @@ def plain(value: str, detail: Any) -> str:
     return " ".join(value.split())
 
 
-def body_html(entry: Any) -> tuple[str, str]:
-    """The fullest content: content:encoded / atom content over description/summary."""
-    candidates: list[tuple[str, str]] = []
+def body_html(entry: Any) -> tuple[str, str, str]:
+    """The fullest content (content:encoded / atom content over description/summary): its text, its
+    type and the base URL its relative links are relative to (xml:base, else the feed's URL)."""
+    candidates: list[tuple[str, str, str]] = []
     for c in entry.get("content", []) or []:
-        candidates.append((c.get("value", ""), c.get("type", "text/html")))
+        candidates.append((c.get("value", ""), c.get("type", "text/html"), c.get("base", "") or ""))
     if entry.get("summary"):
-        candidates.append((entry["summary"], entry.get("summary_detail", {}).get("type", "text/html")))
+        detail = entry.get("summary_detail", {})
+        candidates.append((entry["summary"], detail.get("type", "text/html"), detail.get("base", "") or ""))
     if not candidates:
-        return "", "text/html"
+        return "", "text/html", ""
     return max(candidates, key=lambda c: len(c[0]))
 
 
@@ -119,9 +122,9 @@ def global_guid(raw: str, feed_id: str) -> str:
 
 def entry_item(entry: Any, index: int, removed: Counter, feed_id: str = "") -> ImportedItem:
     title = plain(entry.get("title", ""), entry.get("title_detail")) or f"Untitled entry {index}"
-    raw, ctype = body_html(entry)
-    if "html" in ctype:
-        body = html_to_markdown(raw, removed)
+    raw, ctype, base = body_html(entry)
+    if "html" in ctype:  # relative links: to xml:base or the feed's URL, else to the post's own page
+        body = html_to_markdown(raw, removed, base if is_url(base) else entry.get("link", ""))
     else:  # text/plain content: every character literal
         body = text_to_markdown(raw)
     cats = [str(t.get("term") or t.get("label") or "") for t in entry.get("tags", []) or []]

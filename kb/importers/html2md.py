@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import partial
 from html.parser import HTMLParser
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import nh3
 from markdownify import ATX, BACKSLASH, MarkdownConverter
@@ -82,10 +83,14 @@ class _Counter(HTMLParser):
     handle_startendtag = handle_starttag
 
 
-def _drop_unknown_iframe_src(tag: str, attr: str, value: str) -> str | None:
+def _filter_attr(base: str, tag: str, attr: str, value: str) -> str | None:
     # an iframe from an unknown host keeps no src: inert, and the converter drops it
     if tag == "iframe" and attr == "src" and not known_embed(value):
         return None
+    # a relative link or image of a web page means the page's site (kb does it, not feedparser, whose
+    # rewrite also turned a bare `alt` into alt="alt"); a URL with a scheme is left to url_schemes
+    if base and attr in ("href", "src") and value and not _SCHEME.match(value.lower()):
+        return urljoin(base, value)
     return value
 
 
@@ -97,7 +102,7 @@ def dangerous(fragment: str) -> bool:
     return any(k != "other elements" for k in counter.removed)
 
 
-def sanitize(fragment: str, removed: Counter) -> str:
+def sanitize(fragment: str, removed: Counter, base: str = "") -> str:
     counter = _Counter()
     counter.feed(fragment)
     counter.close()
@@ -109,7 +114,7 @@ def sanitize(fragment: str, removed: Counter) -> str:
         url_schemes=URL_SCHEMES,
         strip_comments=True,
         link_rel=None,
-        attribute_filter=_drop_unknown_iframe_src,
+        attribute_filter=partial(_filter_attr, base if base.startswith(("http://", "https://")) else ""),
         clean_content_tags={"script", "style", "noscript", "template", "object", "embed", "svg", "math"},
     )
 
@@ -153,7 +158,7 @@ _ESC_ENTITY = re.compile(r"&(?=#?\w+;)")
 _ESC_TAG = re.compile(r"<(?=[A-Za-z/!?])")
 _ESC_LINE_START = re.compile(r"(^|\n)([ \t]*)([#>+=-])")
 _ESC_ORDERED = re.compile(r"(^|\n)([ \t]*\d{1,9})([.)])(?=\s|$)")  # '1. x' -> '1\. x', not a list
-_ESC_HASHTAG = re.compile(r"(^|\s)#(?=\w)")
+_ESC_HASHTAG = re.compile(r"(^|[\s(\[])#(?=\w)")  # where kb.markdown.tags starts a tag
 
 
 def escape_text(text: str) -> str:
@@ -195,10 +200,11 @@ def watch_url(src: str) -> str:
     return src
 
 
-def html_to_markdown(fragment: str, removed: Counter) -> str:
+def html_to_markdown(fragment: str, removed: Counter, base: str = "") -> str:
+    """`base`: the http(s) URL relative links and images are relative to (none: left as they are)."""
     guard = MathGuard()
     protected = guard.protect(unrender_math(fragment))
-    clean = sanitize(protected, removed)
+    clean = sanitize(protected, removed, base)
     md = Converter(
         heading_style=ATX,
         bullets="-",
