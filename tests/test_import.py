@@ -375,3 +375,19 @@ def test_bare_alt_relative_urls_and_hashes_after_brackets(tmp_path):
     site = built(vault, tmp_path)
     assert not (site / "tags/bedroom").exists()
     assert 'class="tag"' not in page(site, "post")
+
+
+def test_feed_cut_off_inside_an_entry_imports_the_whole_ones_only(tmp_path, capsys):
+    items = "".join(f"<item><title>Post {i}</title><link>https://b.example/{i}</link><description><![CDATA[<p>Body {i} "
+                    + "long text " * 50 + "end.</p>]]></description></item>" for i in (1, 2))
+    full = f'<?xml version="1.0"?><rss version="2.0"><channel><title>B</title><link>https://b.example/</link>{items}</channel></rss>'
+    path = tmp_path / "cut.xml"
+    path.write_text(full[: full.index("end.", full.index("Post 2"))], encoding="utf-8")  # inside post 2's CDATA
+    vault = tmp_path / "vault"
+    assert main(["import", str(path), "--into", str(vault)]) == 0
+    err = capsys.readouterr().err
+    assert "entry 2 ('Post 2') is cut off (the feed ends inside it); not imported" in err
+    assert sorted(p.name for p in vault.glob("*.md")) == ["post-1.md"]
+    path.write_text(full, encoding="utf-8")  # the whole feed later: post 2 arrives complete
+    assert main(["import", str(path), "--into", str(vault)]) == 0
+    assert "end." in (vault / "post-2.md").read_text(encoding="utf-8")

@@ -155,12 +155,29 @@ def entry_item(entry: Any, index: int, removed: Counter, feed_id: str = "") -> I
     )
 
 
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.S)
+_ENTRY_END = re.compile(rb"</(?:[\w-]+:)?(?:item|entry)\s*>", re.I)
+
+
+def closed_entries(data: bytes) -> int:
+    """How many <item>/<entry> elements the feed closes (outside complete CDATA sections)."""
+    return len(_ENTRY_END.findall(_CDATA.sub(b"", data)))
+
+
 def feed_items(source: str, removed: Counter, errors: list[str], warnings: list[str]) -> list[ImportedItem]:
     data, headers = fetch(source)
     parsed = parse_feed(source, data, headers, warnings)
     feed_id = parsed.feed.get("link") or parsed.feed.get("id") or ""
+    entries = list(parsed.entries)
+    if parsed.bozo and closed_entries(data) < len(entries):
+        # a feed cut off inside its last entries (a truncated download): feedparser still returns what it
+        # read of them, a post without its end, which must not become (or overwrite) a note
+        for i in range(closed_entries(data) + 1, len(entries) + 1):
+            title = entries[i - 1].get("title", "")
+            warnings.append(f"{source}: entry {i} ({title!r}) is cut off (the feed ends inside it); not imported")
+        entries = entries[: closed_entries(data)]
     items: list[ImportedItem] = []
-    for i, entry in enumerate(parsed.entries, 1):
+    for i, entry in enumerate(entries, 1):
         try:
             items.append(entry_item(entry, i, removed, feed_id))
         except Exception as exc:  # one broken entry never stops the others
