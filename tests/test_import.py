@@ -391,3 +391,18 @@ def test_feed_cut_off_inside_an_entry_imports_the_whole_ones_only(tmp_path, caps
     path.write_text(full, encoding="utf-8")  # the whole feed later: post 2 arrives complete
     assert main(["import", str(path), "--into", str(vault)]) == 0
     assert "end." in (vault / "post-2.md").read_text(encoding="utf-8")
+
+
+def test_plain_text_mathjax_delimiters_become_math(tmp_path):
+    src = tmp_path / "kl.txt"
+    src.write_text("KL divergence\n\nEntropy is \\(H[x] = - \\sum_x p(x) \\ln p(x)\\), in nats.\n"
+                   "\\[KL(p||q) = - \\int{p(x) \\ln \\frac{q(x)}{p(x)}dx}\\]\nIt costs $5, not \\(x_1\\) dollars.\n",
+                   encoding="utf-8")
+    vault = tmp_path / "vault"
+    import_source(str(src), vault)
+    note = (vault / "kl-divergence.md").read_text(encoding="utf-8")
+    assert "Entropy is $H[x] = - \\sum_x p(x) \\ln p(x)$, in nats." in note
+    assert "$$KL(p||q) = - \\int{p(x) \\ln \\frac{q(x)}{p(x)}dx}$$" in note
+    assert "It costs \\$5, not $x_1$ dollars." in note
+    html = page(built(vault, tmp_path), "kl-divergence")
+    assert html.count("<math") == 3 and "\\(" not in html and "\\[" not in html

@@ -35,13 +35,30 @@ def drop_chrome(lines: list[str]) -> tuple[list[str], list[str]]:
     return kept, dropped
 
 
+# LaTeX as MathJax pages write it, left in text scraped from them: \( inline \) and \[ display \]
+_TEX = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]")
+
+
+def _escape_line(line: str) -> str:
+    """Escape a line's text; its \\( \\) and \\[ \\] math becomes kb's $...$ and $$...$$, kept as written."""
+    out, pos = [], 0
+    for m in _TEX.finditer(line):
+        tex = (m.group(1) or m.group(2)).strip()
+        if not tex or "$" in tex:  # not math kb can hold: stays text
+            continue
+        out.append(escape_text(line[pos : m.start()]))
+        out.append(f"${tex}$" if m.group(1) is not None else f"$${tex}$$")
+        pos = m.end()
+    out.append(escape_text(line[pos:]))
+    return re.sub(r"\\#(?=\w)", "#", "".join(out))
+
+
 def text_to_markdown(text: str) -> str:
     """Plain text: every line is a paragraph (scraped text has one paragraph per line);
     blank-line runs collapse; markdown characters are escaped so the text shows as written.
-    `#word` hashtags stay tags."""
+    `#word` hashtags stay tags; \\( \\) and \\[ \\] LaTeX becomes math."""
     paras = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    out = [re.sub(r"\\#(?=\w)", "#", escape_text(p)) for p in paras if p]
-    return "\n\n".join(out) + "\n"
+    return "\n\n".join(_escape_line(p) for p in paras if p) + "\n"
 
 
 def first_line_title(lines: list[str]) -> tuple[str, int]:
