@@ -77,7 +77,14 @@ def test_seed001_plain_text(tmp_path):
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()][2:]  # chrome line, title line
     assert len(lines) > 50
     paras = {html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", html_, re.S)}
-    assert [ln for ln in lines if ln not in paras] == []  # every line survives, one paragraph each
+    tex = re.compile(r"\\\(.+?\\\)|\\\[.+?\\\]")
+    # every line without LaTeX survives as written, one paragraph each
+    assert [ln for ln in lines if not tex.search(ln) and ln not in paras] == []
+    # \( \) and \[ \] LaTeX renders as math: one <math> per formula, the words around it kept
+    formulas = sum(len(tex.findall(ln)) for ln in lines)
+    assert formulas > 10 and html_.count("<math") == formulas and "\\(" not in html_
+    words = " ".join(html.unescape(re.sub(r"<math.*?</math>|<[^>]+>", " ", p)) for p in re.findall(r"<p>(.*?)</p>", html_, re.S))
+    assert all(w in words for ln in lines if tex.search(ln) for w in tex.sub(" ", ln).split())
     assert "Skip to content" not in html_.split("<article", 1)[-1]
 
 
