@@ -357,7 +357,7 @@ def test_bare_entry_ids_are_namespaced_by_feed(tmp_path):
 
 def test_bare_alt_relative_urls_and_hashes_after_brackets(tmp_path):
     path = tmp_path / "feed.xml"
-    body = ('<p><img src="https://cdn.example/a.png" alt class="image--center" /> and <img src="/img/b.png" alt="A plot"></p>'
+    body = ('<p><img src="https://cdn.example/a.png" alt class="image--center" /> and <img src="/img/b.png" alt="A [plot]" width="300"></p>'
             '<p>Pairs of (#bedroom, price) and [#x] and a #word, see <a href="../other/">the other post</a>.</p>')
     path.write_text(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>B</title><link>https://blog.example/</link>'
@@ -369,12 +369,13 @@ def test_bare_alt_relative_urls_and_hashes_after_brackets(tmp_path):
     import_source(str(path), vault)
     note = (vault / "post.md").read_text(encoding="utf-8")
     assert "![](https://cdn.example/a.png)" in note  # a bare alt is an empty one, not "alt"
-    assert "![A plot](https://blog.example/img/b.png)" in note  # relative to the post's page
+    assert "![A \\[plot\\]|300](https://blog.example/img/b.png)" in note  # relative to the post's page; its width kept
     assert "[the other post](https://blog.example/posts/other/)" in note
     assert "(\\#bedroom, price) and [\\#x] and a \\#word" in note
     site = built(vault, tmp_path)
     assert not (site / "tags/bedroom").exists()
     assert 'class="tag"' not in page(site, "post")
+    assert '<img src="https://blog.example/img/b.png" alt="A [plot]" width="300"' in page(site, "post")
 
 
 def test_feed_cut_off_inside_an_entry_imports_the_whole_ones_only(tmp_path, capsys):

@@ -32,7 +32,7 @@ TAGS = {
 }
 ATTRS = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
     "iframe": {"src", "title"},
     "pre": {"class", "data-lang", "data-language"},
     "code": {"class", "data-lang", "data-language"},
@@ -179,6 +179,18 @@ class Converter(MarkdownConverter):
         if not text:
             return text
         return escape_text(text)
+
+    def convert_img(self, el, text: str, parent_tags: set[str]) -> str:
+        # a pixel size becomes Obsidian's ![alt|300](src) / ![alt|300x200](src), which kb renders
+        md = super().convert_img(el, text, parent_tags)
+        if not md.startswith("!["):  # an image inside a heading or such: its alt text only
+            return md
+        alt = str(el.get("alt") or "").replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        w, h = str(el.get("width") or "").strip(), str(el.get("height") or "").strip()
+        size = (w + (f"x{h}" if h.isdigit() else "")) if w.isdigit() else ""
+        title = str(el.get("title") or "").replace('"', '\\"')
+        title = ' "' + title + '"' if title else ""
+        return f"![{alt}{'|' + size if size else ''}]({el.get('src') or ''}{title})"
 
     def convert_iframe(self, el, text: str, parent_tags: set[str]) -> str:
         src = str(el.get("src") or "")
