@@ -254,14 +254,14 @@ QUERIES = ["sourdough crust", "guitar practice", "phone backup conflict", "typin
            "Part 3 on scales", "item 7-2", "greenhouse seedlings for tomatoes"]
 
 
-def node_search(site: Path, queries: list[str]) -> list[list[tuple[str, float]]]:
+def node_search(site: Path, queries: list[str]) -> list[list[tuple[str, float, str]]]:
     script = f"""
 const fs = require("fs"), path = require("path");
 const api = require({json.dumps(str(SEARCH_JS))});
 const idx = new api.Index(rel => {{ const b = fs.readFileSync(path.join({json.dumps(str(site))}, "search", rel));
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); }});
 (async () => {{ const out = [];
-  for (const q of {json.dumps(queries)}) out.push((await idx.search(q, 10)).map(r => [r.path, r.score]));
+  for (const q of {json.dumps(queries)}) out.push((await idx.search(q, 10)).map(r => [r.path, r.score, r.anchor]));
   console.log(JSON.stringify(out)); }})().catch(e => {{ console.error(e); process.exit(1); }});
 """
     done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=120, check=True)
@@ -276,8 +276,9 @@ def test_python_and_javascript_rank_identically(tmp_path, n, sections):
     idx = SiteIndex(r.ctx.out)
     for q, got in zip(QUERIES, js, strict=True):
         py = idx.search(q, k=10)
-        assert [p for p, _ in got] == [x.path for x in py], q
-        assert all(abs(s - x.score) < 1e-6 for (_, s), x in zip(got, py, strict=True))
+        assert [p for p, _, _ in got] == [x.path for x in py], q
+        assert all(abs(s - x.score) < 1e-6 for (_, s, _), x in zip(got, py, strict=True))
+        assert [a for _, _, a in got] == [x.anchor for x in py], q  # the same section shown
     assert any(got for got in js)
 
 
@@ -305,7 +306,7 @@ def test_python_and_javascript_cap_the_rerank_alike(tmp_path):
     for q, got in zip(QUERIES, js, strict=True):
         idx = SiteIndex(r.ctx.out)
         py = idx.search(q, k=10)
-        assert [p for p, _ in got] == [x.path for x in py], q
+        assert [p for p, _, _ in got] == [x.path for x in py], q
         fetched = [int(f[len("chunks/") : -len(".bin")]) for f in idx.fetched if f.startswith("chunks/")]
         sizes = [int(idx.arrays["note_chunks"][n]) for n in fetched]
         assert sum(sizes) <= 60 or len(fetched) == 1, q
