@@ -161,21 +161,42 @@ def build(vault: Path, out: Path, config: Config, *, embed: bool = True, extra: 
         return _build(vault, out, config, embed=embed, extra=extra)
 
 
+SITE_MARK = ".kb-site"  # in every built site: what lets the next build replace that folder whole
+
+
+def check_output(vault: Path, out: Path) -> None:
+    """A build replaces `out` whole, so it must be a folder kb built (or new, or empty), and must
+    not hold the vault. BuildError otherwise: nothing is deleted."""
+    vault, out = vault.resolve(), out.resolve()
+    if out == vault or out in vault.parents:
+        raise BuildError(f"{out}: the output folder holds the vault {vault}; a build replaces its output "
+                         "folder whole, so choose another (default: site/)")
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: exists and is not a folder; choose another output folder")
+    # static/kb.js: sites built before the mark existed
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARK).is_file() and not (out / "static" / "kb.js").is_file():
+        raise BuildError(f"{out}: not empty and not a site kb built (no {SITE_MARK} file); a build replaces its "
+                         "output folder whole, so choose a new or empty folder, or remove this one yourself")
+
+
 def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict | None) -> BuildResult:
     start = time.perf_counter()
     if not vault.is_dir():
         raise BuildError(f"{vault}: vault folder not found")
     out = out.resolve()
+    check_output(vault, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     ctx = BuildContext(vault=vault.resolve(), out=tmp, config=config)
     ctx.extra["embed"] = embed
+    ctx.extra["site_dir"] = out
     ctx.extra.update(extra or {})
     try:
         load(ctx)
         transform(ctx)
         with fresh_output(tmp):
             written = emit(ctx)
+        (tmp / SITE_MARK).write_text("built by kb: `kb build` replaces this folder whole\n", encoding="utf-8")
         os.chmod(tmp, 0o755)
         swap_in(tmp, out)
     except Exception as exc:

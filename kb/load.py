@@ -33,6 +33,17 @@ def ignored(rel: str, globs: list[str]) -> bool:
     return any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(rel + "/", g) for g in globs)
 
 
+def output_globs(vault: Path, out: Path | None) -> list[str]:
+    """An output folder inside the vault (`kb build --out site` run in the vault) is not vault content."""
+    if out is None:
+        return []
+    try:
+        rel = out.resolve().relative_to(vault.resolve()).as_posix()
+    except ValueError:
+        return []
+    return [rel + "/**"] if rel != "." else []
+
+
 def walk(vault: Path, globs: list[str]) -> tuple[list[str], list[str]]:
     """Vault-relative POSIX paths of notes and of other files, sorted, ignores applied."""
     notes: list[str] = []
@@ -192,7 +203,7 @@ def read_note(vault: Path, rel: str) -> tuple[Note | None, list[Diagnostic]]:
 
 def load(ctx: BuildContext) -> None:
     """Fill ctx.notes (drafts included; the publish step drops them) and list other files."""
-    note_paths, files = walk(ctx.vault, ctx.config.ignore_globs)
+    note_paths, files = walk(ctx.vault, ctx.config.ignore_globs + output_globs(ctx.vault, ctx.extra.get("site_dir")))
     vault = ctx.vault
 
     def job(rels: list[str]) -> list[tuple[str, Note | None, list[Diagnostic]]]:

@@ -51,6 +51,32 @@ def test_broken_template_keeps_previous_site(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".s.tmp-")]
 
 
+def test_output_folder_that_is_not_a_kb_site_is_never_replaced(tmp_path, capsys):
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n", "sub/b.md": "# B\n"})
+    # the vault itself, a folder holding it, a file, a folder of someone else's files: refused, nothing lost
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("mine too")
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for out in (vault, tmp_path, tmp_path / "notes.txt", tmp_path / "other"):
+        assert main(["build", str(vault), "--out", str(out), "--no-embed"]) == 2, out
+        assert str(out) in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == files
+    # a new folder, then the same folder again (kb's own site, marked), then an empty one: fine
+    for out in (tmp_path / "site", tmp_path / "site", tmp_path / "empty"):
+        out.mkdir(exist_ok=True)
+        assert main(["build", str(vault), "--out", str(out), "--no-embed"]) == 0, out
+        assert (out / ".kb-site").is_file() and (out / "a" / "index.html").is_file()
+
+
+def test_output_folder_inside_the_vault_is_not_read_as_notes(tmp_path):
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n"})
+    build(vault, vault / "site", Config(), embed=False)
+    (vault / "site" / "stray.md").write_text("# Stray\n")
+    r = build(vault, vault / "site", Config(), embed=False)
+    assert list(r.ctx.notes) == ["a.md"] and not (vault / "site" / "site").exists()
+
+
 def test_vault_template_overrides_one_file(tmp_path):
     vault = write_vault(tmp_path / "v", {
         "a.md": "# A\nbody\n",

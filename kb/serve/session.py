@@ -26,7 +26,7 @@ from kb.build import BuildError, build
 from kb.config import Config, ConfigError, find_vault
 from kb.diagnostics import report
 from kb.emit.assets import emit_assets
-from kb.load import NOTE_EXT, ignored, walk
+from kb.load import NOTE_EXT, ignored, output_globs, walk
 from kb.model import BuildContext
 from kb.rebuild import Outcome, Rebuilder
 from kb.search.live import LiveSearch
@@ -248,7 +248,7 @@ class Session:
         """A folder was created, moved or deleted: compare the vault with what we know."""
         assert self.rebuilder is not None
         ctx = self.rebuilder.ctx
-        on_disk_notes, on_disk_files = walk(self.vault, self.config.ignore_globs)
+        on_disk_notes, on_disk_files = walk(self.vault, self.config.ignore_globs + output_globs(self.vault, self.out))
         known = set(ctx.notes) | set(ctx.extra.get("drafts", []))
         notes |= set(on_disk_notes) ^ known
         files |= set(on_disk_files) ^ set(ctx.extra.get("files", []))
