@@ -22,7 +22,7 @@ from kb.diagnostics import by_note, unique_sorted
 from kb.emit.assets import emit_assets
 from kb.emit.common import fresh_output
 from kb.emit.feeds import emit_feeds
-from kb.emit.pages import emit_lists, emit_notes
+from kb.emit.pages import emit_lists, emit_notes, template_where
 from kb.load import load
 from kb.model import BuildContext, Diagnostic
 from kb.parallel import fork_map
@@ -94,7 +94,15 @@ def emit(ctx: BuildContext, *, search: bool = True) -> list[str]:
     ctx.extra["problems"] = by_note(ctx.diagnostics)
     search_files: list[str] = []
     # the search index is written by this process while the workers write the note pages
+    before = len(ctx.diagnostics)
     written = emit_notes_parallel(ctx, env, meanwhile=(lambda: search_files.extend(emit_search(ctx))) if search else None)
+    broken = [d for d in ctx.diagnostics[before:] if d.code == "template"]
+    if ctx.notes and {d.path for d in broken} >= set(ctx.notes):
+        # not one note page could be rendered: the template is broken, not the notes; fail like a
+        # template syntax error does, so the last good site stays (kb serve keeps serving it)
+        del ctx.diagnostics[before:]  # one error says it all
+        where, _, what = broken[0].message.removeprefix("page failed in ").partition(": ")
+        raise BuildError(f"{where}: template error: {what} (every note page failed)")
     written += search_files
     written += emit_lists(ctx, env)
     written += emit_feeds(ctx)
@@ -206,9 +214,10 @@ def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict |
         import jinja2
 
         if isinstance(exc, jinja2.TemplateError):
-            where = getattr(exc, "filename", None) or getattr(exc, "name", "") or "template"
+            where = getattr(exc, "filename", None) or getattr(exc, "name", "")
             line = getattr(exc, "lineno", None)
-            raise BuildError(f"{where}:{line or 0}: template error: {exc}") from exc
+            where = f"{where}:{line or 0}" if where else template_where(exc) or "template:0"
+            raise BuildError(f"{where}: template error: {exc}") from exc
         raise
     ctx.out = out
     diags = unique_sorted(ctx.diagnostics)

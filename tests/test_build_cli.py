@@ -77,6 +77,20 @@ def test_output_folder_inside_the_vault_is_not_read_as_notes(tmp_path):
     assert list(r.ctx.notes) == ["a.md"] and not (vault / "site" / "site").exists()
 
 
+@pytest.mark.parametrize("expr", ["{{ 1 // 0 }}", "{{ note.nope.deeper }}"])
+def test_template_failing_at_render_time_keeps_previous_site(tmp_path, capsys, expr):
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\nfirst\n", "b.md": "# B\n"})
+    site = tmp_path / "s"
+    assert main(["build", str(vault), "--out", str(site), "--no-embed"]) == 0
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    note_html = (ROOT / "templates" / "note.html").read_text().replace("<article", expr + "<article", 1)
+    write_vault(vault, {"templates/note.html": note_html})
+    assert main(["build", str(vault), "--out", str(site), "--no-embed"]) == 2
+    line = 1 + note_html[: note_html.index(expr)].count("\n")
+    assert f"note.html:{line}: template error: " in capsys.readouterr().err  # the template's line, not a note's
+    assert {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+
+
 def test_vault_template_overrides_one_file(tmp_path):
     vault = write_vault(tmp_path / "v", {
         "a.md": "# A\nbody\n",

@@ -131,6 +131,15 @@ def test_template_error_keeps_last_good_pages(session):
     assert "<p id=custom>A</p>" in page and "template error" not in page
     events = [e for _, e, _ in s.http.hub.sent]
     assert "reload" in events
+    # a template that fails only when it renders: the same (the last good pages, the overlay names its line)
+    (s.vault / "templates" / "note.html").write_text("{% extends 'base.html' %}{% block content %}\n{{ 1 // 0 }}{% endblock %}")
+    assert s.wait_idle()
+    status, page = fetch(s, "/a/")
+    assert status == 200 and "<p id=custom>A</p>" in page and "note.html:2: template error: ZeroDivisionError" in page
+    (s.vault / "templates" / "note.html").write_text("{% extends 'base.html' %}{% block content %}<p id=fixed>{{ note.title }}</p>{% endblock %}")
+    assert s.wait_idle()
+    page = fetch(s, "/a/")[1]
+    assert "<p id=fixed>A</p>" in page and "template error" not in page
 
 
 def test_reload_event_lists_changed_pages(session):

@@ -44,6 +44,19 @@ def render_note(ctx: BuildContext, env: jinja2.Environment, note: Note) -> str:
     return env.get_template("note.html").render(**note_context(ctx, note))
 
 
+def template_where(exc: BaseException) -> str:
+    """'<template file>:<line>' of the innermost template code `exc` passed through ('' if none):
+    Jinja maps the frames of compiled templates to their files and lines."""
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml")):
+            where = f"{name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
 def emit_notes(ctx: BuildContext, env: jinja2.Environment, only: set[str] | None = None) -> list[str]:
     written = []
     for note in ctx.notes.values():
@@ -54,7 +67,11 @@ def emit_notes(ctx: BuildContext, env: jinja2.Environment, only: set[str] | None
         except jinja2.TemplateError:
             raise
         except Exception as exc:  # a single bad page never stops the others
-            ctx.error(note.path, note.body_line, "render", f"page failed: {exc!r}")
+            where = template_where(exc)
+            if where:  # the template failed on this note (kb.build.emit fails the build when it fails on all)
+                ctx.error(note.path, note.body_line, "template", f"page failed in {where}: {exc!r}")
+            else:
+                ctx.error(note.path, note.body_line, "render", f"page failed: {exc!r}")
     return written
 
 

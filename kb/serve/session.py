@@ -26,6 +26,7 @@ from kb.build import BuildError, build
 from kb.config import Config, ConfigError, find_vault
 from kb.diagnostics import report
 from kb.emit.assets import emit_assets
+from kb.emit.pages import template_where
 from kb.load import NOTE_EXT, ignored, output_globs, walk
 from kb.model import BuildContext
 from kb.rebuild import Outcome, Rebuilder
@@ -364,7 +365,7 @@ class Session:
 
         try:
             written = self.rebuilder.rerender_all()
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, BuildError) as exc:  # BuildError: the template fails on every note
             return self._template_error(exc)
         self.state.errors = []
         self._say(f"templates changed: rewrote {len(written)} files")
@@ -372,8 +373,9 @@ class Session:
         self.http.hub.send("reload", {"all": True, "urls": []})
 
     def _template_error(self, exc: Exception) -> None:
-        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or "template"
-        msg = f"{where}:{getattr(exc, 'lineno', None) or 0}: template error: {exc}"
+        where = getattr(exc, "filename", None) or getattr(exc, "name", None)
+        where = f"{where}:{getattr(exc, 'lineno', None) or 0}" if where else template_where(exc) or "template:0"
+        msg = str(exc) if isinstance(exc, BuildError) else f"{where}: template error: {exc}"
         self.state.errors = [msg]
         self._say(f"{msg} (still serving the last good pages)", err=True)
         self.http.hub.send("state", self._state_json())
