@@ -58,20 +58,42 @@ class BuildResult:
         )
 
 
+SITE_MARK = ".kb-site"  # in every built site: what lets the next build replace that folder whole
+
+
+# URLs the site's own pages use: a note never takes them (kb.emit.pages, feeds, assets, search)
+RESERVED_TREES = {"tags", "static", "search"}  # and everything below them
+RESERVED_EXACT = {"", "archive", "404", "404.html", "index.html", "rss.xml", "atom.xml", "sitemap.xml",
+                  "robots.txt", SITE_MARK}
+
+
+def reserved_slug(slug: str) -> bool:
+    return slug in RESERVED_EXACT or slug.split("/")[0] in RESERVED_TREES
+
+
+def _renamed(base: str, i: int) -> str:
+    """The i-th alternative to `base`: a reserved tree's notes move to a sibling tree ('tags/x' ->
+    'tags-2/x'), so the generated pages below it keep their URLs; others get a suffix."""
+    first, _, rest = base.partition("/")
+    if first in RESERVED_TREES and rest:
+        return f"{first}-{i}/{rest}"
+    return f"{base or 'index'}-{i}"
+
+
 def dedupe_slugs(ctx: BuildContext) -> None:
-    """Two notes with one URL: the later path (sorted) gets -2, -3... and a warning."""
+    """Two notes with one URL, or a note on a URL of the site's own pages: the later path (sorted)
+    gets -2, -3... and a warning."""
     taken: dict[str, str] = {}
-    reserved = {"tags", "archive", "static", "search", "404"}
     for note in ctx.notes.values():
         # kept so that `kb serve` can re-run this step after notes come and go
         base = note.extra.setdefault("base_slug", note.slug)
         slug, i = base, 1
-        while slug in taken or slug.split("/")[0] in reserved and "/" not in slug:
+        while slug in taken or reserved_slug(slug):
             i += 1
-            slug = f"{base}-{i}"
+            slug = _renamed(base, i)
         note.slug = slug
         if slug != base:
-            other = taken.get(base, "a reserved site path")
+            other = taken.get(base, "a page of the site itself")
             ctx.warn(note.path, 1, "duplicate-slug", f"URL '{base}/' already used by {other}; using '{slug}/'")
         taken[slug] = note.path
 
@@ -167,9 +189,6 @@ def gc_paused() -> Iterator[None]:
 def build(vault: Path, out: Path, config: Config, *, embed: bool = True, extra: dict | None = None) -> BuildResult:
     with gc_paused():
         return _build(vault, out, config, embed=embed, extra=extra)
-
-
-SITE_MARK = ".kb-site"  # in every built site: what lets the next build replace that folder whole
 
 
 def check_output(vault: Path, out: Path) -> None:

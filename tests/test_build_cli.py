@@ -116,6 +116,25 @@ def test_slug_collisions_resolved_deterministically(make_site):
     assert r.ctx.notes["My Note.md"].slug == "my-note"
 
 
+def test_notes_never_take_the_urls_of_the_sites_own_pages(make_site):
+    r = make_site({
+        "tags/ideas.md": "A note in a folder called tags",
+        "tags/deep/more.md": "another",
+        "home.md": "---\npermalink: /\n---\nwants to be the home page",
+        "feed.md": "---\npermalink: rss.xml\n---\nx",
+        "tagged.md": "---\ntags: [ideas]\npermalink: /tags/kb/\n---\n#kb",
+        "index.md": "a root index note",
+    })
+    slugs = {p: n.slug for p, n in r.ctx.notes.items()}
+    assert slugs == {"tags/ideas.md": "tags-2/ideas", "tags/deep/more.md": "tags-2/deep/more", "home.md": "index-2",
+                     "feed.md": "rss-xml", "tagged.md": "tags-2/kb", "index.md": "index"}  # slugs have no dots
+    assert sum(d.code == "duplicate-slug" for d in r.diagnostics) == 4
+    out = r.ctx.out
+    assert "A note in a folder" in (out / "tags-2/ideas/index.html").read_text()
+    assert "A note in a folder" not in (out / "tags/ideas/index.html").read_text()  # the tag page stays the tag page
+    assert (out / "rss.xml").read_text().startswith("<?xml") and "wants to be" not in (out / "index.html").read_text()
+
+
 def test_permalink_cannot_escape_site(make_site):
     r = make_site({"a.md": "---\npermalink: ../../../etc/evil\n---\nx"})
     assert r.ctx.notes["a.md"].slug == "etc/evil"
