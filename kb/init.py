@@ -49,13 +49,22 @@ Linked from [[Welcome]]. Try a callout:
 
 
 def init_vault(target: Path) -> int:
-    if target.exists() and any(target.iterdir()):
+    if target.exists() and not target.is_dir():
+        print(f"kb init: {target} exists and is not a folder; nothing written", file=sys.stderr)
+        return 1
+    # hidden entries (.git from `git init`, .obsidian) are fine: kb writes none of them
+    if target.exists() and any(not p.name.startswith(".") for p in target.iterdir()):
         print(f"kb init: {target} exists and is not empty; nothing written", file=sys.stderr)
         return 1
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"kb init: cannot create {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     (target / "kb.toml").write_text(KB_TOML, encoding="utf-8")
     (target / "Welcome.md").write_text(WELCOME.format(date="2026-01-01"), encoding="utf-8")
     (target / "Second note.md").write_text(SECOND, encoding="utf-8")
-    (target / ".gitignore").write_text(".kb-cache/\n", encoding="utf-8")
+    if not (target / ".gitignore").exists():  # a repository's own is left as it is
+        (target / ".gitignore").write_text(".kb-cache/\nsite/\n", encoding="utf-8")  # the cache and `kb build`'s output
     print(f"kb init: wrote a starter vault in {target}; build it with: kb build {target}")
     return 0

@@ -192,6 +192,12 @@ def test_init_writes_a_vault_that_builds(tmp_path):
     assert main(["build", str(tmp_path / "new"), "--out", str(tmp_path / "s"), "--strict", "--no-embed"]) == 0
     assert (tmp_path / "s/welcome/index.html").is_file()
     assert main(["init", str(tmp_path / "new")]) == 1  # never overwrites
+    assert main(["init", str(tmp_path / "new" / "kb.toml")]) == 1  # a file: an error message, no traceback
+    (tmp_path / "repo" / ".git").mkdir(parents=True)  # `git init` first is fine
+    (tmp_path / "repo" / ".gitignore").write_text("*.log\n")
+    assert main(["init", str(tmp_path / "repo")]) == 0
+    assert (tmp_path / "repo" / ".gitignore").read_text() == "*.log\n" and (tmp_path / "repo" / "Welcome.md").is_file()
+    assert (tmp_path / "new" / ".gitignore").read_text() == ".kb-cache/\nsite/\n"
 
 
 def test_wheel_ships_the_theme(tmp_path):

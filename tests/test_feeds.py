@@ -86,3 +86,11 @@ def test_two_builds_are_byte_identical(tmp_path):
     assert len(files_a) > 30
     differ = [rel for rel in files_a if (a / rel).read_bytes() != (b / rel).read_bytes()]
     assert differ == []
+
+
+def test_feed_and_sitemap_urls_are_percent_encoded_and_undated_feeds_have_no_1970(make_site):
+    r = make_site({"Café crème.md": "x"})
+    sitemap = (r.ctx.out / "sitemap.xml").read_text(encoding="utf-8")
+    assert "https://example.org/caf%C3%A9-cr%C3%A8me/" in sitemap and "café" not in sitemap
+    rss = (r.ctx.out / "rss.xml").read_text(encoding="utf-8")
+    assert "1970" not in rss and "lastBuildDate" not in rss  # no dated note

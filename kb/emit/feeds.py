@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from kb.emit.common import write
@@ -14,7 +15,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _abs(ctx: BuildContext, url: str) -> str:
-    return ctx.config.base_url + url
+    # percent-encoded: sitemaps and feed readers want URIs (a slug may keep its accents: /café/)
+    return ctx.config.base_url + quote(url, safe="/%")
 
 
 def absolutize(html: str, ctx: BuildContext) -> str:
@@ -42,12 +44,13 @@ def rss(ctx: BuildContext) -> str:
             f'<guid isPermaLink="true">{link}</guid><pubDate>{format_datetime(n.date or EPOCH)}</pubDate>'
             f"{cats}<description>{escape(absolutize(n.html, ctx))}</description></item>"
         )
-    last = format_datetime(notes[0].date) if notes and notes[0].date else format_datetime(EPOCH)
+    # no dated note: no lastBuildDate (optional in RSS) rather than 1970 (the build time would break determinism)
+    last = f"<lastBuildDate>{format_datetime(notes[0].date)}</lastBuildDate>" if notes and notes[0].date else ""
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
         f"<title>{escape(cfg.title)}</title><link>{escape(cfg.base_url)}</link>"
         f"<description>{escape(cfg.description or cfg.title)}</description><language>{escape(cfg.language)}</language>"
-        f'<lastBuildDate>{last}</lastBuildDate><atom:link href="{escape(cfg.base_url)}rss.xml" rel="self" type="application/rss+xml"/>'
+        f'{last}<atom:link href="{escape(cfg.base_url)}rss.xml" rel="self" type="application/rss+xml"/>'
         + "".join(items)
         + "</channel></rss>\n"
     )
