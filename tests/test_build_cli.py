@@ -62,6 +62,8 @@ def test_output_folder_that_is_not_a_kb_site_is_never_replaced(tmp_path, capsys)
         assert main(["build", str(vault), "--out", str(out), "--no-embed"]) == 2, out
         assert str(out) in capsys.readouterr().err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == files
+    assert main(["serve", str(vault), "--out", str(tmp_path / "other"), "--port", "0"]) == 2  # before serving anything
+    assert "not a site kb built" in capsys.readouterr().err
     # a new folder, then the same folder again (kb's own site, marked), then an empty one: fine
     for out in (tmp_path / "site", tmp_path / "site", tmp_path / "empty"):
         out.mkdir(exist_ok=True)

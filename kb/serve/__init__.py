@@ -29,6 +29,13 @@ def serve(args: argparse.Namespace) -> int:
     if not vault.is_dir():
         print(f"kb serve: error: {vault}: vault folder not found", file=sys.stderr)
         return 2
+    from kb.build import BuildError, check_output
+
+    try:  # before serving anything: the folder must be one kb may replace (kb.build.check_output)
+        check_output(vault, Path(args.out))
+    except BuildError as exc:
+        print(f"kb serve: error: {exc}", file=sys.stderr)
+        return 2
     try:
         session = Session(vault, Path(args.out), config, host=args.host, port=args.port, embed=not args.no_embed, vault_arg=args.vault or "")
     except OSError as exc:
