@@ -81,9 +81,13 @@ def parse_yaml(fm: str, rel: str) -> tuple[dict[str, Any], Diagnostic | None]:
     try:
         data = yaml.load(fm, Loader=_Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # an unclosed [ or quote is noticed lines later (problem_mark): the construct left open
+        # (context_mark) is where the mistake is, so point there when there is one
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # +1 for '---', +1 for 0-based
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if getattr(exc, "context", None) and getattr(exc, "context_mark", None) is not None:
+            problem = f"{exc.context} here: {problem}"  # e.g. "while parsing a flow sequence here: expected ..."
         return {}, Diagnostic(rel, line, "warning", "frontmatter", f"invalid YAML frontmatter: {problem}; properties ignored")
     if data is None:
         return {}, None
