@@ -95,8 +95,13 @@ def test_keyboard_navigation_opens_result(tmp_path, serve, browser):
     page.click("#search-input")
     page.keyboard.type("metronome")
     results(page, "metronome")
+    on_top = """() => { const r = document.getElementById('search-status').getBoundingClientRect();
+      const e = document.elementFromPoint(r.left + 4, r.top + r.height / 2); return !!e && e.id === 'search-status'; }"""
+    assert page.evaluate(on_top)  # the status line is not hidden under the open list
     page.keyboard.press("Escape")
-    assert page.locator("#search-results").is_hidden()
+    assert page.locator("#search-results").is_hidden() and page.input_value("#search-input") == "metronome"
+    page.keyboard.press("Escape")  # the second one clears the box
+    assert page.input_value("#search-input") == ""
     page.fill("#search-input", "")
     page.keyboard.type("xqzvplk wrrbtt")  # no note has these words: the nearest by meaning, and the box says so
     assert results(page, "xqzvplk wrrbtt")

@@ -512,7 +512,8 @@
       var pick = items[active >= 0 ? active : 0];
       if (pick) { ev.preventDefault(); window.location.href = pick.querySelector("a").href; }
     } else if (ev.key === "Escape") {
-      if (!list.hidden) { list.hidden = true; active = -1; } else { input.value = ""; say(""); }
+      // first Escape closes the list, the second clears the box (preventDefault: Chromium's type=search clears at once)
+      if (!list.hidden) { ev.preventDefault(); list.hidden = true; active = -1; say(""); } else { input.value = ""; say(""); }
     }
   });
 })(typeof window !== "undefined" ? window : globalThis);
