@@ -15,6 +15,7 @@ import yaml
 from kb.model import BuildContext, Diagnostic, Note
 from kb.parallel import fork_map
 from kb.paths import clean_permalink, path_slug
+from kb.plaintext import heading_text
 
 try:  # the C loader is several times faster on big vaults
     _Loader: Any = yaml.CSafeLoader
@@ -150,7 +151,7 @@ def first_h1(body: str) -> str:
         return ""
     if len([ln for ln in text[: m.start()].split("\n") if ln.strip()]) > 3:
         return ""
-    return m.group(2).strip()
+    return heading_text(m.group(2))  # "# About [[dataview|Dataview]]" -> "About Dataview"
 
 
 def decode(raw: bytes, rel: str) -> tuple[str, Diagnostic | None]:

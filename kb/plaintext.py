@@ -8,7 +8,7 @@ import re
 _COMMENT = re.compile(r"<!--.*?-->|%%.*?%%", re.S)
 _EMBED = re.compile(r"!\[\[[^\]]*\]\]|!\[[^\]]*\]\([^)]*\)")
 _WIKILINK = re.compile(r"\[\[([^\]|#]*)(#[^\]|]*)?(?:\|([^\]]*))?\]\]")
-_MDLINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MDLINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])*)\]\([^)]*\)")  # link text may hold [brackets]: "[[Bug]: x](url)"
 _TAG = re.compile(r"<[^>\n]+>")
 # the lookahead lists every character a mark can start with: most positions fail there at once
 # instead of trying each alternative (2x faster on obsidian-hub, same matches)
@@ -44,6 +44,36 @@ def strip_markup(md: str) -> str:
     md = md.replace("|", " ")
     # one regex pass over the whole text, not one per line: _WS never spans a newline
     return "\n".join([ln.strip() for ln in _WS.sub(" ", md).split("\n")]).strip()
+
+
+_FENCED = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1[^\n]*$|\Z)", re.M | re.S)
+_HIDDEN = re.compile(r"%%.*?(?:%%|\Z)|<!--.*?(?:-->|\Z)", re.S)  # unclosed: hides the rest, as in Obsidian
+_FOOTREF = re.compile(r"\[\^[^\]\s]+\]")
+
+
+def strip_comments(md: str) -> str:
+    """%%comments%% and <!-- comments --> removed from a whole note (outside fenced code), so that a
+    heading or text inside one is not taken for the note's own. A comment that spanned lines leaves
+    a line break, one inside a line a space."""
+    if "%%" not in md and "<!--" not in md:
+        return md
+    out, pos = [], 0
+    for m in _FENCED.finditer(md):
+        out.append(_HIDDEN.sub(_blank, md[pos : m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_HIDDEN.sub(_blank, md[pos:]))
+    return "".join(out)
+
+
+def _blank(m: re.Match[str]) -> str:
+    return "\n" if "\n" in m.group(0) else " "
+
+
+def heading_text(md: str) -> str:
+    """A heading's markdown as the words a reader sees: links as their text, no footnote marks,
+    emphasis or code marks. The title a note takes from its leading H1."""
+    return for_display(strip_markup(_FOOTREF.sub("", md)))
 
 
 def display_links(md: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kb.model import Note
 from kb.paths import anchor as make_anchor
-from kb.plaintext import _MARKS, _WS, for_display, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
+from kb.plaintext import _MARKS, _WS, for_display, heading_text, strip_comments, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
 
 MAX_PIECES = 254  # the model's 256 minus [CLS] and [SEP]
 
@@ -49,7 +49,7 @@ def sections(source: str) -> list[tuple[list[str], str]]:
             level = len(m.group(1))
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, strip_markup(m.group(2))))
+            stack.append((level, heading_text(m.group(2))))
         else:
             buf.append(ln)
     out.append(([h for _, h in stack], "\n".join(buf)))
@@ -96,9 +96,11 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
     chunks: list[Chunk] = []
     by_text: dict[str, list[str]] = {}
     for h in note.headings:  # the anchors the page really uses (duplicates get suffixes there)
-        by_text.setdefault(strip_markup(h.text), []).append(h.anchor)
+        by_text.setdefault(heading_text(h.text), []).append(h.anchor)
+    rendered = {h.anchor for h in note.headings}
     seen: dict[str, int] = {}
-    for path, body in sections(note.source):
+    # comments first: a heading inside %% ... %% is not on the page, and neither is its text
+    for path, body in sections(strip_comments(note.source)):
         heading = path[-1] if path else ""
         queue = by_text.get(heading)
         if path == [note.title] and queue and queue[0] == note.title_anchor:
@@ -106,8 +108,11 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
             # its chunks link to the top of the page and show no heading of their own
             queue.pop(0)
             anc = heading = ""
-        else:
-            anc = (queue.pop(0) if queue else make_anchor(heading)) if path else ""
+        elif queue:
+            anc = queue.pop(0)
+        else:  # a heading the page has no id for (only in an embed, say): the top of the page
+            guess = make_anchor(heading) if path else ""
+            anc = guess if not note.headings or guess in rendered else ""
         text = strip_markup(body)
         prefix = " > ".join([note.title, *path])
         if not text and not path:

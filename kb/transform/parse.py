@@ -20,6 +20,7 @@ from kb.markdown.rawhtml import whole_page
 from kb.model import BuildContext, Diagnostic, Heading, Link, Note
 from kb.parallel import fork_map
 from kb.paths import Resolver, anchor
+from kb.plaintext import heading_text
 from kb.sanitize import clean_html
 
 _TAGS_RE = re.compile(r"<[^>]+>")
@@ -113,7 +114,7 @@ class Renderer:
             env.embeds[0] += 1
             menv["docId"] = f"e{env.embeds[0]}"
         tokens = self.md.parse(source, menv)
-        if title and len(tokens) > 2 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and tokens[1].content.strip() == title.strip():
+        if title and len(tokens) > 2 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and heading_text(tokens[1].content) == heading_text(title):
             env.title_anchor = str(tokens[0].attrGet("id") or "")  # links to that heading land on the page title
             del tokens[:3]
         # raw HTML is sanitized fragment by fragment by kb.markdown.rawhtml.SafeRenderer,
