@@ -84,6 +84,21 @@ def test_title_h1_chunk_links_to_the_page_top_and_snippets_read_as_text(tmp_path
     assert "\\int" in chunks[0].text  # what gets embedded keeps the math
 
 
+def test_chunks_leave_out_comments_and_link_only_to_ids_the_page_has(tmp_path):
+    src = ("# About [[other|Other]]\n\nIntro text.\n\n%%\n## Hidden heading\nsecret words\n%%\n\n"
+           "## Compatibility[^1]\n\nWorks with [[Feature]: crash](https://x.example/1) fixed.\n\n"
+           "<!-- ## Also hidden -->\n\n[^1]: a note\n")
+    r = build_hash(tmp_path, {"about.md": src, "other.md": "# Other\n\nx\n"})
+    note = r.ctx.notes["about.md"]
+    assert note.title == "About Other"  # the H1's visible words
+    page = (r.ctx.out / note.url / "index.html").read_text()
+    chunks = [c for c in r.ctx.extra["search"].chunks if c.path == "about.md"]
+    assert all("secret" not in c.text and "%%" not in c.snippet and "Hidden" not in c.heading for c in chunks)
+    assert all(f'id="{c.anchor}"' in page for c in chunks if c.anchor)
+    assert [c.anchor for c in chunks] == ["", "compatibility"]
+    assert "Works with [Feature]: crash fixed." in chunks[1].snippet
+
+
 def test_result_shows_the_section_holding_the_query_word(tmp_path):
     files = vault(30, sections=3)
     files["tools/shell.md"] = ("# Shell tricks\n\n## Globbing\n\nMatch many files with one pattern.\n\n"
