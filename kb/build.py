@@ -63,8 +63,7 @@ SITE_MARK = ".kb-site"  # in every built site: what lets the next build replace 
 
 # URLs the site's own pages use: a note never takes them (kb.emit.pages, feeds, assets, search)
 RESERVED_TREES = {"tags", "static", "search"}  # and everything below them
-RESERVED_EXACT = {"", "archive", "404", "404.html", "index.html", "rss.xml", "atom.xml", "sitemap.xml",
-                  "robots.txt", SITE_MARK}
+RESERVED_EXACT = {"", "archive", "404"}  # home, archive/, 404 (slugs have no dots, so no file name can clash)
 
 
 def reserved_slug(slug: str) -> bool:
@@ -191,6 +190,14 @@ def build(vault: Path, out: Path, config: Config, *, embed: bool = True, extra: 
         return _build(vault, out, config, embed=embed, extra=extra)
 
 
+def template_error(exc: Exception) -> str:
+    """'<file>:<line>: template error: <what>' for a Jinja error: a syntax error knows its file and
+    line, a runtime one (undefined attribute) only its traceback does."""
+    where = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    where = f"{where}:{getattr(exc, 'lineno', None) or 0}" if where else template_where(exc) or "template:0"
+    return f"{where}: template error: {exc}"
+
+
 def check_output(vault: Path, out: Path) -> None:
     """A build replaces `out` whole, so it must be a folder kb built (or new, or empty), and must
     not hold the vault. BuildError otherwise: nothing is deleted."""
@@ -233,10 +240,7 @@ def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict |
         import jinja2
 
         if isinstance(exc, jinja2.TemplateError):
-            where = getattr(exc, "filename", None) or getattr(exc, "name", "")
-            line = getattr(exc, "lineno", None)
-            where = f"{where}:{line or 0}" if where else template_where(exc) or "template:0"
-            raise BuildError(f"{where}: template error: {exc}") from exc
+            raise BuildError(template_error(exc)) from exc
         raise
     ctx.out = out
     diags = unique_sorted(ctx.diagnostics)

@@ -169,13 +169,13 @@ def feed_items(source: str, removed: Counter, errors: list[str], warnings: list[
     parsed = parse_feed(source, data, headers, warnings)
     feed_id = parsed.feed.get("link") or parsed.feed.get("id") or ""
     entries = list(parsed.entries)
-    if parsed.bozo and closed_entries(data) < len(entries):
-        # a feed cut off inside its last entries (a truncated download): feedparser still returns what it
-        # read of them, a post without its end, which must not become (or overwrite) a note
-        for i in range(closed_entries(data) + 1, len(entries) + 1):
-            title = entries[i - 1].get("title", "")
-            warnings.append(f"{source}: entry {i} ({title!r}) is cut off (the feed ends inside it); not imported")
-        entries = entries[: closed_entries(data)]
+    closed = closed_entries(data) if parsed.bozo else len(entries)
+    # a feed cut off inside its last entries (a truncated download): feedparser still returns what it
+    # read of them, a post without its end, which must not become (or overwrite) a note
+    for i in range(closed + 1, len(entries) + 1):
+        title = entries[i - 1].get("title", "")
+        warnings.append(f"{source}: entry {i} ({title!r}) is cut off (the feed ends inside it); not imported")
+    entries = entries[:closed]
     items: list[ImportedItem] = []
     for i, entry in enumerate(entries, 1):
         try:

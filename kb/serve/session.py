@@ -22,11 +22,10 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from kb.build import BuildError, build
+from kb.build import BuildError, build, template_error
 from kb.config import Config, ConfigError, find_vault
 from kb.diagnostics import report
 from kb.emit.assets import emit_assets
-from kb.emit.pages import template_where
 from kb.load import NOTE_EXT, ignored, output_globs, walk
 from kb.model import BuildContext
 from kb.rebuild import Outcome, Rebuilder
@@ -373,9 +372,7 @@ class Session:
         self.http.hub.send("reload", {"all": True, "urls": []})
 
     def _template_error(self, exc: Exception) -> None:
-        where = getattr(exc, "filename", None) or getattr(exc, "name", None)
-        where = f"{where}:{getattr(exc, 'lineno', None) or 0}" if where else template_where(exc) or "template:0"
-        msg = str(exc) if isinstance(exc, BuildError) else f"{where}: template error: {exc}"
+        msg = str(exc) if isinstance(exc, BuildError) else template_error(exc)
         self.state.errors = [msg]
         self._say(f"{msg} (still serving the last good pages)", err=True)
         self.http.hub.send("state", self._state_json())
