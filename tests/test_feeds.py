@@ -94,3 +94,10 @@ def test_feed_and_sitemap_urls_are_percent_encoded_and_undated_feeds_have_no_197
     assert "https://example.org/caf%C3%A9-cr%C3%A8me/" in sitemap and "café" not in sitemap
     rss = (r.ctx.out / "rss.xml").read_text(encoding="utf-8")
     assert "1970" not in rss and "lastBuildDate" not in rss  # no dated note
+
+
+def test_feed_fragment_links_point_into_the_note_page(make_site):
+    r = make_site({"a.md": "---\ndate: 2024-05-01\n---\nA claim.[^1] See [below](#end).\n\n## End\n\n[^1]: The source.\n"})
+    for feed in ("rss.xml", "atom.xml"):
+        text = (r.ctx.out / feed).read_text(encoding="utf-8")
+        assert 'href=&quot;#' not in text and "https://example.org/a/#end" in text, feed

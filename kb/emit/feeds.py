@@ -19,13 +19,15 @@ def _abs(ctx: BuildContext, url: str) -> str:
     return ctx.config.base_url + quote(url, safe="/%")
 
 
-def absolutize(html: str, ctx: BuildContext) -> str:
-    """Feed readers need absolute URLs: root-relative hrefs get the site origin."""
+def absolutize(html: str, ctx: BuildContext, page: str = "") -> str:
+    """Feed readers need absolute URLs: root-relative hrefs get the site origin, and a link to a
+    #fragment (footnotes, headings) the page's own URL `page`."""
     from urllib.parse import urlparse
 
     u = urlparse(ctx.config.base_url)
     origin = f"{u.scheme}://{u.netloc}"
-    return html.replace('href="/', f'href="{origin}/').replace('src="/', f'src="{origin}/')
+    html = html.replace('href="/', f'href="{origin}/').replace('src="/', f'src="{origin}/')
+    return html.replace('href="#', f'href="{escape(page)}#') if page else html
 
 
 def feed_notes(ctx: BuildContext) -> list[Note]:
@@ -42,7 +44,7 @@ def rss(ctx: BuildContext) -> str:
         items.append(
             f"<item><title>{escape(n.title)}</title><link>{link}</link>"
             f'<guid isPermaLink="true">{link}</guid><pubDate>{format_datetime(n.date or EPOCH)}</pubDate>'
-            f"{cats}<description>{escape(absolutize(n.html, ctx))}</description></item>"
+            f"{cats}<description>{escape(absolutize(n.html, ctx, _abs(ctx, n.url)))}</description></item>"
         )
     # no dated note: no lastBuildDate (optional in RSS) rather than 1970 (the build time would break determinism)
     last = f"<lastBuildDate>{format_datetime(notes[0].date)}</lastBuildDate>" if notes and notes[0].date else ""
@@ -67,7 +69,7 @@ def atom(ctx: BuildContext) -> str:
         entries.append(
             f"<entry><title>{escape(n.title)}</title><link href=\"{link}\"/><id>{link}</id>"
             f"<published>{(n.date or EPOCH).isoformat()}</published><updated>{(n.updated or n.date or EPOCH).isoformat()}</updated>"
-            f'{cats}<content type="html">{escape(absolutize(n.html, ctx))}</content></entry>'
+            f'{cats}<content type="html">{escape(absolutize(n.html, ctx, _abs(ctx, n.url)))}</content></entry>'
         )
     author = f"<author><name>{escape(cfg.author or cfg.title)}</name></author>"
     return (
