@@ -40,6 +40,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     return run_import(args)
 
 
+def _positive(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}")
+    return value
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from kb.search.cli import run_search
 
@@ -83,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("search", help="search the built site's index from the terminal")
     q.add_argument("query")
-    q.add_argument("-k", type=int, default=10)
+    q.add_argument("-k", type=_positive, default=10, help="how many results (default 10)")
     q.add_argument("--json", action="store_true")
     q.add_argument("--site", default="site")
     q.add_argument("--full-model", action="store_true", help="encode the query with the full model (the site's shipped ONNX file if it has one)")

@@ -21,7 +21,9 @@ _WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not al
 # for the eye only (snippets, backlink contexts): markup a reader should not see as characters
 _DISPLAY_LINK = re.compile(r"!?\[\[([^\]|#]*)(?:#\^?([^\]|]*))?(?:\|([^\]]*))?\]\]")
 _DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
-_INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<=\S)\$(?!\d)")  # $x$, not "$5 and $10"
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<![\s\\])\$(?!\d)")  # $x$, not "$5 and $10" or "$6 ... \\$"
+_ESCAPED = re.compile(r"\\([$*_#\[\]<>|`~=!\\])")  # markdown escapes (imported notes have many): \$ -> $
+_PARKED = re.compile("[\ue000-\ue07f]")
 _CALLOUT = re.compile(r"\[![\w-]+\][+-]?")
 _RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$", re.M)
 _ATX = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
@@ -85,10 +87,14 @@ def for_display(text: str) -> str:
     """Plain text (strip_markup's output) cleaned for a one-line snippet: no single-star emphasis,
     callout markers, rules, heading marks or display math; inline math keeps its TeX without the
     dollars; whitespace collapsed."""
+    # a markdown escape (\$, \*) stands for its character, which no rule below may take for markup:
+    # parked as a private-use character until the end
+    text = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), text)
     text = _DISPLAY_MATH.sub(" ", text)
     text = _INLINE_MATH.sub(r"\1", text)
     text = _CALLOUT.sub(" ", text)
     text = _RULE.sub(" ", text)
     text = _ATX.sub("", text)
     text = _EMPHASIS.sub(r"\2", text)
+    text = _PARKED.sub(lambda m: chr(ord(m.group(0)) - 0xE000), text)
     return " ".join(text.split())

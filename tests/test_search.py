@@ -81,6 +81,10 @@ def test_title_h1_chunk_links_to_the_page_top_and_snippets_read_as_text(tmp_path
     page = (r.ctx.out / r.ctx.notes["sync.md"].url / "index.html").read_text()
     assert 'id="mobile"' in page
     assert chunks[0].snippet == "Keep the laptop and phone in step. Tip Use x^2 = y here."
+    from kb.plaintext import for_display
+
+    assert for_display(r"a cake $6. A single \$ is escaped, \*not emphasis\* and *emphasis*") == (
+        "a cake $6. A single $ is escaped, *not emphasis* and emphasis")
     assert "\\int" in chunks[0].text  # what gets embedded keeps the math
 
 
@@ -255,14 +259,22 @@ def test_cli_json_and_broken_index(tmp_path, capsys):
     capsys.readouterr()
     assert main(["search", "guitar chords", "--site", str(r.ctx.out), "--json", "-k", "3"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert len(out) == 3 and set(out[0]) == {"path", "url", "title", "heading", "score"}
+    assert len(out) == 3 and set(out[0]) == {"path", "url", "anchor", "title", "heading", "score"}
     assert out[0]["path"].startswith("music/") and out[0]["score"] >= out[1]["score"]
+    assert main(["search", "how to", "--site", str(r.ctx.out)]) == 0  # only stopwords: no "no note contains" line
+    assert "no note contains" not in capsys.readouterr().out
+    for bad in ("0", "-2"):
+        with pytest.raises(SystemExit):
+            main(["search", "guitar", "--site", str(r.ctx.out), "-k", bad])
+        assert "must be a whole number of 1 or more" in capsys.readouterr().err
     (r.ctx.out / "search" / "index.bin").write_bytes(b"garbage")
     assert main(["search", "guitar", "--site", str(r.ctx.out)]) == 2
     assert "bad magic" in capsys.readouterr().err
     shutil.rmtree(r.ctx.out / "search")
     assert main(["search", "guitar", "--site", str(r.ctx.out)]) == 2
-    assert "missing: rebuild the site" in capsys.readouterr().err
+    assert "no search index here" in capsys.readouterr().err
+    assert main(["search", "guitar", "--site", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
 
 
 QUERIES = ["sourdough crust", "guitar practice", "phone backup conflict", "typing pytest", "compost", "zzz unknownword",

@@ -115,7 +115,7 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
             anc = guess if not note.headings or guess in rendered else ""
         text = strip_markup(body)
         prefix = " > ".join([note.title, *path])
-        if not text and not path:
+        if not text and not heading:  # nothing but the title, which every chunk of the note starts with
             continue
         paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()] or [""]
         budget = max(32, MAX_PIECES - count(prefix) - 1)

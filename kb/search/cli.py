@@ -12,8 +12,13 @@ from kb.search.query import SiteIndex, full_model_vector, shipped_model_vector
 
 
 def run_search(args: argparse.Namespace) -> int:
+    site = Path(args.site)
+    if not (site / "search" / "manifest.json").is_file():
+        what = "no such folder" if not site.is_dir() else "no search index here (is it a site kb built? `kb build` writes one)"
+        print(f"kb search: error: {site}: {what}", file=sys.stderr)
+        return 2
     try:
-        index = SiteIndex(Path(args.site))
+        index = SiteIndex(site)
         vector = None
         if args.full_model:
             if index.mode == "lexical":

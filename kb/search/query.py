@@ -37,7 +37,9 @@ class Result:
     score: float
 
     def as_json(self) -> dict:
-        return {"path": self.path, "url": self.url, "title": self.title, "heading": self.heading, "score": self.score}
+        # url: the note's page; anchor: the id of the section that matched there ("" for the top)
+        return {"path": self.path, "url": self.url, "anchor": self.anchor, "title": self.title, "heading": self.heading,
+                "score": self.score}
 
 
 def qround(x: float) -> int:
@@ -243,7 +245,8 @@ class SiteIndex:
     def uses_words(self, query: str) -> bool:
         """Whether any note contains one of the query's terms (BM25 has postings for it). When none
         does, results come from meaning alone, and the search box says so."""
-        return bool(self.bm25(query)[0])
+        scores, _, nterms = self.bm25(query)
+        return nterms == 0 or bool(scores)  # only stopwords ("how to"): nothing to say
 
     def result(self, cid: int, score: float) -> Result:
         block = self.manifest["meta_block"]

@@ -395,7 +395,7 @@
       top.sort(function (a, b) { return (qround(fused.get(b)) - qround(fused.get(a))) || (a - b); });
       top = top.slice(0, k);
       return Promise.all(top.map(function (n) { return self.result(chunkOf.get(n)[1], fused.get(n)); }))
-        .then(function (res) { res.usesWords = bm.scores.size > 0; return res; });
+        .then(function (res) { res.usesWords = bm.terms === 0 || bm.scores.size > 0; return res; });  // kb/search/query.py uses_words
     });
   };
 
