@@ -101,3 +101,11 @@ def test_feed_fragment_links_point_into_the_note_page(make_site):
     for feed in ("rss.xml", "atom.xml"):
         text = (r.ctx.out / feed).read_text(encoding="utf-8")
         assert 'href=&quot;#' not in text and "https://example.org/a/#end" in text, feed
+
+
+def test_sitemap_lastmod_is_the_notes_own_date(make_site):
+    r = make_site({"a.md": "---\ndate: 2024-05-01\nupdated: 2024-06-02\n---\nx", "b.md": "---\ndate: 2023-01-09\n---\ny", "c.md": "z"})
+    sitemap = (r.ctx.out / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://example.org/a/</loc><lastmod>2024-06-02</lastmod>" in sitemap
+    assert "<loc>https://example.org/b/</loc><lastmod>2023-01-09</lastmod>" in sitemap
+    assert "<loc>https://example.org/c/</loc></url>" in sitemap  # undated: no lastmod

@@ -84,9 +84,12 @@ def sitemap(ctx: BuildContext) -> str:
     # every page a reader can land on: home, notes, tag index and tag pages, archive (not the 404)
     lists = ["tags/", "archive/"] + [tag_url(t) for t in ctx.tags]
     urls = [""] + sorted(set(lists) | {n.url for n in ctx.notes.values()})
+    # a note's own date (updated, else date) as <lastmod>: from the vault, so the sitemap stays reproducible
+    changed = {n.url: n.updated or n.date for n in ctx.notes.values() if n.updated or n.date}
     body = []
     for u in urls:
-        body.append(f"<url><loc>{escape(_abs(ctx, u))}</loc></url>")
+        lastmod = f"<lastmod>{changed[u].date().isoformat()}</lastmod>" if u in changed else ""
+        body.append(f"<url><loc>{escape(_abs(ctx, u))}</loc>{lastmod}</url>")
     return '<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(body) + "</urlset>\n"
 
 
