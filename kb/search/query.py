@@ -223,9 +223,9 @@ class SiteIndex:
             for rank, (n, c, _) in enumerate(ranking):
                 share = weight(c) / (rrf_k + rank + 1)
                 fused[n] = fused.get(n, 0.0) + share
-                cur = chunk_of.get(n)
-                if cur is None or qround(share) > cur[0] or (ties and qround(share) == cur[0]):
-                    chunk_of[n] = (qround(share), c)
+                cur, qs = chunk_of.get(n), qround(share)
+                if cur is None or qs > cur[0] or (ties and qs == cur[0]):
+                    chunk_of[n] = (qs, c)
 
         dense = False
         if self.mode != "lexical" and use_vector:

@@ -6,14 +6,11 @@ Split into small functions so `kb serve` can re-run them for a few notes
 
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote
 
 from kb.model import Backlink, BuildContext, Diagnostic, Link, Note
 from kb.paths import Resolver, anchor
-from kb.plaintext import display_links, for_display, strip_markup
-
-_COMMENT = re.compile(r"%%.*?(%%|$)")  # %%comments%% never reach any output, snippets included
+from kb.plaintext import display_links, for_display, strip_comments, strip_markup
 
 
 def context_line(source: str | list[str], body_line: int, line: int) -> str:
@@ -21,7 +18,8 @@ def context_line(source: str | list[str], body_line: int, line: int) -> str:
     asking for several links of one note."""
     lines = source.split("\n") if isinstance(source, str) else source
     i = line - body_line
-    text = _COMMENT.sub("", lines[i]) if 0 <= i < len(lines) else ""
+    # %%comments%% never reach any output, snippets included (an unclosed one hides the rest of the line)
+    text = strip_comments(lines[i]) if 0 <= i < len(lines) else ""
     # the same plain text as search snippets; links read as their alias or "note › heading"
     return for_display(strip_markup(display_links(text.replace("\\|", "|"))))[:240]
 
