@@ -26,6 +26,11 @@ GENERIC_ATTRS = {
     "columnalign", "rowspacing", "columnspacing", "displaystyle", "scriptlevel", "encoding",
     "lspace", "rspace", "minsize", "maxsize", "movablelimits", "linethickness", "start", "reversed",
     "data-callout", "data-callout-fold", "data-src", "data-line", "aria-hidden", "aria-label", "role",
+    # what kb itself writes into a fragment that is cleaned as a whole: task statuses, and the
+    # attributes latex2mathml emits (a paragraph with both raw HTML and math is cleaned in one piece)
+    "data-task", "data-callout-metadata", "notation", "mathcolor", "mathbackground", "mathsize", "rowalign",
+    "columnlines", "rowlines", "frame", "framespacing", "equalrows", "equalcolumns", "largeop", "symmetric",
+    "form", "depth", "voffset", "linebreak", "style",
 }
 
 
@@ -35,6 +40,8 @@ _OPTIONS = dict(
     url_schemes={"http", "https", "mailto", "tel"},
     link_rel=None,  # no target= is allowed, so rel=noopener is moot; on an <a> left without href it is invalid
     strip_comments=True,
+    # markdown-it writes column alignment as style="text-align:…"; nothing else of CSS gets through
+    filter_style_properties={"text-align"},
 )
 # nh3 >= 0.3 builds the sanitizer once: 6 us a fragment instead of 53 us converting these sets on
 # every call (obsidian-hub cleans ~9,500 fragments)

@@ -27,9 +27,12 @@ from mdit_py_plugins.dollarmath.index import math_block_dollar, math_inline_doll
 
 from kb.markdown.env import RenderEnv
 from kb.markdown.lines import with_line
+from kb.sanitize import clean_html
 
 _ARG = re.compile(r"\\arg(?![A-Za-z])")
 _UNKNOWN = re.compile(r"<mi>(\\[A-Za-z]+)</mi>")
+_MTEXT = re.compile(r"(<mtext\b[^>]*>)(.*?)(</mtext>)", re.S)
+_BARE_AMP = re.compile(r"&(?!#?[A-Za-z0-9]+;)")
 
 
 @lru_cache(maxsize=4096)
@@ -43,7 +46,15 @@ def to_mathml(tex: str, display: bool) -> tuple[str, str]:
     unknown = _UNKNOWN.search(out)
     if unknown:
         return "", f"unknown command {unknown.group(1)}"
-    return out, ""
+    return clean_html(_MTEXT.sub(_escape_text, out)), ""
+
+
+def _escape_text(m: re.Match[str]) -> str:
+    """latex2mathml copies `\\text{…}` into <mtext> as is, so `\\text{<svg onload=…>}` would be
+    markup. Escape it to show the characters, as MathJax does; the whole result is then cleaned
+    as well, in case some other construct copies text through."""
+    inner = _BARE_AMP.sub("&amp;", m.group(2)).replace("<", "&lt;").replace(">", "&gt;")
+    return m.group(1) + inner + m.group(3)
 
 
 def _describe(exc: Exception) -> str:
@@ -135,11 +146,28 @@ def render_block(self: RendererHTML, tokens: Sequence[Token], idx: int, options:
     return _render(tokens, idx, env, display=True) + "\n"
 
 
+def _silent_ok(rule: Any) -> Any:
+    """mdit-py-plugins' math_block_dollar ignores `silent`: asked by the paragraph rule whether a
+    `$$` line may end the paragraph, it pushed its tokens anyway, so the formula came out once more
+    per asking rule. Run it and roll back what it did when only asked."""
+
+    def rule_(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        if not silent:
+            return bool(rule(state, start_line, end_line, False))
+        n, line = len(state.tokens), state.line
+        ok = bool(rule(state, start_line, end_line, False))
+        del state.tokens[n:]
+        state.line = line
+        return ok
+
+    return rule_
+
+
 def math_plugin(md: MarkdownIt) -> None:
     alt = {"alt": ["paragraph", "reference", "blockquote", "list"]}
     md.inline.ruler.before("escape", "math_inline", with_line(math_inline_dollar(False, False, True), "$"))
     md.inline.ruler.before("escape", "math_bracket", with_line(_bracket_inline, "\\"))
-    md.block.ruler.before("fence", "math_block", math_block_dollar(False, None, False), alt)
+    md.block.ruler.before("fence", "math_block", _silent_ok(math_block_dollar(False, None, False)), alt)
     md.block.ruler.before("fence", "math_bracket_block", _bracket_block, alt)
     md.add_render_rule("math_inline", render_inline)
     md.add_render_rule("math_inline_double", render_inline)
