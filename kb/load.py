@@ -97,14 +97,15 @@ def parse_yaml(fm: str, rel: str) -> tuple[dict[str, Any], Diagnostic | None]:
     return {str(k): v for k, v in data.items()}, None
 
 
-def as_list(value: Any) -> list[str]:
-    """Frontmatter lists may be written as a list, a comma string or a space string."""
+def as_list(value: Any, spaces: bool = True) -> list[str]:
+    """Frontmatter lists may be written as a list, a comma string or (tags: `spaces`) a space string.
+    An alias may hold spaces, so `aliases: my other name` is one alias, as Obsidian reads it."""
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
         return [str(v).strip() for v in value if v is not None and str(v).strip()]
     text = str(value)
-    parts = text.split(",") if "," in text else text.split()
+    parts = text.split(",") if "," in text or not spaces else text.split()
     return [p.strip() for p in parts if p.strip()]
 
 
@@ -187,14 +188,15 @@ def make_note(rel: str, raw: bytes) -> tuple[Note, list[Diagnostic]]:
         meta=meta,
         title=title,
         slug=slug,
-        aliases=as_list(meta.get("aliases") or meta.get("alias")),
+        aliases=as_list(meta.get("aliases") or meta.get("alias"), spaces=False),
         date=parse_date(meta.get("date") or meta.get("created")),
         updated=parse_date(meta.get("updated") or meta.get("modified") or meta.get("lastmod")),
         draft=draft,
         digest=hashlib.sha256(raw).hexdigest(),
         description=str(meta.get("description") or meta.get("summary") or "").strip(),
     )
-    note.tags = [t for t in (normalize_tag(t) for t in as_list(meta.get("tags") or meta.get("tag"))) if t]
+    # a tag needs a non-digit, as inline (`#1984` is not a tag in Obsidian, in frontmatter either)
+    note.tags = [t for t in (normalize_tag(t) for t in as_list(meta.get("tags") or meta.get("tag"))) if t and not t.isdigit()]
     return note, diags
 
 

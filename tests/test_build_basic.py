@@ -86,3 +86,29 @@ def test_tag_pages_list_dated_and_undated_notes(make_site):
     page = read(r.ctx.out, "tags/ideas/index.html")
     assert all(f'href="/{n}/"' in page for n in ("dated", "undated", "inline")), page
     assert page.index('href="/dated/"') < page.index('href="/inline/"') < page.index('href="/undated/"')  # dated first, then by title
+
+
+def test_tags_that_slugify_alike_keep_their_own_pages(make_site):
+    r = make_site({
+        "a.md": "Plain #under and #c\n",
+        "b.md": "Leading underscore #_under\n",
+        "c.md": "---\ntags: [c++, 1984]\n---\nFrontmatter tags.\n",
+    })
+    pages = {p.parent.relative_to(r.ctx.out / "tags").as_posix(): p.read_text() for p in (r.ctx.out / "tags").rglob("index.html")}
+    under = [k for k, v in pages.items() if k != "." and "#_under" in v]
+    assert len(under) == 1 and under[0] != "under", pages.keys()
+    assert 'href="/a/"' in pages["under"] and 'href="/b/"' not in pages["under"]
+    assert 'href="/b/"' in pages[under[0]]
+    assert 'href="/c/"' not in pages["c"]  # #c++ has a page of its own
+    assert "1984" not in pages["."]  # a number alone is no tag, in frontmatter either
+    assert sorted(r.ctx.tags) == ["_under", "c", "c++", "under"]
+
+
+def test_an_alias_string_is_one_alias(make_site):
+    r = make_site({
+        "target.md": "---\naliases: my other name\n---\nBody.\n",
+        "src.md": "See [[my other name]] and [[other]].\n",
+    })
+    assert r.ctx.notes["target.md"].aliases == ["my other name"]
+    page = read(r.ctx.out, "src/index.html")
+    assert 'href="/target/"' in page and "unresolved" in page  # [[other]] is not an alias

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -22,7 +23,16 @@ def by_date(notes: Iterable[Note]) -> list[Note]:
 
 
 def tag_url(tag: str) -> str:
-    return "tags/" + "/".join(slugify(p) or "_" for p in tag.split("/")) + "/"
+    return "tags/" + "/".join(_tag_slug(p) for p in tag.split("/")) + "/"
+
+
+def _tag_slug(part: str) -> str:
+    """A tag part that is already a slug is its own URL; any other gets a hash of itself, so that
+    `#_under` or `#c++` can never take the page of `#under` or `#c` (they slugify alike)."""
+    slug = slugify(part)
+    if slug == part:
+        return slug
+    return f"{slug or 'tag'}-{hashlib.sha1(part.encode()).hexdigest()[:6]}"
 
 
 def base_context(ctx: BuildContext) -> dict[str, Any]:
