@@ -193,6 +193,10 @@ def build(vault: Path, out: Path, config: Config, *, embed: bool = True, extra: 
 def template_error(exc: Exception) -> str:
     """'<file>:<line>: template error: <what>' for a Jinja error: a syntax error knows its file and
     line, a runtime one (undefined attribute) only its traceback does."""
+    import jinja2
+
+    if isinstance(exc, jinja2.TemplateNotFound):  # its name is the missing file; where it was asked for is in the traceback
+        return f"{template_where(exc) or 'template:0'}: template error: template {exc.name!r} not found"
     where = getattr(exc, "filename", None) or getattr(exc, "name", None)
     where = f"{where}:{getattr(exc, 'lineno', None) or 0}" if where else template_where(exc) or "template:0"
     return f"{where}: template error: {exc}"

@@ -27,13 +27,28 @@ def theme_dirs(vault: Path) -> list[Path]:
     return dirs
 
 
+class ThemeLoader(jinja2.FileSystemLoader):
+    """FileSystemLoader whose undecodable file is a template error naming the file and line (a
+    UnicodeDecodeError is not one, so it failed every page one by one instead of the build)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, object]:
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError as exc:
+            path = next((Path(d) / template for d in self.searchpath if (Path(d) / template).is_file()), Path(template))
+            line = exc.object[: exc.start].count(b"\n") + 1
+            raise jinja2.TemplateSyntaxError(
+                f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8", line, template, str(path)
+            ) from None
+
+
 def _date(value: datetime | None, fmt: str = "%Y-%m-%d") -> str:
     return value.strftime(fmt) if value else ""
 
 
 def make_env(vault: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in theme_dirs(vault)]),
+        loader=ThemeLoader([str(d) for d in theme_dirs(vault)]),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -93,6 +93,23 @@ def test_template_failing_at_render_time_keeps_previous_site(tmp_path, capsys, e
     assert {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.parametrize(("name", "text", "where", "what"), [
+    ("note.html", "\ufeff{% extends 'base.html' %}\n".encode("utf-16"), "note.html:1", "not UTF-8"),
+    ("note.html", b"{% extends 'base.html' %}\n{% block content %}\xe9t\xe9{% endblock %}\n", "note.html:2", "not UTF-8"),
+    ("note.html", b"{% extends 'nope.html' %}\n", "note.html:1", "'nope.html' not found"),
+])
+def test_unreadable_or_missing_template_names_the_file_and_keeps_the_site(tmp_path, capsys, name, text, where, what):
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\nfirst\n"})
+    site = tmp_path / "s"
+    assert main(["build", str(vault), "--out", str(site), "--no-embed"]) == 0
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    write_vault(vault, {f"templates/{name}": text})
+    assert main(["build", str(vault), "--out", str(site), "--no-embed"]) == 2
+    err = capsys.readouterr().err
+    assert f"{where}: template error: " in err and what in err, err
+    assert {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+
+
 def test_vault_template_overrides_one_file(tmp_path):
     vault = write_vault(tmp_path / "v", {
         "a.md": "# A\nbody\n",
