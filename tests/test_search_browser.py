@@ -113,6 +113,34 @@ def test_keyboard_navigation_opens_result(tmp_path, serve, browser):
     page.close()
 
 
+def test_results_popup_closes_like_a_popup(tmp_path, serve, browser):
+    out = site(tmp_path, vault(10), "hash")
+    page = browser.new_page(viewport={"width": 375, "height": 700}, device_scale_factor=2, is_mobile=True)
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.keyboard.type("xqzvplk wrrbtt")  # the long status line wraps on a phone
+    assert results(page, "xqzvplk wrrbtt")
+    assert page.get_attribute("#search-input", "aria-expanded") == "true"
+    first, status = (page.locator(sel).first.bounding_box() for sel in ("#search-results li", "#search-status"))
+    assert status["y"] + status["height"] <= first["y"] + 0.5  # above the results, never over them
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Escape")
+    assert page.locator("#search-popup").is_hidden() and page.get_attribute("#search-input", "aria-expanded") == "false"
+    assert page.get_attribute("#search-input", "aria-activedescendant") is None
+    page.keyboard.press("ArrowDown")  # reopens the list; nothing hidden was chosen meanwhile
+    assert page.locator("#search-results").is_visible()
+    assert page.locator("#search-results li[aria-selected=true]").count() == 0
+    page.mouse.click(5, 650)  # a tap elsewhere closes it
+    assert page.locator("#search-popup").is_hidden()
+    page.click("#search-input")
+    assert page.locator("#search-results").is_visible()
+    page.keyboard.press("Tab")  # and so does leaving the box
+    assert page.locator("#search-popup").is_hidden()
+    page.close()
+
+
 @pytest.mark.parametrize("damage", ["missing", "malformed"])
 def test_broken_index_shows_message(tmp_path, serve, browser, damage):
     out = site(tmp_path, vault(5), "hash")

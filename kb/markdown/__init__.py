@@ -8,6 +8,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.footnote.index import render_footnote_anchor
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight as pyg_highlight
 from pygments.formatters import HtmlFormatter
@@ -75,6 +76,7 @@ def make_md(line_breaks: bool = False, fast: bool = True) -> MarkdownIt:
     md.use(comments_plugin)
     md.use(math_plugin)
     md.use(footnote_plugin)
+    md.add_render_rule("footnote_anchor", _footnote_backref)
     md.use(tasklists_plugin, enabled=False)
     md.use(tasks_plugin)  # custom statuses [/] [-] [>] ...; runs before tasklists
     md.use(highlights_plugin)
@@ -90,6 +92,12 @@ def make_md(line_breaks: bool = False, fast: bool = True) -> MarkdownIt:
     if fast:  # fast=False: markdown-it's own code paths, for tests that compare the two
         md.use(fastpath_plugin)  # last: its dispatchers read the final rule lists
     return md
+
+
+def _footnote_backref(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    """mdit's back link is a bare "↩": give it a name a screen reader can say."""
+    out = render_footnote_anchor(self, tokens, idx, options, env)
+    return out.replace('class="footnote-backref">', 'class="footnote-backref" aria-label="Back to the text">', 1)
 
 
 def render(md: MarkdownIt, source: str, kb: RenderEnv) -> str:

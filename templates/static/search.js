@@ -425,19 +425,37 @@
     });
   });
   root.kbSearch.site = index;
-  var active = -1, timer = null, seq = 0, broken = false;
+  var active = -1, timer = null, seq = 0, broken = false, open = false;
+  var box = input.closest(".search") || input.parentNode;
+  var popup = document.getElementById("search-popup");
+  var live = document.getElementById("search-live");
 
-  function say(msg) { if (status) status.textContent = msg; }
+  // The popup (status line above the results) shows while the box is in use; it closes on
+  // Escape, on a click elsewhere and when focus leaves the search box.
+  function sync() {
+    var showList = open && list.children.length > 0;
+    list.hidden = !showList;
+    if (popup) popup.hidden = !(showList || (open && status && status.textContent));
+    input.setAttribute("aria-expanded", showList ? "true" : "false");
+    if (!showList || active < 0) input.removeAttribute("aria-activedescendant");
+  }
+  function say(msg) {
+    if (status) status.textContent = msg;
+    if (live) live.textContent = msg;
+    sync();
+  }
+  function show() { open = true; sync(); }
+  function close() { open = false; setActive(-1); sync(); }
   function fail(err) {
     broken = true;
-    list.hidden = true;
+    list.textContent = "";
     say("Search is unavailable: " + (err && err.message ? err.message : err) + ". Rebuild the site to fix the index.");
   }
   function setActive(i) {
     var items = list.querySelectorAll("li");
-    if (!items.length) return;
-    active = (i + items.length) % items.length;
+    active = i < 0 || !items.length ? -1 : (i + items.length) % items.length;
     items.forEach(function (li, j) { li.setAttribute("aria-selected", j === active ? "true" : "false"); });  // on the role=option
+    if (active < 0) { input.removeAttribute("aria-activedescendant"); return; }
     input.setAttribute("aria-activedescendant", items[active].id);
     items[active].scrollIntoView({ block: "nearest" });
   }
@@ -450,6 +468,7 @@
       li.setAttribute("role", "option");
       var a = document.createElement("a");
       a.href = prefix + r.url + (r.anchor ? "#" + r.anchor : "");
+      a.tabIndex = -1;  // options are reached with the arrow keys (combobox); Tab leaves the box
       var t = document.createElement("span");
       t.className = "r-title";
       t.textContent = r.title;
@@ -469,7 +488,6 @@
       li.appendChild(a);
       list.appendChild(li);
     });
-    list.hidden = !results.length;
     // no note contains any of the query's words (gibberish, or a word the vault never uses): the
     // results are only the nearest in meaning, and the reader should know that
     say(!results.length ? "No results" : results.usesWords === false
@@ -478,7 +496,7 @@
   function run() {
     var q = input.value.trim(), my = ++seq;
     if (broken) return;
-    if (!q) { list.hidden = true; list.textContent = ""; say(""); return; }
+    if (!q) { list.textContent = ""; active = -1; say(""); return; }
     index.search(q, 10).then(function (res) {
       if (my !== seq) return;  // a newer query is on its way
       render(res);
@@ -496,24 +514,32 @@
     document.head.appendChild(s);
   }
   input.addEventListener("focus", function () {
+    show();
     if (index.ready || broken) return;
     say("Loading search…");
     index.open().then(function () { if (!input.value.trim()) say(""); else run(); startModel(); }, fail);
   });
   input.addEventListener("input", function () {
+    open = true;
     clearTimeout(timer);
     timer = setTimeout(run, 80);
   });
   input.addEventListener("keydown", function (ev) {
     var items = list.querySelectorAll("li");
-    if (ev.key === "ArrowDown") { ev.preventDefault(); setActive(active + 1); }
-    else if (ev.key === "ArrowUp") { ev.preventDefault(); setActive(active - 1); }
-    else if (ev.key === "Enter") {
+    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      ev.preventDefault();
+      if (!open) { show(); return; }  // a closed list opens first; nothing hidden gets selected
+      setActive(active < 0 && ev.key === "ArrowUp" ? items.length - 1 : active + (ev.key === "ArrowDown" ? 1 : -1));
+    } else if (ev.key === "Enter") {
+      if (!open || list.hidden) { show(); return; }
       var pick = items[active >= 0 ? active : 0];
       if (pick) { ev.preventDefault(); window.location.href = pick.querySelector("a").href; }
     } else if (ev.key === "Escape") {
       // first Escape closes the list, the second clears the box (preventDefault: Chromium's type=search clears at once)
-      if (!list.hidden) { ev.preventDefault(); list.hidden = true; active = -1; say(""); } else { input.value = ""; say(""); }
+      if (open) { ev.preventDefault(); close(); } else { input.value = ""; list.textContent = ""; say(""); }
     }
   });
+  input.addEventListener("click", show);  // reopen what Escape or a click elsewhere closed
+  document.addEventListener("pointerdown", function (ev) { if (open && !box.contains(ev.target)) close(); });
+  box.addEventListener("focusout", function (ev) { if (open && !(ev.relatedTarget && box.contains(ev.relatedTarget))) close(); });
 })(typeof window !== "undefined" ? window : globalThis);
