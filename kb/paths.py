@@ -34,15 +34,30 @@ def clean_permalink(value: str) -> str:
     return "/".join(p for p in parts if p and p not in (".", ".."))
 
 
+# ids of the theme's own elements (templates/*.html, static/*.js): a heading never takes one, or
+# `## Main` would duplicate <main id="main"> and [[#Main]] would land there
+THEME_IDS = frozenset({
+    "main", "search-input", "search-results", "search-status", "search-popup", "search-live", "theme-toggle",
+    "backlinks-h", "related-h", "recent-h", "tags-h", "undated", "kb-preview",
+})
+
+
 def anchor(text: str) -> str:
     """Heading text -> id attribute, the same rule used by links to `#Heading`."""
-    return slugify(text) or "section"
+    slug = slugify(text) or "section"
+    return f"{slug}-1" if slug in THEME_IDS or slug.startswith("search-result-") else slug
 
 
 def is_inside(base: str, path: str) -> bool:
     """True when the normalised vault-relative `path` stays inside the vault."""
     norm = posixpath.normpath(path)
     return not (norm.startswith("../") or norm == ".." or norm.startswith("/"))
+
+
+def fold(text: str) -> str:
+    """How link targets compare: ignoring case and Unicode form (macOS and some sync tools store
+    `Résumé.md` decomposed, NFD; a typed [[Résumé]] is composed, NFC)."""
+    return unicodedata.normalize("NFC", text).lower()
 
 
 class Resolver:
@@ -58,17 +73,17 @@ class Resolver:
         self._lower: dict[str, str] = {}
         self._by_name: dict[str, list[str]] = defaultdict(list)
         for p in sorted(note_paths, key=lambda p: (len(p), p)):
-            self._lower.setdefault(p.lower(), p)
-            self._by_name[posixpath.basename(p)[:-3].lower()].append(p)
+            self._lower.setdefault(fold(p), p)
+            self._by_name[fold(posixpath.basename(p)[:-3])].append(p)
         self._alias: dict[str, str] = {}
         for p in sorted(aliases, key=lambda p: (len(p), p)):
             for a in aliases[p]:
-                self._alias.setdefault(a.strip().lower(), p)
+                self._alias.setdefault(fold(a.strip()), p)
         self._files_lower: dict[str, str] = {}
         self._files_by_name: dict[str, list[str]] = defaultdict(list)
         for f in sorted(files, key=lambda p: (len(p), p)):
-            self._files_lower.setdefault(f.lower(), f)
-            self._files_by_name[posixpath.basename(f).lower()].append(f)
+            self._files_lower.setdefault(fold(f), f)
+            self._files_by_name[fold(posixpath.basename(f))].append(f)
 
     def note(self, target: str, from_path: str = "") -> str | None:
         t = unquote(target).strip().lstrip("/")
@@ -84,19 +99,19 @@ class Resolver:
             rel = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), cand))
             if rel in self.notes:
                 return rel
-        low = cand.lower()
+        low = fold(cand)
         if low in self._lower:
             return self._lower[low]
-        name = posixpath.basename(t).lower()
+        name = fold(posixpath.basename(t))
         if "/" in t:
             for p in self._by_name.get(name, []):
-                if p.lower().endswith("/" + low) or p.lower() == low:
+                if fold(p).endswith("/" + low) or fold(p) == low:
                     return p
         else:
             hits = self._by_name.get(name)
             if hits:
                 return hits[0]
-        return self._alias.get(t.lower())
+        return self._alias.get(fold(t))
 
     def file(self, target: str, from_path: str = "") -> str | None:
         """An attachment (image, PDF, ...) by path or file name."""
@@ -107,10 +122,10 @@ class Resolver:
             rel = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), t))
             if rel in self.files:
                 return rel
-        low = t.lower()
+        low = fold(t)
         if low in self._files_lower:
             return self._files_lower[low]
         for f in self._files_by_name.get(posixpath.basename(low), []):
-            if "/" not in t or f.lower().endswith("/" + low):
+            if "/" not in t or fold(f).endswith("/" + low):
                 return f
         return None

@@ -103,3 +103,16 @@ def test_no_dead_links_with_embeds_tags_and_attachments(make_site):
     r = make_site(files)
     assert 'src="/img/pic%20one.png"' in read(r.ctx.out, "a/index.html")
     assert dead_links(r.ctx.out) == []
+
+
+def test_links_find_notes_whatever_their_unicode_form():
+    import unicodedata
+
+    from kb.paths import Resolver
+
+    nfd = unicodedata.normalize("NFD", "notes/Résumé.md")
+    r = Resolver([nfd, "a.md"], {"a.md": ["Café crème"]}, [unicodedata.normalize("NFD", "img/Été.png")])
+    assert nfd != "notes/Résumé.md"
+    assert r.note("Résumé") == nfd and r.note("notes/résumé") == nfd
+    assert r.note(unicodedata.normalize("NFD", "café crème")) == "a.md"
+    assert r.file("Été.png") == unicodedata.normalize("NFD", "img/Été.png")

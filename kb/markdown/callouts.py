@@ -19,7 +19,8 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-_HEAD = re.compile(r"^\[!([\w-]+)\]([+-]?)[ \t]*(.*)$")
+# [!type|metadata]: themes style on the metadata (data-callout-metadata, as Obsidian writes it)
+_HEAD = re.compile(r"^\[!([\w-]+)(?:\|([^\]]*))?\]([+-]?)[ \t]*(.*)$")
 
 
 def _close_index(tokens: list[Token], i: int) -> int:
@@ -46,12 +47,14 @@ def _convert(tokens: list[Token], i: int) -> bool:
     m = _HEAD.match(first.strip())
     if not m:
         return False
-    kind, fold, title = m.group(1).lower(), m.group(2), m.group(3).strip()
+    kind, meta, fold, title = m.group(1).lower(), (m.group(2) or "").strip(), m.group(3), m.group(4).strip()
     j = _close_index(tokens, i)
     open_tok, close_tok = tokens[i], tokens[j]
     tag = "details" if fold else "div"
     open_tok.type, open_tok.tag = "callout_open", tag
     open_tok.attrs = {"class": "callout", "data-callout": kind}
+    if meta:
+        open_tok.attrs["data-callout-metadata"] = meta
     if fold:
         open_tok.attrs["data-callout-fold"] = fold
         if fold == "+":

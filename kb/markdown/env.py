@@ -66,12 +66,7 @@ class RenderEnv:
         if dest is None:
             self.warn(rel_line, "unresolved-link", f"unresolved link {written}")
             return None
-        frag = ""
-        if heading:
-            last = heading.split("#")[-1].strip()
-            # ids are "^id" as written; in the URL the caret is percent-encoded ("^" is not
-            # a valid fragment character) and browsers decode it to find the element
-            frag = "#" + ("%5E" + last[1:] if last.startswith("^") else anchor(last))
+        frag = fragment(heading) if heading else ""
         if dest == self.path and frag:
             return frag
         return self.url_of(dest) + frag
@@ -84,6 +79,14 @@ class RenderEnv:
         if self.collect:
             self.attachments.append(dest)
         return self.file_url(dest)
+
+
+def fragment(heading: str) -> str:
+    """'#Heading' part of a link -> '#id' on the target page ('Parent#Child' -> the child's id)."""
+    last = heading.split("#")[-1].strip()
+    # ids are "^id" as written; in the URL the caret is percent-encoded ("^" is not
+    # a valid fragment character) and browsers decode it to find the element
+    return "#" + ("%5E" + last[1:] if last.startswith("^") else anchor(last))
 
 
 def media_html(url: str, name: str, size: str, alt: str) -> str:

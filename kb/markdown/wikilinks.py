@@ -13,6 +13,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -20,7 +21,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
-from kb.markdown.env import MEDIA_EXT, RenderEnv, media_html
+from kb.markdown.env import MEDIA_EXT, RenderEnv, fragment, media_html
 from kb.model import Link
 
 MAX_EMBED_DEPTH = 8
@@ -134,8 +135,12 @@ def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opti
     tok = tokens[idx]
     kb: RenderEnv | None = env.get("kb")
     href = str(tok.attrGet("href") or "")
-    if kb is not None and href and not _SCHEME.match(href) and not href.startswith(("#", "//")):
+    if kb is not None and href.startswith("#") and len(href) > 1:
+        # [text](#Section%20B): Obsidian's markdown-link form of a heading in this note
+        tok.attrSet("href", fragment(unquote(href[1:])))
+    elif kb is not None and href and not _SCHEME.match(href) and not href.startswith(("#", "//")):
         path, _, frag = href.partition("#")
+        frag = unquote(frag)  # markdown links percent-encode the heading: #Heading%20with%20colon
         ext = posixpath.splitext(path)[1].lower()
         line = _line_of(tokens, idx)
         if ext in ("", ".md"):
