@@ -116,3 +116,23 @@ def test_links_find_notes_whatever_their_unicode_form():
     assert r.note("Résumé") == nfd and r.note("notes/résumé") == nfd
     assert r.note(unicodedata.normalize("NFD", "café crème")) == "a.md"
     assert r.file("Été.png") == unicodedata.normalize("NFD", "img/Été.png")
+
+
+def test_embeds_find_headings_by_their_visible_words_and_list_items_with_children(make_site):
+    target = (
+        "# Target\n\n## See [[Other|the other]]\nalpha\n\n## Hidden %%secret%% heading\nbravo\n\n"
+        "Setext Section\n----\ncharlie\n\n~~~\n```\n## Not a heading\n~~~\n\n## Later section\ndelta\n\n"
+        "- item with child ^li1\n    - child kilo\n    - nested child ^nested3\n- other item\n"
+    )
+    host = "\n\n".join(f"![[Target#{h}]]" for h in (
+        "See the other", "Hidden heading", "Setext Section", "Later section", "^li1", "^nested3"))
+    r = make_site({"Target.md": target, "Other.md": "o\n", "Host.md": host + "\n"})
+    page = (r.ctx.out / "host" / "index.html").read_text()
+    embeds = [e.split("</div>")[0] for e in page.split('<div class="embed"')[1:]]
+    assert len(embeds) == 6
+    for body, word in zip(embeds, ("alpha", "bravo", "charlie", "delta", "child kilo", "nested child"), strict=True):
+        assert word in body, (word, body)
+    assert "Not a heading" in embeds[2] and "delta" not in embeds[2]  # the ``` inside ~~~ does not close it
+    assert "child kilo" in embeds[4] and "other item" not in embeds[4]  # the item and its sub-items only
+    assert "<pre" not in embeds[5] and "^nested3" not in embeds[5].split("</a>", 1)[1]  # a nested item is not indented code
+    assert not [d for d in r.diagnostics if d.path == "Host.md"]

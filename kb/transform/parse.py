@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -26,7 +27,8 @@ from kb.sanitize import clean_html
 _TAGS_RE = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 
 
 def html_to_text(fragment: str) -> str:
@@ -47,8 +49,12 @@ def _block_section(lines: list[str], block: str) -> str:
                 end -= 1
         elif not ln.rstrip().endswith(mark):
             continue
-        if end >= 0 and _LIST_ITEM.match(lines[end]):
-            return lines[end]
+        if end >= 0 and _LIST_ITEM.match(lines[end]):  # the item with its sub-items, as Obsidian embeds it
+            indent = len(lines[end]) - len(lines[end].lstrip())
+            stop = end + 1
+            while stop < len(lines) and lines[stop].strip() and len(lines[stop]) - len(lines[stop].lstrip()) > indent:
+                stop += 1
+            return textwrap.dedent("\n".join(lines[end:stop]))  # a nested item is not indented code
         start = end
         while start > 0 and lines[start - 1].strip():
             start -= 1
@@ -62,24 +68,45 @@ def section(source: str, heading: str) -> str:
     if heading.startswith("^"):
         return _block_section(lines, heading)
     want = anchor(heading.split("#")[-1])
-    in_fence = in_comment = False
+    fence, in_comment = "", False
     start, level = -1, 0
     for i, ln in enumerate(lines):
-        if _FENCE.match(ln) and not in_comment:
-            in_fence = not in_fence
+        f = None if in_comment else _FENCE.match(ln)
+        if f:  # a fence closes only with the same character, at least as long, and nothing after it
+            run = f.group(1)
+            if not fence:
+                fence = run
+            elif run[0] == fence[0] and len(run) >= len(fence) and not ln.strip()[len(run) :].strip():
+                fence = ""
             continue
-        if not in_fence and "%%" in ln and (in_comment or ln.lstrip().startswith("%%")):
+        if fence:
+            continue
+        if "%%" in ln and (in_comment or ln.lstrip().startswith("%%")):
             # a %% block comment: headings inside it are not headings (kb.markdown.comments)
             in_comment = (ln.count("%%") % 2 == 1) != in_comment
             continue
-        m = None if in_fence or in_comment else _HEADING.match(ln)
-        if not m:
+        found = None if in_comment else _heading_at(lines, i)
+        if found is None:
             continue
-        if start >= 0 and len(m.group(1)) <= level:
+        n, text = found
+        if start >= 0 and n <= level:
             return "\n".join(lines[start:i])
-        if start < 0 and anchor(m.group(2)) == want:
-            start, level = i, len(m.group(1))
+        # the id comes from the words shown ("## See [[Other|the other]]" is #see-the-other)
+        if start < 0 and want in (anchor(heading_text(text)), anchor(text)):
+            start, level = i, n
     return "\n".join(lines[start:]) if start >= 0 else ""
+
+
+def _heading_at(lines: list[str], i: int) -> tuple[int, str] | None:
+    """(level, markdown) of an ATX heading on line i, or of a one-line setext heading (text, then ===/---)."""
+    m = _HEADING.match(lines[i])
+    if m:
+        return len(m.group(1)), m.group(2)
+    ln = lines[i]
+    if (i + 1 < len(lines) and ln.strip() and (i == 0 or not lines[i - 1].strip()) and _SETEXT.match(lines[i + 1])
+            and not _LIST_ITEM.match(ln) and not ln.lstrip().startswith(">")):
+        return (1 if lines[i + 1].strip()[0] == "=" else 2), ln.strip()
+    return None
 
 
 class Renderer:
