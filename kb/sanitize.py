@@ -7,6 +7,8 @@ markdown-it itself produces is already escaped.
 
 from __future__ import annotations
 
+import re
+
 import nh3
 
 MATHML = {
@@ -16,7 +18,7 @@ MATHML = {
 }
 EXTRA_TAGS = {
     "details", "summary", "input", "figure", "figcaption", "mark", "audio", "video", "source",
-    "object", "section", "aside", "kbd", "sup", "sub", "abbr", "del", "ins", "s", "u", "span", "div",
+    "object", "iframe", "section", "aside", "kbd", "sup", "sub", "abbr", "del", "ins", "s", "u", "span", "div",
 }
 TAGS = set(nh3.ALLOWED_TAGS) | MATHML | EXTRA_TAGS
 GENERIC_ATTRS = {
@@ -31,7 +33,21 @@ GENERIC_ATTRS = {
     "data-task", "data-callout-metadata", "notation", "mathcolor", "mathbackground", "mathsize", "rowalign",
     "columnlines", "rowlines", "frame", "framespacing", "equalrows", "equalcolumns", "largeop", "symmetric",
     "form", "depth", "voffset", "linebreak", "style",
+    # a YouTube embed (kb.markdown.images.web_embed); _attribute keeps an iframe's src to that one host
+    "allow", "allowfullscreen", "referrerpolicy",
 }
+VIDEO_EMBED = "https://www.youtube-nocookie.com/embed/"
+_SCHEME = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.-]*:|^\s*//")
+
+
+def _attribute(tag: str, attr: str, value: str) -> str | None:
+    """An iframe may show only a YouTube video (no other site inside a note's page), and an object only
+    a file of the site itself (a PDF embed), not another site's page."""
+    if tag == "iframe" and attr == "src" and not value.startswith(VIDEO_EMBED):
+        return None
+    if tag == "object" and attr == "data" and _SCHEME.match(value):
+        return None
+    return value
 
 
 _OPTIONS = dict(
@@ -40,6 +56,7 @@ _OPTIONS = dict(
     url_schemes={"http", "https", "mailto", "tel"},
     link_rel=None,  # no target= is allowed, so rel=noopener is moot; on an <a> left without href it is invalid
     strip_comments=True,
+    attribute_filter=_attribute,
     # markdown-it writes column alignment as style="text-align:…"; nothing else of CSS gets through
     filter_style_properties={"text-align"},
 )
@@ -48,5 +65,10 @@ _OPTIONS = dict(
 _CLEANER = nh3.Cleaner(**_OPTIONS) if hasattr(nh3, "Cleaner") else None
 
 
+_EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>.*?</iframe>", re.S)
+
+
 def clean_html(fragment: str) -> str:
-    return _CLEANER.clean(fragment) if _CLEANER is not None else nh3.clean(fragment, **_OPTIONS)
+    out = _CLEANER.clean(fragment) if _CLEANER is not None else nh3.clean(fragment, **_OPTIONS)
+    # an iframe whose src was not allowed is an empty box: drop it
+    return _EMPTY_IFRAME.sub("", out) if "<iframe" in out else out

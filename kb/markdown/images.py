@@ -25,6 +25,23 @@ from kb.markdown.env import IMAGE_EXT, RenderEnv, media_html
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SIZE = re.compile(r"^(.*?)\|\s*(\d+(?:x\d+)?)\s*$", re.S)
+_YOUTUBE = re.compile(
+    r"^https?://(?:www\.|m\.)?(?:youtube\.com/(?:watch\?(?:[^#]*&)?v=|embed/|shorts/|live/)|youtu\.be/)([A-Za-z0-9_-]{11})"
+    r"(?:[^#]*?[?&]t=(\d+)s?\b)?"
+)
+
+
+def web_embed(src: str, alt: str) -> str | None:
+    """`![](https://www.youtube.com/watch?v=…)` is a video player in Obsidian, not an image: the same
+    here (youtube-nocookie, loaded lazily). None for any other URL (an image)."""
+    m = _YOUTUBE.match(src)
+    if not m:
+        return None
+    start = f"?start={m.group(2)}" if m.group(2) else ""
+    title = html.escape(alt or "YouTube video", quote=True)
+    return (f'<iframe class="embed-video" src="https://www.youtube-nocookie.com/embed/{m.group(1)}{start}" title="{title}" '
+            'loading="lazy" allow="encrypted-media; fullscreen; picture-in-picture" allowfullscreen '
+            'referrerpolicy="strict-origin-when-cross-origin"></iframe>')
 
 
 def is_local(src: str) -> bool:
@@ -40,6 +57,9 @@ def render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options:
     if m:
         alt, size = m.group(1).strip(), m.group(2)
     src = str(tok.attrGet("src") or "")
+    video = web_embed(src, alt)
+    if video is not None:
+        return video
     if kb is not None and is_local(src):
         path = src.split("#")[0].split("?")[0]
         line = int((tok.meta or {}).get("line", 0))

@@ -256,9 +256,10 @@ def load_embedder(model: str) -> Embedder:
 class EmbeddingCache:
     """sha256(model id + text) -> vector, one .npz per model under `<vault>/.kb-cache/`."""
 
-    def __init__(self, folder: Path, model_id: str, dims: int) -> None:
+    def __init__(self, folder: Path, model_id: str, dims: int, kind: str = "embed") -> None:
         self.folder = folder
-        self.file = folder / f"embed-{hashlib.sha256(model_id.encode()).hexdigest()[:12]}.npz"
+        # kind: "embed" for chunks, "windows" for the query encoder's teacher (kb.search.static)
+        self.file = folder / f"{kind}-{hashlib.sha256(model_id.encode()).hexdigest()[:12]}.npz"
         self.model_id = model_id
         self.dims = dims
         self.vectors: dict[bytes, np.ndarray] = {}

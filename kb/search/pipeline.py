@@ -154,6 +154,23 @@ def first_pass_vectors(state: SearchState, paths: list[str]) -> np.ndarray:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
+def _window_teacher(ctx: BuildContext, e: Embedder) -> Callable[[list[str]], np.ndarray]:
+    """The model's vectors of the query encoder's training windows (kb.search.static.tune_rows),
+    cached like the chunks' in .kb-cache (windows-*.npz), so a rebuild embeds only new windows."""
+
+    def teach(texts: list[str]) -> np.ndarray:
+        t = time.perf_counter()
+        cache = EmbeddingCache(ctx.vault / ".kb-cache", e.model_id, e.dims, kind="windows")
+        before = e.calls
+        vecs = cache.embed(e, texts, progress=sys.stderr.isatty())
+        if e.calls > before:
+            ctx.extra["search"].report.append(f"query encoder: embedded {e.calls - before} of {len(texts)} training windows "
+                                              f"in {time.perf_counter() - t:.1f} s")
+        return vecs
+
+    return teach
+
+
 def emit_search(ctx: BuildContext) -> list[str]:
     """Write search/ (see kb.search.index); returns the written paths."""
     from kb.emit.common import write
@@ -186,7 +203,8 @@ def emit_search(ctx: BuildContext) -> list[str]:
         else:
             t = time.perf_counter()
             table = token_table(e, vocab, ctx.vault / ".kb-cache")  # only to fit: a 47 MB read per refresh otherwise
-            rows = fit_rows(table, wp, [c.text for c in state.chunks], q.rotation, state.vectors, ctx.vault / ".kb-cache")
+            rows = fit_rows(table, wp, [c.text for c in state.chunks], q.rotation, state.vectors, ctx.vault / ".kb-cache",
+                            teacher=_window_teacher(ctx, e))
             if len(state.chunks) >= TUNE_MIN_CHUNKS:
                 state.report.append(f"query encoder tuned on the vault's {len(state.chunks)} chunks "
                                     f"({time.perf_counter() - t:.1f} s; kept in .kb-cache for the next build)")

@@ -126,3 +126,14 @@ class WordPiece:
         for w in basic_tokens(text):
             out.extend(self.word_ids(w))
         return out
+
+    def decode(self, ids: list[int]) -> str:
+        """Ids back to text: '##' pieces join the word before them (the model re-tokenizes it alike)."""
+        out: list[str] = []
+        for i in ids:
+            tok = self.vocab[i] if 0 <= i < len(self.vocab) else "[UNK]"
+            if tok.startswith("##") and out:
+                out[-1] += tok[2:]
+            else:
+                out.append(tok)
+        return " ".join(out)
