@@ -136,3 +136,13 @@ def test_embeds_find_headings_by_their_visible_words_and_list_items_with_childre
     assert "child kilo" in embeds[4] and "other item" not in embeds[4]  # the item and its sub-items only
     assert "<pre" not in embeds[5] and "^nested3" not in embeds[5].split("</a>", 1)[1]  # a nested item is not indented code
     assert not [d for d in r.diagnostics if d.path == "Host.md"]
+
+
+def test_a_heading_link_inside_an_embedded_note_points_at_that_note(make_site):
+    r = make_site({
+        "SelfRef.md": "Jump to [[#Details]].\n\n## Details\nmine\n",
+        "Host.md": "![[SelfRef]]\n\n## Details\nhost's own\n",
+    })
+    host = (r.ctx.out / "host" / "index.html").read_text()
+    assert 'href="/selfref/#details"' in host and 'href="#details"' not in host
+    assert 'href="#details"' in (r.ctx.out / "selfref" / "index.html").read_text()

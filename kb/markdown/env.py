@@ -67,7 +67,8 @@ class RenderEnv:
             self.warn(rel_line, "unresolved-link", f"unresolved link {written}")
             return None
         frag = fragment(heading) if heading else ""
-        if dest == self.path and frag:
+        # a bare #fragment only on the note's own page: inside an embed it would point into the host
+        if dest == self.path and frag and self.embed_stack[:1] in ((), (dest,)):
             return frag
         return self.url_of(dest) + frag
 

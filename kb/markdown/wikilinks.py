@@ -82,7 +82,8 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
     kb: RenderEnv | None = env.get("kb")
     m = tok.meta
     target, heading, alias, embed = m["target"], m["heading"], m["alias"], m["embed"]
-    label = alias or (target + (" > " + heading if heading else "") if target else heading.lstrip("^"))
+    shown = " > ".join(h.strip() for h in heading.split("#") if h.strip())  # [[A#B#C]] reads "A > B > C", as in Obsidian
+    label = alias or (target + (" > " + shown if shown else "") if target else shown.lstrip("^"))
     if kb is None:
         return html.escape(label)
     line = _line_of(tokens, idx)
