@@ -146,3 +146,13 @@ def test_a_heading_link_inside_an_embedded_note_points_at_that_note(make_site):
     host = (r.ctx.out / "host" / "index.html").read_text()
     assert 'href="/selfref/#details"' in host and 'href="#details"' not in host
     assert 'href="#details"' in (r.ctx.out / "selfref" / "index.html").read_text()
+
+
+def test_images_in_raw_html_are_vault_files_found_and_copied(make_site):
+    r = make_site({
+        "notes/Raw.md": '<p align="center"><img src="../pics/a b.png" width="200"></p>\n\nInline <img src="pics/a b.png"> and <img src="gone.png">\n',
+        "pics/a b.png": b"\x89PNG\r\n\x1a\nfake",
+    })
+    page = (r.ctx.out / "notes" / "raw" / "index.html").read_text()
+    assert page.count('src="/pics/a%20b.png"') == 2 and (r.ctx.out / "pics" / "a b.png").is_file()
+    assert any(d.code == "unresolved-embed" and "gone.png" in d.message for d in r.diagnostics)

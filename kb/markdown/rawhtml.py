@@ -14,6 +14,7 @@ the caller cleans the rendered page in one piece instead (env["kb_raw_page"]).
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
+from kb.markdown.images import is_local
 from kb.sanitize import clean_html
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*?(/?)>")
@@ -60,7 +62,29 @@ class SafeRenderer(RendererHTML):
         content = tokens[idx].content
         if _only_comment(content):
             return ""
+        tok = tokens[idx]
+        content = local_sources(content, env, tok.map[0] if tok.map else 0)
         return content if env.get("kb_raw_page") else clean_html(content)
 
     def html_inline(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any) -> str:
-        return tokens[idx].content  # the whole inline fragment is cleaned in renderInline
+        # the whole inline fragment is cleaned in renderInline
+        return local_sources(tokens[idx].content, env, int((tokens[idx].meta or {}).get("line", 0)))
+
+
+_SRC = re.compile(r"""(<(?:img|source|video|audio)\b[^>]*?\ssrc\s*=\s*)(["'])([^"'<>]*)\2""", re.I)
+
+
+def local_sources(content: str, env: Any, line: int) -> str:
+    """`<img src="pics/a.png">` in raw HTML: a vault file, found and copied like ![](pics/a.png)."""
+    kb = env.get("kb")
+    if kb is None or "src" not in content:
+        return content
+
+    def one(m: re.Match[str]) -> str:
+        src = html.unescape(m.group(3))
+        if not is_local(src):
+            return m.group(0)
+        url = kb.resolve_file(src.split("#")[0].split("?")[0], line, f'src="{src}"')
+        return m.group(0) if url is None else f"{m.group(1)}{m.group(2)}{html.escape(url, quote=True)}{m.group(2)}"
+
+    return _SRC.sub(one, content)
