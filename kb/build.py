@@ -202,6 +202,10 @@ def template_error(exc: Exception) -> str:
     return f"{where}: template error: {exc}"
 
 
+def mark_site(folder: Path) -> None:
+    (folder / SITE_MARK).write_text("built by kb: `kb build` replaces this folder whole\n", encoding="utf-8")
+
+
 def check_output(vault: Path, out: Path) -> None:
     """A build replaces `out` whole, so it must be a folder kb built (or new, or empty), and must
     not hold the vault. BuildError otherwise: nothing is deleted."""
@@ -234,12 +238,12 @@ def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict |
         transform(ctx)
         with fresh_output(tmp):
             written = emit(ctx)
-        (tmp / SITE_MARK).write_text("built by kb: `kb build` replaces this folder whole\n", encoding="utf-8")
+        mark_site(tmp)
         os.chmod(tmp, 0o755)
         swap_in(tmp, out)
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C too: no half-built folder is left beside the site
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, BuildError):
+        if isinstance(exc, BuildError) or not isinstance(exc, Exception):
             raise
         import jinja2
 

@@ -38,13 +38,15 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     path: Path | None = None  # the kb.toml this came from
 
+    def __post_init__(self) -> None:
+        self.base_url = normal_base_url(self.base_url)
+
     @property
     def prefix(self) -> str:
         """Path prefix of the site, always starting and ending with '/'."""
         from urllib.parse import urlparse
 
-        p = urlparse(self.base_url).path or "/"
-        return p if p.endswith("/") else p + "/"
+        return urlparse(self.base_url).path or "/"
 
     @property
     def ignore_globs(self) -> list[str]:
@@ -82,6 +84,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+def normal_base_url(url: str) -> str:
+    """The site's address as every page and feed writes it: the path percent-encoded
+    ("/my notes/" -> "/my%20notes/") and ending with "/"."""
+    from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+    u = urlsplit(url)
+    path = quote(unquote(u.path or "/"), safe="/")
+    return urlunsplit((u.scheme, u.netloc, path if path.endswith("/") else path + "/", "", ""))
+
+
 def load_config(path: Path | None, *, top_level: bool = False) -> Config:
     """Read kb.toml at `path` (None or missing file: defaults).
 
@@ -99,8 +111,7 @@ def load_config(path: Path | None, *, top_level: bool = False) -> Config:
         problems.append(f"{path} [search]: 'browser_model' must be one of {', '.join(map(repr, BROWSER_MODELS))}")
     if problems:
         raise ConfigError("\n".join(problems))
-    if not cfg.base_url.endswith("/"):
-        cfg.base_url += "/"
+    cfg.base_url = normal_base_url(cfg.base_url)
     cfg.path = path
     return cfg
 

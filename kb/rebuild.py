@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.build import dedupe_slugs, emit, swap_in
+from kb.build import dedupe_slugs, emit, mark_site, swap_in
 from kb.diagnostics import unique_sorted
 from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes
@@ -251,24 +251,34 @@ class Rebuilder:
             ctx.tags = tag_index(ctx.notes)
         self.info = after
         copy = {f for p in fresh for f in ctx.notes[p].attachments} | (set(files) & ctx.attachments)
-        self._emit(a, out, copy)
+        try:
+            self._emit(a, out, copy)
+        except BaseException:  # a broken template: the pages wait for the fix, the search index need not
+            self._notify(out)
+            raise
         self._report(out, (fresh | a.reparse) & set(ctx.notes), had_problems)
         out.seconds = time.perf_counter() - start
-        hook = ctx.extra.get("on_rebuilt")
-        if hook:
-            try:
-                hook(ctx, out)
-            except Exception as exc:  # a plugin's bug must not cost a full rebuild
-                out.reported.append(Diagnostic("on_rebuilt", 0, "error", "hook", repr(exc)))
+        self._notify(out)
         return out
 
-    def apply_related(self, related: dict[str, list[str]]) -> list[str]:
-        """New related-notes lists from the search thread: re-render just those pages."""
+    def _notify(self, out: Outcome) -> None:
+        hook = self.ctx.extra.get("on_rebuilt")
+        if hook:
+            try:
+                hook(self.ctx, out)
+            except Exception as exc:  # a plugin's bug must not cost a full rebuild
+                out.reported.append(Diagnostic("on_rebuilt", 0, "error", "hook", repr(exc)))
+
+    def apply_related(self, related: dict[str, list[str]]) -> tuple[list[str], set[str]]:
+        """Related-notes lists from the search thread: re-render the pages whose list differs from
+        what they show -> (written, those notes). The snapshot learns them too, so a retitled note
+        later re-renders the pages that list it."""
         ctx = self.ctx
-        only = {p for p in related if p in ctx.notes}
+        only = {p for p, rel in related.items() if p in ctx.notes and list(ctx.notes[p].related) != list(rel)}
         for p in only:
             ctx.notes[p].related = related[p]
-        return emit_notes(ctx, self.env, only=only)
+        self.info.update(snapshot(ctx, only))
+        return emit_notes(ctx, self.env, only=only), only
 
     def _emit(self, a: Affected, out: Outcome, attachments: set[str]) -> None:
         ctx = self.ctx
@@ -285,6 +295,15 @@ class Rebuilder:
                 _prune_empty(target.parent, ctx.out)
         for rel in sorted(attachments):
             out.written += _copy_if_changed(ctx.vault / rel, ctx.out, rel)
+        # attachments no note embeds any more, or gone from the vault, leave the site as a build leaves them out
+        used = {f for note in ctx.notes.values() for f in note.attachments if (ctx.vault / f).is_file()}
+        for rel in sorted(ctx.attachments - used):
+            target = ctx.out / rel
+            if target.is_file():
+                target.unlink()
+                out.removed.append(rel)
+                _prune_empty(target.parent, ctx.out)
+        ctx.attachments &= used
 
     def _report(self, out: Outcome, rebuilt: set[str], had: set[str]) -> None:
         problems = self.ctx.extra.get("problems", {})
@@ -306,6 +325,7 @@ class Rebuilder:
             # problems come from ctx.diagnostics, kept in sync by _sync_problems; the search
             # index does not depend on templates: keep the served one (kb.search.live owns it)
             written = emit(ctx, search=False)
+            mark_site(tmp)
             if (out_dir / "search").is_dir():
                 shutil.copytree(out_dir / "search", tmp / "search")
             os.chmod(tmp, 0o755)
@@ -336,10 +356,11 @@ def _copy_if_changed(src: Path, out: Path, rel: str) -> list[str]:
         return []
     if dest.is_file():
         d = dest.stat()
-        if d.st_size == st.st_size and d.st_mtime >= st.st_mtime:
+        if d.st_size == st.st_size and d.st_mtime_ns == st.st_mtime_ns:  # the copy keeps the source's time
             return []
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.copyfile(src, tmp)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))  # so a file restored with an older time is seen as changed
     os.replace(tmp, dest)
     return [rel]

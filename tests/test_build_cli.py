@@ -250,3 +250,26 @@ def test_working_folder_kb_toml_names_the_vault(tmp_path):
     (tmp_path / "kb.toml").write_text('vault = "notes"\ntitle = [\n')
     with pytest.raises(ConfigError, match="kb.toml"):
         find_vault(None, tmp_path)
+
+
+def test_interrupted_build_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    import kb.build
+
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n"})
+    build(vault, tmp_path / "s", Config(), embed=False)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kb.build, "emit", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        build(vault, tmp_path / "s", Config(), embed=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "v"] and (tmp_path / "s" / "a" / "index.html").is_file()
+
+
+def test_a_base_url_path_with_a_space_is_percent_encoded(tmp_path):
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n[[b]]\n", "b.md": "# B\n"})
+    r = build(vault, tmp_path / "s", Config(base_url="https://example.org/my notes/"), embed=False)
+    assert r.ctx.config.prefix == "/my%20notes/"
+    assert 'href="/my%20notes/b/"' in (r.ctx.out / "a" / "index.html").read_text()
+    assert "https://example.org/my%20notes/b/" in (r.ctx.out / "sitemap.xml").read_text()

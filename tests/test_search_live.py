@@ -143,3 +143,60 @@ def test_refreshes_reuse_the_codebooks_until_the_vault_has_changed(tmp_path, mon
     assert live.quantizer is not first and live.rows is not rows
     assert "earlier refresh" not in capsys.readouterr().err
     live.stop()
+
+
+def _related_sections(site) -> dict[str, str]:
+    out = {}
+    for page in sorted(site.rglob("index.html")):
+        html = page.read_text()
+        if 'id="related-h"' in html:
+            out[page.relative_to(site).as_posix()] = html.split('id="related-h"')[1].split("</section>")[0]
+    return out
+
+
+def test_related_lists_follow_a_retitle_and_a_quick_undo(tmp_path):
+    v = write_vault(tmp_path / "v", vault(12))
+    ctx = build(v, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    live = LiveSearch(v, ctx.out, CFG, embed=True, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule
+    live.schedule(ctx)
+    assert live.wait_idle(120)
+    target = "garden/note-005.md"
+    listing = [p for p, n in ctx.notes.items() if target in n.related]
+    assert listing
+    original = (v / target).read_text()
+    (v / target).write_text("---\ntitle: Renamed Five\n---\n" + original)
+    rb.apply({target})
+    assert live.wait_idle(120)
+    # an edit, then its undo while the search thread is still busy with the edit
+    (v / "music/note-004.md").write_text("# Music note 4\nA zeppelin over the concert hall.\n")
+    rb.apply({"music/note-004.md"})
+    (v / "music/note-004.md").write_text(vault(12)["music/note-004.md"])
+    rb.apply({"music/note-004.md"})
+    assert live.wait_idle(120)
+    fresh = build(v, tmp_path / "fresh", CFG, embed=True).ctx.out
+    got, want = _related_sections(ctx.out), _related_sections(fresh)
+    assert got == want
+    assert any("Renamed Five" in got[ctx.notes[p].url + "index.html"] for p in listing if p in ctx.notes)
+    live.stop()
+
+
+def test_a_note_saved_while_a_template_is_broken_still_reaches_the_index(tmp_path):
+    import jinja2
+    import pytest
+
+    good = "{% extends 'base.html' %}{% block content %}{{ note.html | safe }}{% endblock %}"
+    v = write_vault(tmp_path / "v", {**vault(6), "templates/note.html": good})
+    ctx = build(v, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    live = LiveSearch(v, ctx.out, CFG, embed=True, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule
+    (v / "templates" / "note.html").write_text("{% extends 'base.html' %}{% block content %}{{ note.title }{% endblock %}")
+    (v / "music/note-004.md").write_text("# Music note 4\nA zeppelin over the concert hall.\n")
+    with pytest.raises(jinja2.TemplateError):
+        rb.apply({"music/note-004.md"})
+    assert live.wait_idle(120)
+    hits = SiteIndex(ctx.out).search("zeppelin", k=3)
+    assert hits and hits[0].path == "music/note-004.md"
+    live.stop()

@@ -222,3 +222,21 @@ def test_site_folder_inside_vault_does_not_feed_back(tmp_path):
         assert s.wait_idle(quiet=0.5) and s.batches == batches  # our own writes caused no rebuilds
     finally:
         s.stop()
+
+
+def test_attachments_leave_the_site_with_their_last_embed_or_file(session, tmp_path):
+    png = b"\x89PNG\r\n\x1a\nfake"
+    s = session({"a.md": "# A\n![[pond.png|200]] ![[beach.png]]\n", "pond.png": png, "beach.png": png})
+    assert (s.out / "pond.png").is_file() and (s.out / "beach.png").is_file()
+    (s.vault / "pond.png").unlink()  # the file goes: the note now shows a missing attachment
+    assert s.wait_idle()
+    assert not (s.out / "pond.png").exists()
+    (s.vault / "a.md").write_text("# A\nno pictures now\n", encoding="utf-8")  # the embed goes, the file stays
+    assert s.wait_idle()
+    assert not (s.out / "beach.png").exists() and (s.vault / "beach.png").is_file()
+    (s.vault / "beach.png").write_bytes(b"\x89PNG\r\n\x1a\nfak2")  # same size,
+    os.utime(s.vault / "beach.png", (0, 0))  # older time (a restore): still a change
+    (s.vault / "a.md").write_text("# A\n![[beach.png]]\n", encoding="utf-8")
+    assert s.wait_idle()
+    assert (s.out / "beach.png").read_bytes().endswith(b"fak2")
+    assert_same_as_full_build(s.vault, s.out, tmp_path, CFG)

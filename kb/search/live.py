@@ -89,7 +89,6 @@ class LiveSearch:
                     self._cond.notify_all()
 
     def _refresh(self, notes: dict[str, Note]) -> None:
-        before = {p: n.related for p, n in notes.items()}
         work = self.out.with_name(f".{self.out.name}.search-tmp")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
@@ -105,9 +104,9 @@ class LiveSearch:
             swap_dir(work / "search", self.out / "search")
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        changed = {p: n.related for p, n in notes.items() if n.related != before[p]}
-        if changed:
-            self.apply_related(changed)
+        # every list: the rebuild thread compares them with what its pages show now (comparing here, with
+        # this snapshot, missed a return to lists an earlier refresh had just replaced)
+        self.apply_related({p: n.related for p, n in notes.items()})
 
     def _offer_quantizer(self, ctx: BuildContext) -> None:
         """Let emit_search code the vectors with the codebooks of an earlier refresh, and keep the

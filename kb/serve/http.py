@@ -38,7 +38,7 @@ TYPES = {
 _BODY_END = re.compile(rb"</body\s*>", re.I)
 
 LIVE_JS = """(() => {
-  const P = %(prefix)s, here = decodeURI(location.pathname);
+  const P = %(prefix)s, here = decodeURI(location.pathname).replace(/\\/index\\.html$/, "/");
   function show(id, msgs, bg) {
     let el = document.getElementById(id);
     if (!msgs || !msgs.length) { if (el) el.remove(); return; }

@@ -335,9 +335,9 @@ class Session:
         assert self.rebuilder is not None
         with self._cond:
             updates, self.related_updates = self.related_updates, {}
-        written = self.rebuilder.apply_related(updates)
+        written, changed = self.rebuilder.apply_related(updates)
         ctx = self.rebuilder.ctx
-        urls = sorted(self.config.prefix + ctx.notes[p].url for p in updates if p in ctx.notes)
+        urls = sorted(self.config.prefix + ctx.notes[p].url for p in changed)
         if urls:
             self.http.hub.send("reload", {"urls": urls})
             self._say(f"search index updated; related notes rewritten on {len(written)} pages")
