@@ -102,3 +102,36 @@ def test_small_vaults_keep_the_distilled_rows(wp, tmp_path):
     plain = static.fit_rows(table, wp, texts, rot)
     assert np.array_equal(static.fit_rows(table, wp, texts, rot, vecs, tmp_path), plain)
     assert not list(tmp_path.glob("tuned-*"))
+
+
+def test_a_teacher_passes_on_what_the_windows_alone_cannot_teach(wp, monkeypatch):
+    """The teacher (the model's vector of each window) says that one filler word, which every topic's
+    chunks use alike, belongs to one topic. The windows alone cannot know that; with the teacher's
+    ranking distilled, a query of that word alone finds that topic, and topic queries still work."""
+    texts, vecs, topic, topic_words = synthetic_vault(wp)
+    centre = np.array([vecs[topic == t].mean(0) for t in range(TOPICS)])
+    word = next(w for w in wp.vocab[2000:4000] if w.isalpha() and len(w) > 3 and w not in {x for ws in topic_words for x in ws}
+                and sum(w in t.split() for t in texts) >= 40)
+    rows = 0.01 * np.random.default_rng(5).standard_normal((len(wp.vocab), DIMS)).astype(np.float32)
+    monkeypatch.setattr(static, "TUNE_EPOCHS", 20)
+    ids = [wp.encode(t) for t in texts]
+
+    def word_topic(r: np.ndarray) -> int:
+        return int(topic[int(np.argmax(vecs @ r[wp.encode(word)].sum(0)))])
+
+    said = (word_topic(static.tune_rows(rows, ids, vecs)) + 3) % TOPICS  # not what the windows alone give
+    asked: list[str] = []
+
+    def teacher(windows: list[str]) -> np.ndarray:
+        asked.extend(windows)
+        out = []
+        for text in windows:
+            words = text.split()
+            t = said if word in words else int(np.argmax([sum(w in ws for w in words) for ws in topic_words]))
+            out.append(centre[t])
+        return np.array(out, np.float32)
+
+    taught = static.tune_rows(rows, ids, vecs, teacher=lambda wins: teacher([wp.decode(w) for w in wins]))
+    assert asked and all(isinstance(t, str) and t for t in asked)
+    assert word_topic(taught) == said
+    assert topic_accuracy(taught, wp, vecs, topic, topic_words) >= 0.9

@@ -256,8 +256,9 @@ def load_embedder(model: str) -> Embedder:
 class EmbeddingCache:
     """sha256(model id + text) -> vector, one .npz per model under `<vault>/.kb-cache/`."""
 
-    def __init__(self, folder: Path, model_id: str, dims: int, kind: str = "embed") -> None:
+    def __init__(self, folder: Path, model_id: str, dims: int, kind: str = "embed", dtype: type = np.float32) -> None:
         self.folder = folder
+        self.dtype = dtype  # as stored: float16 for the query encoder's teacher windows (half the disk)
         # kind: "embed" for chunks, "windows" for the query encoder's teacher (kb.search.static)
         self.file = folder / f"{kind}-{hashlib.sha256(model_id.encode()).hexdigest()[:12]}.npz"
         self.model_id = model_id
@@ -280,7 +281,7 @@ class EmbeddingCache:
         if todo:
             vecs = embedder.encode([t for _, t in todo], progress=progress)
             for (k, _), v in zip(todo, vecs, strict=True):
-                self.vectors[k] = v
+                self.vectors[k] = v.astype(self.dtype)  # as a later build will read it back
         out = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dims), np.float32)
         try:
             self.save(set(keys))
@@ -298,5 +299,5 @@ class EmbeddingCache:
         vecs = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dims), np.float32)
         tmp = self.file.with_suffix(".tmp.npz")
         np.savez(tmp, keys=np.array([np.frombuffer(k, np.uint8) for k in keys], np.uint8).reshape(len(keys), 16),
-                 vecs=vecs.astype(np.float32))
+                 vecs=vecs.astype(self.dtype))
         os.replace(tmp, self.file)

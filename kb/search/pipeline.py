@@ -160,7 +160,7 @@ def _window_teacher(ctx: BuildContext, e: Embedder) -> Callable[[list[str]], np.
 
     def teach(texts: list[str]) -> np.ndarray:
         t = time.perf_counter()
-        cache = EmbeddingCache(ctx.vault / ".kb-cache", e.model_id, e.dims, kind="windows")
+        cache = EmbeddingCache(ctx.vault / ".kb-cache", e.model_id, e.dims, kind="windows", dtype=np.float16)
         before = e.calls
         vecs = cache.embed(e, texts, progress=sys.stderr.isatty())
         if e.calls > before:
