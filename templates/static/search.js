@@ -535,7 +535,7 @@
       var pick = items[active >= 0 ? active : 0];
       if (pick) { ev.preventDefault(); window.location.href = pick.querySelector("a").href; }
     } else if (ev.key === "Escape") {
-      // first Escape closes the list, the second clears the box (preventDefault: Chromium's type=search clears at once)
+      // first Escape closes the list, the second clears the box (the ARIA combobox pattern)
       if (open) { ev.preventDefault(); close(); } else { input.value = ""; list.textContent = ""; say(""); }
     }
   });
