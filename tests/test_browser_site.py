@@ -213,6 +213,20 @@ def test_dark_mode_follows_system_and_toggle(site, browser, shots):
     context.close()
 
 
+def test_without_javascript_the_system_theme_holds_and_the_search_box_is_hidden(site, browser):
+    base, result = site
+    bg = "() => getComputedStyle(document.body).backgroundColor"
+    code = "() => getComputedStyle(document.querySelector('.highlight')).backgroundColor"
+    looks = {}
+    for js in (True, False):
+        context, page, _ = new_page(browser, color_scheme="dark", java_script_enabled=js)
+        page.goto(base + note_url(result, "Markdown tour"))
+        looks[js] = (page.evaluate(bg), page.evaluate(code), page.locator("#search-input").is_visible())
+        context.close()
+    assert looks[False][:2] == looks[True][:2]  # the same dark page and dark code blocks
+    assert looks[True][2] and not looks[False][2]  # a search box that cannot work is not shown
+
+
 def test_keyboard_skip_link_and_focus(site, browser):
     base, result = site
     context, page, _ = new_page(browser)

@@ -14,7 +14,9 @@ from kb.theme import theme_dirs
 def pygments_css() -> str:
     light = HtmlFormatter(style="default").get_style_defs(".highlight")
     dark = HtmlFormatter(style="monokai").get_style_defs(":root[data-theme=dark] .highlight")
-    return f"{light}\n{dark}\n"
+    # without JavaScript there is no data-theme: follow the system setting
+    system = HtmlFormatter(style="monokai").get_style_defs(":root:not([data-theme]) .highlight")
+    return f"{light}\n{dark}\n@media (prefers-color-scheme: dark) {{\n{system}\n}}\n"
 
 
 def emit_assets(ctx: BuildContext) -> list[str]:
