@@ -183,6 +183,12 @@ def test_theme_css_change_is_copied_without_rerendering(session):
     assert s.wait_idle()
     assert "rebeccapurple" in fetch(s, "/static/style.css")[1]
     assert (s.out / "a/index.html").stat().st_mtime_ns == page_mtime
+    (static / "extra.js").write_text("console.log('extra')")
+    assert s.wait_idle()
+    assert fetch(s, "/static/extra.js")[0] == 200
+    (static / "extra.js").unlink()  # gone from the theme: gone from the site
+    assert s.wait_idle()
+    assert fetch(s, "/static/extra.js")[0] == 404 and fetch(s, "/static/kb.js")[0] == 200
 
 
 def test_folder_rename_and_config_change(session):

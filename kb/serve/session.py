@@ -354,7 +354,13 @@ class Session:
 
     def _static(self) -> None:
         assert self.rebuilder is not None
-        written = emit_assets(self.rebuilder.ctx)
+        ctx = self.rebuilder.ctx
+        written = emit_assets(ctx)
+        static = ctx.out / "static"
+        for f in sorted(static.rglob("*")) if static.is_dir() else ():  # a theme file removed leaves the site too
+            rel = f.relative_to(ctx.out).as_posix()
+            if f.is_file() and rel not in written and rel not in ctx.attachments:
+                f.unlink()
         self._say(f"theme files changed: copied {len(written)} files")
         self.http.hub.send("reload", {"all": True, "urls": []})
 
