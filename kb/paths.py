@@ -42,10 +42,14 @@ THEME_IDS = frozenset({
 })
 
 
+_FOOTNOTE_ID = re.compile(r"^fn(?:ref)?\d")  # the footnote plugin's fn1, fnref1, fnref1-1
+
+
 def anchor(text: str) -> str:
     """Heading text -> id attribute, the same rule used by links to `#Heading`."""
     slug = slugify(text) or "section"
-    return f"{slug}-1" if slug in THEME_IDS or slug.startswith("search-result-") else slug
+    taken = slug in THEME_IDS or slug.startswith("search-result-") or _FOOTNOTE_ID.match(slug)
+    return f"{slug}-1" if taken else slug
 
 
 def is_inside(base: str, path: str) -> bool:

@@ -161,3 +161,28 @@ def test_broken_index_shows_message(tmp_path, serve, browser, damage):
     assert page.locator("#search-results").is_hidden() and not errors
     assert page.locator("h1").count() >= 0 and page.title()  # the page itself still works
     page.close()
+
+
+def test_enter_right_after_typing_opens_what_the_box_says(tmp_path, serve, browser):
+    from kb.search.query import SiteIndex
+
+    out = site(tmp_path, vault(10), "hash")
+    want = SiteIndex(out).search("metronome", k=1)[0]
+    page = browser.new_page()
+    base = serve(out)
+    page.goto(base)
+    page.click("#search-input")
+    page.keyboard.type("sourdough flour")
+    assert results(page, "sourdough flour")[0].startswith("Bread note")
+    page.fill("#search-input", "metronome")  # and Enter before the search of it has run
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/" + want.url + "**")
+    page.goto(base)
+    page.click("#search-input")
+    page.keyboard.type("sourdough")
+    results(page, "sourdough")
+    page.fill("#search-input", "")
+    page.keyboard.press("Enter")  # an empty box opens nothing
+    page.wait_for_timeout(300)
+    assert page.url == base
+    page.close()

@@ -33,6 +33,7 @@ _ARG = re.compile(r"\\arg(?![A-Za-z])")
 _UNKNOWN = re.compile(r"<mi>(\\[A-Za-z]+)</mi>")
 _MTEXT = re.compile(r"(<mtext\b[^>]*>)(.*?)(</mtext>)", re.S)
 _BARE_AMP = re.compile(r"&(?!#?[A-Za-z0-9]+;)")
+_TEXT_ESCAPE = re.compile(r"\\([%$&_#{}])")
 
 
 @lru_cache(maxsize=4096)
@@ -53,7 +54,8 @@ def _escape_text(m: re.Match[str]) -> str:
     """latex2mathml copies `\\text{…}` into <mtext> as is, so `\\text{<svg onload=…>}` would be
     markup. Escape it to show the characters, as MathJax does; the whole result is then cleaned
     as well, in case some other construct copies text through."""
-    inner = _BARE_AMP.sub("&amp;", m.group(2)).replace("<", "&lt;").replace(">", "&gt;")
+    text = _TEXT_ESCAPE.sub(r"\1", m.group(2))  # \text{100\% of \$5} reads "100% of $5", as in MathJax
+    inner = _BARE_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
     return m.group(1) + inner + m.group(3)
 
 

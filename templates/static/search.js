@@ -425,7 +425,7 @@
     });
   });
   root.kbSearch.site = index;
-  var active = -1, timer = null, seq = 0, broken = false, open = false;
+  var active = -1, timer = null, seq = 0, broken = false, open = false, enterPending = false;
   var box = input.closest(".search") || input.parentNode;
   var popup = document.getElementById("search-popup");
   var live = document.getElementById("search-live");
@@ -493,15 +493,23 @@
     say(!results.length ? "No results" : results.usesWords === false
       ? "No note contains these words; " + results.length + " closest in meaning" : results.length + " results");
   }
-  function run() {
+  function run(force) {
     var q = input.value.trim(), my = ++seq;
     if (broken) return;
-    if (!q) { list.textContent = ""; active = -1; say(""); return; }
+    if (!q) { list.textContent = ""; list.removeAttribute("data-query"); active = -1; say(""); return; }
+    // the same query's results already shown (the index finished loading after the typing): keep them
+    // and the selection; force: a new encoder (the full model) must rank them again
+    if (!force && q === list.getAttribute("data-query") && list.children.length) { show(); return; }
     index.search(q, 10).then(function (res) {
       if (my !== seq) return;  // a newer query is on its way
       render(res);
       list.setAttribute("data-query", q);
+      if (enterPending) { enterPending = false; go(0); }
     }, fail);
+  }
+  function go(i) {
+    var pick = list.querySelectorAll("li")[i];
+    if (pick) window.location.href = pick.querySelector("a").href;
   }
   // [search] browser_model = "full": search-model.js loads the model; the static encoder answers meanwhile.
   function startModel() {
@@ -509,7 +517,7 @@
     index.modelScript = true;
     var s = document.createElement("script");
     s.src = prefix + "static/search-model.js";
-    s.onload = function () { root.kbSearchModel.start(index, prefix, say, function () { if (input.value.trim()) run(); }); };
+    s.onload = function () { root.kbSearchModel.start(index, prefix, say, function () { if (input.value.trim()) run(true); }); };
     s.onerror = function () { index.modelState = "failed"; say("The full search model could not be loaded; using the quick encoder."); };
     document.head.appendChild(s);
   }
@@ -521,6 +529,7 @@
   });
   input.addEventListener("input", function () {
     open = true;
+    enterPending = false;
     clearTimeout(timer);
     timer = setTimeout(run, 80);
   });
@@ -531,9 +540,14 @@
       if (!open) { show(); return; }  // a closed list opens first; nothing hidden gets selected
       setActive(active < 0 && ev.key === "ArrowUp" ? items.length - 1 : active + (ev.key === "ArrowDown" ? 1 : -1));
     } else if (ev.key === "Enter") {
+      ev.preventDefault();
+      var q = input.value.trim();
+      if (!q) return;
+      // typed faster than the search: the list still shows an earlier query's results, so search
+      // what the box says now and open its first result
+      if (list.getAttribute("data-query") !== q) { enterPending = true; clearTimeout(timer); run(); return; }
       if (!open || list.hidden) { show(); return; }
-      var pick = items[active >= 0 ? active : 0];
-      if (pick) { ev.preventDefault(); window.location.href = pick.querySelector("a").href; }
+      go(active >= 0 ? active : 0);
     } else if (ev.key === "Escape") {
       // first Escape closes the list, the second clears the box (the ARIA combobox pattern)
       if (open) { ev.preventDefault(); close(); } else { input.value = ""; list.textContent = ""; say(""); }
