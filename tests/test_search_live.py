@@ -17,6 +17,18 @@ from tests.conftest import write_vault
 CFG = Config(base_url="https://example.org/", search=SearchConfig(model="hash"))
 
 
+def served(v, tmp_path):
+    """What kb serve holds for vault v: the first (lexical) build, its Rebuilder, and the search
+    thread hooked to it, after its first refresh."""
+    ctx = build(v, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    live = LiveSearch(v, ctx.out, CFG, embed=True, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule
+    live.schedule(ctx)
+    assert live.wait_idle(120)
+    return ctx, rb, live
+
+
 def test_background_index_follows_edits(tmp_path):
     v = write_vault(tmp_path / "v", vault(12))
     ctx = build(v, tmp_path / "site", CFG, embed=False).ctx  # what kb serve serves first
@@ -113,12 +125,7 @@ def test_refreshes_reuse_the_codebooks_until_the_vault_has_changed(tmp_path, mon
     once more than RETRAIN_SHARE of the chunks are new or gone, it trains again."""
     monkeypatch.setattr(quantize, "PQ_MIN_CHUNKS", 64)  # product quantization for a small vault
     v = write_vault(tmp_path / "v", vault(60, sections=2))
-    ctx = build(v, tmp_path / "site", CFG, embed=False).ctx
-    rb = Rebuilder(ctx)
-    live = LiveSearch(v, ctx.out, CFG, embed=True, apply_related=rb.apply_related, debounce=0)
-    ctx.extra["on_rebuilt"] = live.schedule
-    live.schedule(ctx)
-    assert live.wait_idle(120)
+    ctx, rb, live = served(v, tmp_path)
     first = live.quantizer
     assert first is not None and first.mode == "pq" and SiteIndex(ctx.out).manifest["mode"] == "pq"
     assert "earlier refresh" not in capsys.readouterr().err
@@ -156,12 +163,7 @@ def _related_sections(site) -> dict[str, str]:
 
 def test_related_lists_follow_a_retitle_and_a_quick_undo(tmp_path):
     v = write_vault(tmp_path / "v", vault(12))
-    ctx = build(v, tmp_path / "site", CFG, embed=False).ctx
-    rb = Rebuilder(ctx)
-    live = LiveSearch(v, ctx.out, CFG, embed=True, apply_related=rb.apply_related, debounce=0)
-    ctx.extra["on_rebuilt"] = live.schedule
-    live.schedule(ctx)
-    assert live.wait_idle(120)
+    ctx, rb, live = served(v, tmp_path)
     target = "garden/note-005.md"
     listing = [p for p, n in ctx.notes.items() if target in n.related]
     assert listing
