@@ -156,3 +156,16 @@ def test_images_in_raw_html_are_vault_files_found_and_copied(make_site):
     page = (r.ctx.out / "notes" / "raw" / "index.html").read_text()
     assert page.count('src="/pics/a%20b.png"') == 2 and (r.ctx.out / "pics" / "a b.png").is_file()
     assert any(d.code == "unresolved-embed" and "gone.png" in d.message for d in r.diagnostics)
+
+
+def test_another_section_of_the_same_note_embeds_and_a_section_inside_itself_is_a_cycle(make_site):
+    r = make_site({
+        "Links3.md": "## Local Sec\n![[Links3#Other Sec]]\n\n## Other Sec\nother words\n\n- item ^blk\n\n## Last\n![[Links3#^blk]]\n",
+        "Loop.md": "## A\nbefore ![[Loop#A]]\n",
+    })
+    page = (r.ctx.out / "links3" / "index.html").read_text()
+    first = page.split('<div class="embed"')[1].split("</div>")[0]
+    assert "other words" in first and "cycle" not in page
+    assert page.count("item") >= 2  # the block embedded under ## Last
+    codes = {(d.path, d.code) for d in r.diagnostics}
+    assert ("Links3.md", "embed-cycle") not in codes and ("Loop.md", "embed-cycle") in codes

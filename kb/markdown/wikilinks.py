@@ -103,8 +103,11 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         return f'<span class="unresolved" title="unresolved link">{html.escape(label)}</span>'
     if embed and kb.embed_html is not None and not m.get("in_title"):  # see kb.markdown.embeds
         dest = kb.resolver.note(target, kb.path) or kb.path
-        if dest in kb.embed_stack:
-            kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (dest,))}")
+        # a cycle is the same note, or the same part of it, embedded inside itself; another section of
+        # the same note is not one (Obsidian shows it)
+        key = dest + ("#" + heading.strip().lower() if heading else "")
+        if key in kb.embed_stack:
+            kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (key,))}")
             return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'
         if len(kb.embed_stack) > MAX_EMBED_DEPTH:  # a long chain of embeds: stop, link instead
             kb.warn_page(line, "embed-depth", f"embeds nested deeper than {MAX_EMBED_DEPTH}: {dest} not embedded")

@@ -159,7 +159,8 @@ class Renderer:
             what = "block" if heading.startswith("^") else "heading"
             parent.warn(line, "missing-heading", f"{what} '#{heading}' not found in {dest} (embed)")
             return ""
-        env = self.env_for(target, collect=False, stack=parent.embed_stack + (dest,))
+        key = dest + ("#" + heading.strip().lower() if heading else "")  # as kb.markdown.wikilinks checks cycles
+        env = self.env_for(target, collect=False, stack=parent.embed_stack + (key,))
         env.embeds, env.diagnostics = parent.embeds, parent.diagnostics
         env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
         # a whole-note embed drops the note's leading H1 as its page does: the embed's link already names it
