@@ -295,8 +295,9 @@ class Rebuilder:
                 _prune_empty(target.parent, ctx.out)
         for rel in sorted(attachments):
             out.written += _copy_if_changed(ctx.vault / rel, ctx.out, rel)
-        # attachments no note embeds any more, or gone from the vault, leave the site as a build leaves them out
-        used = {f for note in ctx.notes.values() for f in note.attachments if (ctx.vault / f).is_file()}
+        # attachments no note embeds any more leave the site, as a build leaves them out (a file gone from
+        # the vault is in no note's list: _files had those notes parsed again)
+        used = {f for note in ctx.notes.values() for f in note.attachments}
         for rel in sorted(ctx.attachments - used):
             target = ctx.out / rel
             if target.is_file():

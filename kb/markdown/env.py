@@ -82,6 +82,12 @@ class RenderEnv:
         return self.file_url(dest)
 
 
+def embed_key(dest: str, heading: str) -> str:
+    """What an embed shows, as its entry on the embed stack: a note, or one part of it. A cycle is the
+    same key inside itself; another section of the same note is not one (Obsidian shows it)."""
+    return dest + ("#" + heading.strip().lower() if heading else "")
+
+
 def fragment(heading: str) -> str:
     """'#Heading' part of a link -> '#id' on the target page ('Parent#Child' -> the child's id)."""
     last = heading.split("#")[-1].strip()

@@ -21,7 +21,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
-from kb.markdown.env import MEDIA_EXT, RenderEnv, fragment, media_html
+from kb.markdown.env import MEDIA_EXT, RenderEnv, embed_key, fragment, media_html
 from kb.model import Link
 
 MAX_EMBED_DEPTH = 8
@@ -103,9 +103,7 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         return f'<span class="unresolved" title="unresolved link">{html.escape(label)}</span>'
     if embed and kb.embed_html is not None and not m.get("in_title"):  # see kb.markdown.embeds
         dest = kb.resolver.note(target, kb.path) or kb.path
-        # a cycle is the same note, or the same part of it, embedded inside itself; another section of
-        # the same note is not one (Obsidian shows it)
-        key = dest + ("#" + heading.strip().lower() if heading else "")
+        key = embed_key(dest, heading)
         if key in kb.embed_stack:
             kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (key,))}")
             return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from markdown_it import MarkdownIt
 
 from kb.markdown import make_md
-from kb.markdown.env import RenderEnv
+from kb.markdown.env import RenderEnv, embed_key
 from kb.markdown.rawhtml import whole_page
 from kb.model import BuildContext, Diagnostic, Heading, Link, Note
 from kb.parallel import fork_map
@@ -159,8 +159,7 @@ class Renderer:
             what = "block" if heading.startswith("^") else "heading"
             parent.warn(line, "missing-heading", f"{what} '#{heading}' not found in {dest} (embed)")
             return ""
-        key = dest + ("#" + heading.strip().lower() if heading else "")  # as kb.markdown.wikilinks checks cycles
-        env = self.env_for(target, collect=False, stack=parent.embed_stack + (key,))
+        env = self.env_for(target, collect=False, stack=parent.embed_stack + (embed_key(dest, heading),))
         env.embeds, env.diagnostics = parent.embeds, parent.diagnostics
         env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
         # a whole-note embed drops the note's leading H1 as its page does: the embed's link already names it
