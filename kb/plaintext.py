@@ -53,6 +53,24 @@ _HIDDEN = re.compile(r"%%.*?(?:%%|\Z)|<!--.*?(?:-->|\Z)", re.S)  # unclosed: hid
 _FOOTREF = re.compile(r"\[\^[^\]\s]+\]")
 
 
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # any indent: fences inside list items
+
+
+def fence_after(line: str, fence: str) -> tuple[bool, str]:
+    """Line-by-line fence tracking: `fence` is the open fence's marker run ("" outside one). ->
+    (is `line` a fence line, the fence open after it). A fence closes only with the same character,
+    at least as many of them, and nothing after: "```" inside a "~~~" block is code, as in CommonMark."""
+    m = _FENCE.match(line)
+    if not m:
+        return False, fence
+    run = m.group(1)
+    if not fence:
+        return True, run
+    if run[0] == fence[0] and len(run) >= len(fence) and not line.strip()[len(run) :].strip():
+        return True, ""
+    return False, fence
+
+
 def strip_comments(md: str) -> str:
     """%%comments%% and <!-- comments --> removed from a whole note (outside fenced code), so that a
     heading or text inside one is not taken for the note's own. A comment that spanned lines leaves

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 from kb.model import Note
 from kb.paths import anchor as make_anchor
-from kb.plaintext import _MARKS, _WS, for_display, heading_text, strip_comments, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
+from kb.plaintext import _MARKS, _WS, fence_after, for_display, heading_text, strip_comments, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
 
 MAX_PIECES = 254  # the model's 256 minus [CLS] and [SEP]
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 @dataclass(frozen=True)  # kb serve shares chunks between index refreshes (pipeline.chunk_all memo)
@@ -36,13 +35,13 @@ def sections(source: str) -> list[tuple[list[str], str]]:
     out: list[tuple[list[str], str]] = []
     stack: list[tuple[int, str]] = []
     buf: list[str] = []
-    in_fence = False
+    fence = ""
     for ln in source.split("\n"):
-        if _FENCE.match(ln):
-            in_fence = not in_fence
-            buf.append(ln if not _FENCE.match(ln) else "")
+        is_fence, fence = fence_after(ln, fence)
+        if is_fence:
+            buf.append("")
             continue
-        m = None if in_fence else _HEADING.match(ln)
+        m = None if fence else _HEADING.match(ln)
         if m:
             out.append(([h for _, h in stack], "\n".join(buf)))
             buf = []

@@ -21,13 +21,12 @@ from kb.markdown.rawhtml import whole_page
 from kb.model import BuildContext, Diagnostic, Heading, Link, Note
 from kb.parallel import fork_map
 from kb.paths import Resolver, anchor
-from kb.plaintext import heading_text
+from kb.plaintext import fence_after, heading_text
 from kb.sanitize import clean_html
 
 _TAGS_RE = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 
 
@@ -71,15 +70,8 @@ def section(source: str, heading: str) -> str:
     fence, in_comment = "", False
     start, level = -1, 0
     for i, ln in enumerate(lines):
-        f = None if in_comment else _FENCE.match(ln)
-        if f:  # a fence closes only with the same character, at least as long, and nothing after it
-            run = f.group(1)
-            if not fence:
-                fence = run
-            elif run[0] == fence[0] and len(run) >= len(fence) and not ln.strip()[len(run) :].strip():
-                fence = ""
-            continue
-        if fence:
+        is_fence, fence = fence_after(ln, fence) if not in_comment else (False, fence)
+        if is_fence or fence:
             continue
         if "%%" in ln and (in_comment or ln.lstrip().startswith("%%")):
             # a %% block comment: headings inside it are not headings (kb.markdown.comments)
