@@ -77,9 +77,20 @@ def test_seed001_plain_text(tmp_path):
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()][2:]  # chrome line, title line
     assert len(lines) > 50
     paras = {html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", html_, re.S)}
+    blocks = [html.unescape(re.sub(r"<[^>]+>", "", b)) for b in re.findall(r"<pre.*?</pre>", html_, re.S)]
+    code = {ln.strip() for b in blocks for ln in b.splitlines() if ln.strip()}
     tex = re.compile(r"\\\(.+?\\\)|\\\[.+?\\\]")
-    # every line without LaTeX survives as written, one paragraph each
-    assert [ln for ln in lines if not tex.search(ln) and ln not in paras] == []
+    # every line without LaTeX survives as written: one paragraph each, or a line of a code block
+    assert [ln for ln in lines if not tex.search(ln) and ln not in paras and ln not in code] == []
+    # the post's seven Python snippets are fenced, indentation kept, and no prose went with them
+    assert len(blocks) == 7 and html_.count('<code class="language-python">') == 7
+    assert "for iteration in range(max_iter):\n    # Step 3: E-step\n" in blocks[4]
+    assert "## Estimated Censored coefficients: [ 1.86976922 -0.21124541]" in blocks[3]
+    assert not code & paras and not [ln for ln in code if ln.endswith(".")]
+    raw = text.splitlines()
+    spans = [(400, 403), (409, 432), (439, 449), (459, 462), (467, 498), (502, 503), (509, 516)]
+    assert code == {raw[i].strip() for a, b in spans for i in range(a - 1, b) if raw[i].strip()}
+    assert "<p>Image</p>" in html_ and "<p>Expectation Maximization</p>" in html_
     # \( \) and \[ \] LaTeX renders as math: one <math> per formula, the words around it kept
     formulas = sum(len(tex.findall(ln)) for ln in lines)
     assert formulas > 10 and html_.count("<math") == formulas and "\\(" not in html_

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kb.importers.codeblocks import code_spans, fenced_blocks
 from kb.importers.html2md import escape_text
 from kb.importers.item import ImportedItem
 
@@ -23,7 +24,11 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 
 
 def looks_like_markdown(text: str) -> bool:
-    return len(_MD_SIGNS.findall(text[:20000])) >= 3
+    lines = text[:20000].split("\n")
+    # a pasted snippet's `# comment` lines are not headings: a .txt post with code stays text
+    code = {i for a, b in code_spans(lines) for i in range(a, b)}
+    prose = "\n".join(ln for i, ln in enumerate(lines) if i not in code)
+    return len(_MD_SIGNS.findall(prose)) >= 3
 
 
 def drop_chrome(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -56,9 +61,16 @@ def _escape_line(line: str) -> str:
 def text_to_markdown(text: str) -> str:
     """Plain text: every line is a paragraph (scraped text has one paragraph per line);
     blank-line runs collapse; markdown characters are escaped so the text shows as written.
-    `#word` hashtags stay tags; \\( \\) and \\[ \\] LaTeX becomes math."""
-    paras = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return "\n\n".join(_escape_line(p) for p in paras if p) + "\n"
+    `#word` hashtags stay tags; \\( \\) and \\[ \\] LaTeX becomes math. Runs of source
+    code become fenced blocks, kept as written (see kb.importers.codeblocks)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    parts, pos = [], 0
+    for start, end, block in fenced_blocks(lines):
+        parts += [_escape_line(ln.strip()) for ln in lines[pos:start] if ln.strip()]
+        parts.append(block)
+        pos = end
+    parts += [_escape_line(ln.strip()) for ln in lines[pos:] if ln.strip()]
+    return "\n\n".join(parts) + "\n"
 
 
 def first_line_title(lines: list[str]) -> tuple[str, int]:

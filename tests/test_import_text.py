@@ -1,0 +1,120 @@
+"""Plain-text import: code pasted between paragraphs becomes fenced blocks, prose stays prose."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from kb.build import build
+from kb.config import Config
+from kb.importers import detect, import_source
+from kb.importers.codeblocks import code_spans
+from kb.importers.text import text_to_markdown
+
+FIX = Path(__file__).parent / "fixtures" / "import"
+POST = FIX / "code_post.txt"  # an excerpt of seed 001: a blog post with Python snippets
+
+
+def fences(md: str) -> list[tuple[str, str]]:
+    """(language, code) of each fenced block in a note."""
+    return re.findall(r"^```(\w*)\n(.*?)\n```$", md, re.S | re.M)
+
+
+def built_page(tmp_path: Path, src: Path) -> tuple[str, str]:
+    vault, site = tmp_path / "vault", tmp_path / "site"
+    (name,) = import_source(str(src), vault).created
+    build(vault, site, Config(base_url="https://example.org/"), embed=False)
+    return (vault / name).read_text(encoding="utf-8"), (site / name[:-3] / "index.html").read_text(encoding="utf-8")
+
+
+def test_comment_lines_in_code_do_not_make_the_file_markdown():
+    assert detect(str(POST)) == "text"  # its `# Step 2: ...` lines are not three headings
+
+
+def test_code_runs_become_python_fences_with_indentation():
+    blocks = fences(text_to_markdown(POST.read_text(encoding="utf-8")))
+    assert len(blocks) == 6 and {lang for lang, _ in blocks} == {"python"}
+    assert blocks[0][1].splitlines() == [
+        "import numpy as np", "import statsmodels.api as sm", "from scipy.stats import poisson", "import matplotlib.pyplot as plt"
+    ]
+    assert blocks[1][1].startswith("# Plot the data\nplt.xlabel(") and blocks[1][1].endswith("plt.legend()\nplt.show()")
+    loop = blocks[3][1]
+    assert loop.startswith("# Step 2: Initialize parameters\n")
+    assert "for iteration in range(max_iter):\n    # Step 3: E-step\n" in loop
+    assert "    expected_y = np.where(\n        is_censored,\n" in loop and "\n    )\n" in loop
+    assert "\n\n    # Check convergence\n    if np.linalg.norm(new_beta_est - beta_est) < tol:\n        break\n" in loop
+    # output lines printed under the code stay with it, unescaped
+    assert loop.endswith("print(f'Estimated coefficients: {beta_est}')\n\n## Estimated coefficients: [ 2.11015996 -0.23573144]")
+    assert blocks[2][1].endswith("\n## Estimated Censored coefficients: [ 1.86976922 -0.21124541]")
+    assert blocks[4][1] == "uncensored_predictions = results.predict(X)\ncensored_predictions = results_censored.predict(X)"
+    assert all("\\" not in code for _, code in blocks)  # nothing escaped inside a fence
+
+
+def test_prose_around_the_code_stays_paragraphs():
+    md = text_to_markdown(POST.read_text(encoding="utf-8"))
+    outside = re.sub(r"^```\w*\n.*?\n```$", "", md, flags=re.S | re.M)
+    paras = [p.strip() for p in outside.split("\n\n") if p.strip()]
+    for line in ("Image", "Esimation", "Poisson Regression", "Expectation Maximization", "Promising!",
+                 "We will simulate an example of the latest case, for an airline with simple toy data.",
+                 "Let's visualize the results to have a clear intuition.", "Reflections on quitting my ML job"):
+        assert line in paras
+    assert "OK, here is our alternative. What we can do, a bit more sophisticated" in outside
+    assert not any(p.startswith(("import", "plt.", "#", "\\#")) for p in paras)
+
+
+def test_comment_in_code_is_not_a_heading_in_the_page(tmp_path):
+    note, page = built_page(tmp_path, POST)
+    assert "```python\n# Step 2: Initialize parameters\n" in note
+    pres = [html.unescape(re.sub(r"<[^>]+>", "", p)) for p in re.findall(r"<pre.*?</pre>", page, re.S)]
+    assert len(pres) == 6 and page.count('<code class="language-python">') == 6
+    assert any("# Step 2: Initialize parameters\nbeta_est" in p for p in pres)
+    assert any("    # Step 3: E-step\n" in p for p in pres)
+    headings = " ".join(re.findall(r"<h[1-6][^>]*>(.*?)</h[1-6]>", page, re.S))
+    assert "Step" not in headings and "Plot the data" not in headings and "Estimated" not in headings
+    assert "<p>Image</p>" in page and "<p>Expectation Maximization</p>" in page
+
+
+PROSE = """Notes from a trip
+
+Note: this costs (roughly) five dollars (see below).
+Some examples:
+  it is fine
+Deep Learning (Bishop)
+Result (final): good
+for example:
+   the one above
+if you ask me:
+    it rained
+return to sender
+F = ma
+x = 5
+Total = 42
+f(x) = g(y)
+print(this page)
+git clone is the command you want
+import tariffs increased
+Image
+
+# not a heading in plain text
+#hiking
+"""
+
+
+def test_prose_with_colons_and_parentheses_stays_prose():
+    lines = PROSE.split("\n")
+    assert code_spans(lines) == []
+    md = text_to_markdown(PROSE)
+    assert "```" not in md
+    assert "Note: this costs (roughly) five dollars (see below)." in md and "\\# not a heading in plain text" in md
+
+
+def test_a_lone_clear_line_is_code_a_lone_borderline_line_is_not():
+    md = text_to_markdown("Install it first:\n\npip install -r requirements.txt\n\nThen set n_samples = 20 and go.\n\nn_samples = 20\n")
+    assert "```bash\npip install -r requirements.txt\n```" in md
+    assert "n\\_samples = 20\n" in md and md.count("```") == 2  # one bare assignment stays a paragraph
+
+
+def test_fence_outgrows_backticks_inside_the_code():
+    md = text_to_markdown("Code:\n\nimport os\nx = os.getenv('A') or '```'\n")
+    assert "````python\nimport os\nx = os.getenv('A') or '```'\n````" in md
