@@ -38,7 +38,8 @@ class NoteInfo:
     embeds: frozenset[str]  # notes whose content this note's HTML includes
     out: tuple[tuple[str, str], ...]  # (linked note, backlink context)
     related: tuple[str, ...] = ()  # shown with their titles on this note's page
-    anchors: frozenset[str] = frozenset()  # headings and block ids that links to it may name
+    anchors: frozenset[object] = frozenset()  # headings and block ids that links to it may name
+    anchored: frozenset[str] = frozenset()  # notes it links to a heading or block of
     problems: tuple[Diagnostic, ...] = ()
     card: str = ""  # what a listing may show besides title and date: description, frontmatter
 
@@ -54,9 +55,9 @@ class NoteInfo:
         return (self.slug, self.title, self.date, self.card)
 
 
-def anchors_of(note: Note) -> frozenset[str]:
-    """Everything kb.transform.resolve.missing_fragment looks at in a link's target."""
-    return frozenset([h.anchor for h in note.headings] + ["#" + h.text for h in note.headings] + ["^" + b for b in note.block_ids])
+def anchors_of(note: Note) -> frozenset[object]:
+    """Everything kb.markdown.env.find_fragment looks at in a link's target."""
+    return frozenset([(h.anchor, h.text, h.source) for h in note.headings] + ["^" + b for b in note.block_ids])
 
 
 def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic] = ()) -> NoteInfo:
@@ -70,6 +71,7 @@ def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic]
         out=tuple(outgoing(note, notes).items()),
         related=tuple(note.related),
         anchors=anchors_of(note),
+        anchored=frozenset(link.resolved for link in note.links if link.heading and link.resolved),
         problems=tuple(problems),
         card=repr((note.description, note.updated, sorted(note.meta.items(), key=lambda kv: kv[0]))),
     )
@@ -131,7 +133,8 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
     new = {p for p in differs if p not in before}
     moved = {p for p in differs if p in before and before[p].slug != after[p].slug}
     # 1. HTML: the changed notes, notes whose links now resolve elsewhere, notes
-    #    linking to a page that moved, then everything embedding any of those.
+    #    linking to a page that moved or to a heading of a note whose headings changed,
+    #    then everything embedding any of those.
     reparse = (changed & after.keys()) | new
     reparse.update(p for p in differs if p in before and before[p].targets != after[p].targets)
     # links show their target's URL; their text is what the link says, as in
@@ -139,6 +142,10 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
     url_changed = gone | moved
     if url_changed:
         reparse.update(p for p, info in after.items() if not url_changed.isdisjoint(t for t in info.targets if t))
+    # a link to a heading points at its id, or at the page's top when it is gone
+    reanchored = {p for p in differs if p in before and before[p].anchors != after[p].anchors}
+    if reanchored:
+        reparse.update(p for p, info in after.items() if not reanchored.isdisjoint(info.anchored))
     reparse |= _embedders(after, reparse | gone)
     a.reparse = reparse & after.keys()
     # 2. Pages: re-parsed notes, notes whose backlinks or problems changed.

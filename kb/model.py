@@ -42,9 +42,10 @@ class Link:
 @dataclass
 class Heading:
     level: int
-    text: str
-    anchor: str
+    text: str  # the words shown
+    anchor: str  # its id on the page
     line: int = 0
+    source: str = ""  # its markdown as written, which links may name it by: [[n#**Bold** words]]
 
 
 @dataclass

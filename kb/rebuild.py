@@ -23,16 +23,15 @@ from kb.build import dedupe_slugs, emit, mark_site, swap_in
 from kb.diagnostics import unique_sorted
 from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes
-from kb.incremental import Affected, NoteInfo, affected, anchors_of, snapshot
+from kb.incremental import Affected, NoteInfo, affected, snapshot
 from kb.load import read_note
 from kb.model import Backlink, BuildContext, Diagnostic, Note
 from kb.theme import make_env
 from kb.transform.parse import Renderer
-from kb.transform.resolve import heading_problems, resolve_links, tag_index
+from kb.transform.resolve import resolve_links, tag_index
 
 LOAD_CODES = {"frontmatter", "encoding", "read"}  # found by kb.load, not by parsing
 SLUG_CODES = {"duplicate-slug"}
-RESOLVE_CODES = {"missing-heading"}  # depend on the linked note's headings
 ATTACHMENT_CODES = {"unresolved-embed", "unresolved-link"}  # may resolve once a file appears
 
 
@@ -64,7 +63,6 @@ class Rebuilder:
         self.load_diags: dict[str, list[Diagnostic]] = {}
         self.slug_diags: dict[str, list[Diagnostic]] = {}
         self.parse_diags: dict[str, list[Diagnostic]] = {}
-        self.resolve_diags: dict[str, list[Diagnostic]] = {}
         self.other_diags: list[Diagnostic] = []  # not about a published note (drafts, files)
         for d in ctx.diagnostics:
             if d.path not in ctx.notes:
@@ -73,7 +71,6 @@ class Rebuilder:
             kind = (
                 self.load_diags if d.code in LOAD_CODES
                 else self.slug_diags if d.code in SLUG_CODES
-                else self.resolve_diags if d.code in RESOLVE_CODES
                 else self.parse_diags
             )
             kind.setdefault(d.path, []).append(d)
@@ -82,7 +79,7 @@ class Rebuilder:
 
     # --- state -----------------------------------------------------------
     def problems_of(self, path: str) -> list[Diagnostic]:
-        kinds = (self.load_diags, self.slug_diags, self.parse_diags, self.resolve_diags)
+        kinds = (self.load_diags, self.slug_diags, self.parse_diags)
         return unique_sorted(d for kind in kinds for d in kind.get(path, []))
 
     def _sync_problems(self, paths: set[str]) -> None:
@@ -123,7 +120,6 @@ class Rebuilder:
                 continue  # saved without a change
             changed.add(rel)
             self.parse_diags.pop(rel, None)
-            self.resolve_diags.pop(rel, None)
             if note is None:
                 self.load_diags.pop(rel, None)
                 names |= ctx.notes.pop(rel, None) is not None
@@ -174,22 +170,6 @@ class Rebuilder:
             self.slug_diags.setdefault(d.path, []).append(d)
         return {p for p, n in ctx.notes.items() if p in self.info and old[p] != n.slug}
 
-    def _headings(self, before: dict[str, NoteInfo], notes: set[str]) -> set[str]:
-        """Re-check links to #headings for `notes` and for notes linking to a note whose
-        headings changed -> the notes checked."""
-        ctx = self.ctx
-        reanchored = {p for p in notes if p in before and before[p].anchors != anchors_of(ctx.notes[p])}
-        check = set(notes)
-        if reanchored:
-            check.update(q for q, info in before.items() if q in ctx.notes and not reanchored.isdisjoint(info.targets))
-        for q in check:
-            found = heading_problems(ctx.notes[q], ctx.notes)
-            if found:
-                self.resolve_diags[q] = found
-            else:
-                self.resolve_diags.pop(q, None)
-        return check
-
     def _backlinks(self, before: dict[str, NoteInfo], after: dict[str, NoteInfo], paths: set[str]) -> None:
         """Move the backlinks of notes whose outgoing links changed (`paths`: every
         note whose NoteInfo was replaced or removed)."""
@@ -232,13 +212,12 @@ class Rebuilder:
                 resolve_links(note, renderer.resolver)
                 if p in before and tuple(link.resolved for link in note.links) != before[p].targets:
                     rerouted.add(p)
-        recheck = self._headings(before, fresh | rerouted)
-        self._sync_problems(fresh | moved | recheck | (changed - set(ctx.notes)))
+        self._sync_problems(fresh | moved | (changed - set(ctx.notes)))
         after = dict(before)
         gone = {p for p in changed if p in before and p not in ctx.notes}
         for p in gone:
             del after[p]
-        refresh = fresh | moved | rerouted | recheck
+        refresh = fresh | moved | rerouted
         after.update(snapshot(ctx, refresh))
         a = affected(before, after, changed | dirty)
         out.affected = a

@@ -25,6 +25,21 @@ def dead_links(site: Path) -> list[str]:
     return dead
 
 
+_FRAGMENT = re.compile(r'href="(/[^"#?]*)?#([^"]+)"')
+
+
+def dead_fragments(site: Path) -> list[str]:
+    """Every href="page#id" (or "#id") in every page must name an id of that page."""
+    dead = []
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for url, frag in _FRAGMENT.findall(text):
+            target = site / unquote(url).lstrip("/") / "index.html" if url else page
+            if not target.is_file() or f'id="{unquote(frag)}"' not in target.read_text(encoding="utf-8"):
+                dead.append(f"{page.relative_to(site)} -> {url}#{frag}")
+    return dead
+
+
 VAULT = {
     "index-note.md": (
         "[[NOTE a]] [[dup]] [[a/b/dup]] [[Beta]] [[Nowhere]] [[note A#Details|see details]]\n"
@@ -102,7 +117,7 @@ def test_no_dead_links_with_embeds_tags_and_attachments(make_site):
     }
     r = make_site(files)
     assert 'src="/img/pic%20one.png"' in read(r.ctx.out, "a/index.html")
-    assert dead_links(r.ctx.out) == []
+    assert dead_links(r.ctx.out) == [] and dead_fragments(r.ctx.out) == []
 
 
 def test_links_find_notes_whatever_their_unicode_form():
@@ -169,3 +184,32 @@ def test_another_section_of_the_same_note_embeds_and_a_section_inside_itself_is_
     assert page.count("item") >= 2  # the block embedded under ## Last
     codes = {(d.path, d.code) for d in r.diagnostics}
     assert ("Links3.md", "embed-cycle") not in codes and ("Loop.md", "embed-cycle") in codes
+
+
+def test_heading_links_land_on_the_heading_s_id_or_on_the_note(make_site):
+    target = (
+        "# T\n\n## See [[Other|the other]]\nalpha\n\n## **Bold** _it_ heading\nbravo\n\n"
+        "## Intro\n\n## Intro\n\n## Café: déjà vu?\n\npara ^blk\n"
+    )
+    host = (
+        "![[T#See Other the other]]\n\n![[T#**Bold** _it_ heading]]\n\n"  # spelled as written, as Obsidian links
+        "[[T#See Other the other]] [[T#intro]] [[T#Café déjà vu]] [[T#Caf%C3%A9%3A%20d%C3%A9j%C3%A0%20vu%3F]] [[T#^blk]]\n"
+        "[[T#No such heading]] [[T#^missingblock]] [[#Nope]] [md](T.md#Gone)\n"
+    )
+    r = make_site({"T.md": target, "Other.md": "o\n", "Host.md": host})
+    page = read(r.ctx.out, "host/index.html")
+    hrefs = re.findall(r'<a class="(?:internal|embed-link)" href="([^"]*)"', page)
+    assert hrefs == [
+        "/t/#see-the-other", "/other/", "/t/#bold-it-heading",  # the embeds' links, then the embedded text's
+        "/t/#see-the-other", "/t/#intro", "/t/#café-déjà-vu", "/t/#café-déjà-vu", "/t/#%5Eblk",
+        "/t/", "/t/", "/host/",  # nothing of that name: the note's top, never a dead #fragment
+    ]
+    assert '<a href="/t/" class="internal">md</a>' in page
+    assert "alpha" in page and "bravo" in page
+    assert [d.format() for d in r.diagnostics] == [
+        "Host.md:6: warning[missing-heading] block '#^missingblock' not found in T.md; linking to the note",
+        "Host.md:6: warning[missing-heading] heading '#Gone' not found in T.md; linking to the note",
+        "Host.md:6: warning[missing-heading] heading '#No such heading' not found in T.md; linking to the note",
+        "Host.md:6: warning[missing-heading] heading '#Nope' not found in Host.md; linking to the note",
+    ]
+    assert dead_links(r.ctx.out) == [] and dead_fragments(r.ctx.out) == []

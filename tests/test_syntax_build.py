@@ -35,7 +35,8 @@ def test_block_ids_recorded_and_linked(make_site):
     a = read(r.ctx.out, "a/index.html")
     assert '<p id="^p1">Para one</p>' in a and '<li id="^li-2">item</li>' in a and "^p1<" not in a
     b = read(r.ctx.out, "b/index.html")
-    assert 'href="/a/#%5Ep1"' in b and 'href="/a/#%5Enope"' in b  # browsers decode the fragment to ^p1
+    assert 'href="/a/#%5Ep1"' in b  # browsers decode the fragment to ^p1
+    assert '<a class="internal" href="/a/">a &gt; ^nope</a>' in b  # no such block: the note's top
     assert 'id="' + unquote("%5Ep1") + '"' in a
     assert diags(r) == ["b.md:1: warning[missing-heading] block '#^nope' not found in a.md; linking to the note"]
 
@@ -43,7 +44,11 @@ def test_block_ids_recorded_and_linked(make_site):
 def test_missing_heading_warns_with_line_and_still_links(make_site):
     src = "Intro\n\n[[b#Real Heading]]\n[[b#Missing heading]]\n[[#Local]] [[#Nope]]\n\n## Local\n"
     r = make_site({"a.md": src, "b.md": "# B\n## Real Heading\n"})
-    assert 'href="/b/#missing-heading"' in read(r.ctx.out, "a/index.html")
+    page = read(r.ctx.out, "a/index.html")
+    assert 'href="/b/#real-heading"' in page and 'href="#local"' in page
+    # no dead #fragment: the link goes to the note's top
+    assert '<a class="internal" href="/b/">b &gt; Missing heading</a>' in page
+    assert '<a class="internal" href="/a/">Nope</a>' in page
     assert diags(r) == [
         "a.md:4: warning[missing-heading] heading '#Missing heading' not found in b.md; linking to the note",
         "a.md:5: warning[missing-heading] heading '#Nope' not found in a.md; linking to the note",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from kb.model import Diagnostic, Heading, Link
 from kb.paths import Resolver, anchor
@@ -40,6 +41,8 @@ class RenderEnv:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     embeds: list[int] = field(default_factory=lambda: [0])  # shared by a page and its embeds: unique footnote ids
     root: tuple[str, int] = ("", 0)  # inside embeds: (page note, file line of its top-level embed)
+    # vault path of a note -> (headings, block ids) of its page; None: link fragments are not checked
+    anchors_of: Callable[[str], tuple[Sequence[Heading], Collection[str]]] | None = None
 
     def line(self, rel_line: int) -> int:
         """Body-relative 0-based line -> 1-based file line."""
@@ -60,17 +63,34 @@ class RenderEnv:
         if self.collect:
             self.links.append(link)
 
-    def resolve_link(self, target: str, heading: str, rel_line: int, written: str) -> str | None:
-        """-> href for a note link, or None (and a warning) when it does not resolve."""
+    def resolve_link(self, target: str, heading: str, rel_line: int, written: str, embed: bool = False) -> str | None:
+        """-> href for a note link, or None (and a warning) when it does not resolve.
+        `embed`: the caller reports a missing heading itself (kb.transform.parse.Renderer.embed)."""
         dest = self.resolver.note(target, self.path)
         if dest is None:
             self.warn(rel_line, "unresolved-link", f"unresolved link {written}")
             return None
-        frag = fragment(heading) if heading else ""
+        frag = self._fragment(dest, heading, rel_line, warn=not embed) if heading else ""
         # a bare #fragment only on the note's own page: inside an embed it would point into the host
         if dest == self.path and frag and self.embed_stack[:1] in ((), (dest,)):
             return frag
         return self.url_of(dest) + frag
+
+    def _fragment(self, dest: str, heading: str, rel_line: int, warn: bool) -> str:
+        """'#id' of the heading or block that `heading` names on dest's page; '' when the page has
+        none (the link goes to the page's top rather than to a dead fragment), with a warning."""
+        if self.anchors_of is None:
+            return fragment(heading)
+        # this page's own headings are known by now (core rules ran before rendering); inside an
+        # embed a link to the embedded note goes to its page, which shows all of its headings
+        own = dest == self.path and self.collect
+        headings, blocks = (self.headings, self.block_ids) if own else self.anchors_of(dest)
+        found = find_fragment(heading, headings, blocks)
+        if found is None and warn:
+            last = unquote(last_part(heading))
+            what = "block" if last.startswith("^") else "heading"
+            self.warn(rel_line, "missing-heading", f"{what} '#{last}' not found in {dest}; linking to the note")
+        return found or ""
 
     def resolve_file(self, target: str, rel_line: int, written: str) -> str | None:
         dest = self.resolver.file(target, self.path)
@@ -88,12 +108,50 @@ def embed_key(dest: str, heading: str) -> str:
     return dest + ("#" + heading.strip().lower() if heading else "")
 
 
+def last_part(heading: str) -> str:
+    """'Parent#Child' -> 'Child': a link's heading path names its last heading."""
+    parts = [p.strip() for p in heading.split("#") if p.strip()]
+    return parts[-1] if parts else ""
+
+
 def fragment(heading: str) -> str:
     """'#Heading' part of a link -> '#id' on the target page ('Parent#Child' -> the child's id)."""
-    last = heading.split("#")[-1].strip()
+    last = last_part(heading)
     # ids are "^id" as written; in the URL the caret is percent-encoded ("^" is not
     # a valid fragment character) and browsers decode it to find the element
     return "#" + ("%5E" + last[1:] if last.startswith("^") else anchor(last))
+
+
+def find_fragment(heading: str, headings: Sequence[Heading], block_ids: Collection[str]) -> str | None:
+    """'#Heading' part of a link -> '#id' of that heading (or block) among a page's, or None.
+
+    A heading is named by its id, its visible words or its markdown as written (Obsidian
+    spells links by the latter: [[n#See Other the other]] for `## See [[Other|the other]]`,
+    whose id is "see-the-other"), case and punctuation aside, percent-encoded or not.
+    The first heading wins among equals, as on the page (`## Intro` twice: "intro", "intro-1").
+    """
+    last = last_part(heading)
+    if not last:
+        return ""
+    for name in dict.fromkeys((last, unquote(last))):
+        if name.startswith("^"):
+            if name[1:] in block_ids:
+                return fragment(name)
+            continue
+        want = anchor(name)
+        for named in _NAMED_BY:
+            for h in headings:
+                if named(h) == want:
+                    return "#" + h.anchor
+    return None
+
+
+# how a link may name a heading, in order of precedence
+_NAMED_BY: tuple[Callable[[Heading], str], ...] = (
+    lambda h: h.anchor,  # its id, "intro-1" for a second "## Intro" included
+    lambda h: anchor(h.text),
+    lambda h: anchor(h.source) if h.source else "",
+)
 
 
 def media_html(url: str, name: str, size: str, alt: str) -> str:

@@ -48,12 +48,13 @@ def _headings(state: StateCore) -> None:
     for i, tok in enumerate(tokens):
         if tok.type != "heading_open":
             continue
-        text = heading_text(tokens[i + 1].children or [])
+        inline = tokens[i + 1]
+        text = heading_text(inline.children or [])
         if not tok.attrGet("id"):
             tok.attrSet("id", unique(anchor(text), taken))
         if kb is not None and kb.collect:
             line = kb.line(tok.map[0]) if tok.map else 0
-            kb.headings.append(Heading(int(tok.tag[1]), text, str(tok.attrGet("id")), line))
+            kb.headings.append(Heading(int(tok.tag[1]), text, str(tok.attrGet("id")), line, inline.content))
 
 
 def headings_plugin(md: MarkdownIt) -> None:

@@ -98,10 +98,11 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         url = kb.resolve_file(target, line, written)
         return f'<a class="internal attachment" href="{html.escape(url or "", quote=True)}">{html.escape(label)}</a>'
     kb.add_link(Link(target=target, heading=heading, alias=alias, embed=embed, line=kb.line(line)))
-    href = kb.resolve_link(target, heading, line, written)
+    transclude = embed and kb.embed_html is not None and not m.get("in_title")  # see kb.markdown.embeds
+    href = kb.resolve_link(target, heading, line, written, embed=transclude)
     if href is None:
         return f'<span class="unresolved" title="unresolved link">{html.escape(label)}</span>'
-    if embed and kb.embed_html is not None and not m.get("in_title"):  # see kb.markdown.embeds
+    if transclude:
         dest = kb.resolver.note(target, kb.path) or kb.path
         key = embed_key(dest, heading)
         if key in kb.embed_stack:

@@ -112,6 +112,19 @@ class Renderer:
         prefix = ctx.config.prefix
         self.url_of: Callable[[str], str] = lambda p: prefix + notes[p].url if p else prefix
         self.file_url: Callable[[str], str] = lambda p: prefix + quote(p)
+        self._anchors: dict[str, tuple[Note, tuple[list[Heading], list[str]]]] = {}
+
+    def anchors_of(self, dest: str) -> tuple[list[Heading], list[str]]:
+        """Headings and block ids of dest's page, for links to them. Parsed here from its source
+        (once per version of the note): notes render in any order, on several cores, so its own
+        parse may not have run yet."""
+        note = self.ctx.notes[dest]
+        hit = self._anchors.get(dest)
+        if hit is None or hit[0] is not note:
+            env = self.env_for(note)
+            self.md.parse(note.source, {"kb": env})
+            hit = self._anchors[dest] = (note, (env.headings, env.block_ids))
+        return hit[1]
 
     def env_for(self, note: Note, collect: bool = True, stack: tuple[str, ...] = ()) -> RenderEnv:
         return RenderEnv(
@@ -123,6 +136,7 @@ class Renderer:
             embed_html=self.embed,
             embed_stack=stack or (note.path,),
             collect=collect,
+            anchors_of=self.anchors_of,
         )
 
     def to_html(self, source: str, env: RenderEnv, title: str = "") -> str:

@@ -6,10 +6,8 @@ Split into small functions so `kb serve` can re-run them for a few notes
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
-from kb.model import Backlink, BuildContext, Diagnostic, Link, Note
-from kb.paths import Resolver, anchor
+from kb.model import Backlink, BuildContext, Note
+from kb.paths import Resolver
 from kb.plaintext import display_links, for_display, strip_comments, strip_markup
 
 
@@ -24,36 +22,9 @@ def context_line(source: str | list[str], body_line: int, line: int) -> str:
     return for_display(strip_markup(display_links(text.replace("\\|", "|"))))[:240]
 
 
-def missing_fragment(link: Link, target: Note) -> str:
-    """'' when link.heading exists in target, else what is missing ("heading '#X'")."""
-    frag = unquote(link.heading.split("#")[-1].strip())
-    if not frag:
-        return ""
-    if frag.startswith("^"):
-        return "" if frag[1:] in target.block_ids else f"block '#{frag}'"
-    want = anchor(frag)
-    if any(h.anchor == want or anchor(h.text) == want for h in target.headings):
-        return ""
-    return f"heading '#{frag}'"
-
-
 def resolve_links(note: Note, resolver: Resolver) -> None:
     for link in note.links:
         link.resolved = resolver.note(link.target, note.path)
-
-
-def heading_problems(note: Note, notes: dict[str, Note]) -> list[Diagnostic]:
-    """Links to a #heading or #^block that the target note does not have."""
-    found = []
-    for link in note.links:
-        target = notes.get(link.resolved or "")
-        if target is None or not link.heading or link.embed:  # embeds warn while rendering
-            continue
-        missing = missing_fragment(link, target)
-        if missing:
-            msg = f"{missing} not found in {target.path}; linking to the note"
-            found.append(Diagnostic(note.path, link.line, "warning", "missing-heading", msg))
-    return found
 
 
 def outgoing(note: Note, notes: dict[str, Note]) -> dict[str, str]:
@@ -88,7 +59,6 @@ def resolve(ctx: BuildContext) -> None:
         resolve_links(note, renderer.resolver)
         note.backlinks = []
     for note in ctx.notes.values():
-        ctx.diagnostics.extend(heading_problems(note, ctx.notes))
         for dest, context in outgoing(note, ctx.notes).items():
             ctx.notes[dest].backlinks.append(Backlink(note.path, context))
         ctx.attachments.update(note.attachments)
