@@ -38,7 +38,9 @@ def test_kb_search_default_and_full_model(tmp_path, capsys):
         res = json.loads(capsys.readouterr().out)
         assert res[0]["path"] == "bread.md" and res[0]["url"] == "bread/", extra
     assert main(["search", "read my writing on an iPhone", "--site", str(out), "--json", "--full-model"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["title"] == "Sync your notes across devices"
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)[0]["title"] == "Sync your notes across devices"
+    assert "%|" not in printed.err and "it/s" not in printed.err  # no progress bar for one query
     related = (out / "sync" / "index.html").read_text()
     assert 'id="related-h"' in related
 

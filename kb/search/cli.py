@@ -30,7 +30,9 @@ def run_search(args: argparse.Namespace) -> int:
                 if vector is None:
                     from kb.search.embed import load_embedder
 
-                    vector = full_model_vector(index, args.query, lambda _m: load_embedder(index.manifest.get("model_source", "")))
+                    source = index.manifest.get("model_source", "")
+                    # one query: no progress bar (the query's encode draws none either)
+                    vector = full_model_vector(index, args.query, lambda _m: load_embedder(source, progress=False))
         results = index.search(args.query, k=args.k, vector=vector)
     except FormatError as exc:
         print(f"kb search: error: {exc}", file=sys.stderr)

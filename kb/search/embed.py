@@ -12,7 +12,8 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -243,14 +244,32 @@ class HashEmbedder:
         return len(self.wordpiece.encode(text))
 
 
-def load_embedder(model: str) -> Embedder:
-    """`model`: '' (packaged all-MiniLM-L6-v2), 'hash' (test stand-in) or a folder of a sentence-transformers model."""
+def load_embedder(model: str, progress: bool = True) -> Embedder:
+    """`model`: '' (packaged all-MiniLM-L6-v2), 'hash' (test stand-in) or a folder of a sentence-transformers model.
+    `progress=False`: without transformers' "Loading weights" bar (noise before a one-query search)."""
     if model == "hash":
         return HashEmbedder(packaged_model_path() / "vocab.txt")
     path = Path(model).expanduser() if model else packaged_model_path()
     if not (path / "vocab.txt").is_file():
         raise OSError(f"{path}: no sentence-transformers model with a WordPiece vocab.txt there")
-    return MiniLM(path)
+    if progress:
+        return MiniLM(path)
+    with _no_hf_progress_bars():
+        return MiniLM(path)
+
+
+@contextmanager
+def _no_hf_progress_bars() -> Iterator[None]:
+    """transformers' (and huggingface_hub's) progress bars off for the block, then as they were."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 class EmbeddingCache:
