@@ -498,8 +498,9 @@
     if (broken) return;
     if (!q) { list.textContent = ""; list.removeAttribute("data-query"); active = -1; say(""); return; }
     // the same query's results already shown (the index finished loading after the typing): keep them
-    // and the selection; force: a new encoder (the full model) must rank them again
-    if (!force && q === list.getAttribute("data-query") && list.children.length) { show(); return; }
+    // and the selection, and leave the popup as it is: the typing's own run (80 ms later) must not
+    // reopen what Escape closed meanwhile; force: a new encoder (the full model) must rank them again
+    if (!force && q === list.getAttribute("data-query") && list.children.length) { sync(); return; }
     index.search(q, 10).then(function (res) {
       if (my !== seq) return;  // a newer query is on its way
       render(res);
