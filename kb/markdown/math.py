@@ -34,6 +34,12 @@ _UNKNOWN = re.compile(r"<mi>(\\[A-Za-z]+)</mi>")
 _MTEXT = re.compile(r"(<mtext\b[^>]*>)(.*?)(</mtext>)", re.S)
 _BARE_AMP = re.compile(r"&(?!#?[A-Za-z0-9]+;)")
 _TEXT_ESCAPE = re.compile(r"\\([%$&_#{}])")
+# amsmath's alignment environments, which latex2mathml does not know: it shows their `&` and runs the
+# rows together on one line (Chrome ignores its <mspace linebreak>). Written as the array they stand for.
+_ALIGN_ENV = re.compile(r"\\begin\{(aligned|align\*?|split|alignat\*?|alignedat|gathered|gather\*?)\}(\{\d+\})?(.*?)\\end\{\1\}", re.S)
+_EQUATION_ENV = re.compile(r"\\begin\{(equation\*?)\}(.*?)\\end\{\1\}", re.S)
+_ROW_END = re.compile(r"\\\\(?:\[[^\]]*\])?")  # \\ or \\[4pt]
+_AMP = re.compile(r"(?<!\\)&")
 
 
 @lru_cache(maxsize=4096)
@@ -41,13 +47,31 @@ def to_mathml(tex: str, display: bool) -> tuple[str, str]:
     """-> (MathML, "") or ("", error message). Cached: notes repeat formulas."""
     try:
         # latex2mathml lacks \arg (it knows \max, \log...): write it as the operator it is
-        out = convert(_ARG.sub(r"\\operatorname{arg}", tex), display="block" if display else "inline")
+        out = convert(amsmath_as_array(_ARG.sub(r"\\operatorname{arg}", tex)), display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises many types on bad input
         return "", _describe(exc)
     unknown = _UNKNOWN.search(out)
     if unknown:
         return "", f"unknown command {unknown.group(1)}"
     return clean_html(_MTEXT.sub(_escape_text, out)), ""
+
+
+def amsmath_as_array(tex: str) -> str:
+    """`\\begin{aligned} a &= b \\\\ … \\end{aligned}` (and align, split, alignat, gathered, gather)
+    -> `\\begin{array}{rl} …`: columns right, left, right, … as amsmath aligns them; gather centred.
+    `equation` keeps only its body."""
+    tex = _EQUATION_ENV.sub(lambda m: m.group(2), tex)
+    return _ALIGN_ENV.sub(_as_array, tex)
+
+
+def _as_array(m: re.Match[str]) -> str:
+    body = m.group(3)
+    if m.group(1).startswith("gather"):
+        spec = "c"
+    else:
+        cols = max(len(_AMP.findall(row)) for row in _ROW_END.split(body)) + 1
+        spec = "".join("rl"[i % 2] for i in range(cols))
+    return "\\begin{array}{" + spec + "}" + _ROW_END.sub(lambda _: "\\\\", body) + "\\end{array}"
 
 
 def _escape_text(m: re.Match[str]) -> str:
