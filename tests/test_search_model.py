@@ -57,3 +57,28 @@ def test_encode_keeps_each_text_with_its_vector():
     assert ((own * got).sum(1) > 0.9999).all()
     back = ref.encode(texts[::-1])
     assert ((back[::-1] * got).sum(1) > 0.9999).all()
+
+
+def test_a_text_gets_the_same_bits_in_any_batch():
+    """Each text is padded by its own length (MiniLM.PAD_TO), so its vector does not depend on
+    what it is embedded with: a build after deleting .kb-cache equals a warm one, bit for bit.
+    (Padded to the batch's longest, bfloat16 changed the bits of most chunks between batchings.)"""
+    words = "vault note link graph plugin theme sync phone backup search tag daily journal".split()
+    texts = [" ".join(words[(i * 5 + j) % len(words)] for j in range(2 + (i * 11) % 70)) for i in range(48)]
+    fast = MiniLM(packaged_model_path())
+    together = fast.encode(texts)
+    alone = np.concatenate([fast.encode([t]) for t in texts[:12]])
+    assert np.array_equal(together[:12], alone)
+    assert np.array_equal(fast.encode(texts[::3]), together[::3])  # other neighbours, other batch widths
+
+
+def test_cache_of_another_scheme_is_embedded_again(tmp_path):
+    from kb.search.embed import EmbeddingCache, HashEmbedder
+
+    e = HashEmbedder(packaged_model_path() / "vocab.txt")
+    EmbeddingCache(tmp_path, e.model_id, e.dims, scheme="pad8-bfloat16-cpu").embed(e, ["a note", "another"], False)
+    assert e.calls == 2
+    EmbeddingCache(tmp_path, e.model_id, e.dims, scheme="pad8-bfloat16-cpu").embed(e, ["a note", "another"], False)
+    assert e.calls == 2  # same scheme: read back
+    EmbeddingCache(tmp_path, e.model_id, e.dims, scheme="pad8-float32-cpu").embed(e, ["a note", "another"], False)
+    assert e.calls == 4  # made another way: embedded again, not mixed in

@@ -25,6 +25,7 @@ class Embedder(Protocol):
     dims: int
     vocab_path: Path  # WordPiece vocab.txt of the model's tokenizer
     calls: int  # number of texts embedded so far (the cache test counts them)
+    scheme: str  # how its vectors are made, besides the model (EmbeddingCache drops a cache of another)
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
@@ -150,12 +151,41 @@ class MiniLM:
             pieces.extend(map(len, enc))
         return sorted(range(len(texts)), key=lambda i: (-pieces[i], -len(texts[i]), i))
 
+    # Each text is padded to the next multiple of PAD_TO pieces, whatever its batch. In bfloat16 a text's
+    # vector depends on how many pad pieces follow it (2026-12-06: 244 of 300 obsidian-hub chunks changed
+    # bits between two batchings), so with "pad to the batch's longest" a build after deleting .kb-cache
+    # differed from a warm one. With the padding fixed by the text alone, its vector was bit-identical
+    # alone, in batches of 7 or 32 of any make-up, and on 1 or 2 threads: the same vault builds the same site.
+    # Multiples of 8 (bf16, 2 threads, interleaved rounds): 600 chunks 374-384/s against 316-347 before (the
+    # pieces are counted once, not re-sorted by sentence-transformers), 2,000 windows of 2-7 words 1,585-1,617/s
+    # against 1,749-1,772; multiples of 16 cost the short windows 25%, of 4 gained nothing over 8.
+    PAD_TO = 8
+
+    @property
+    def scheme(self) -> str:
+        """What a cached vector depends on besides the text (kb.search.embed.EmbeddingCache)."""
+        return f"pad{self.PAD_TO}-{self.precision}-{self.device}"
+
     def _encode(self, texts: list[str]) -> np.ndarray:
-        """texts in batches of BATCH as given (each call sorts only within its own batch)."""
-        out = [self.model.encode(texts[i : i + self.BATCH], batch_size=self.BATCH, normalize_embeddings=True,
-                                 show_progress_bar=False, convert_to_numpy=True)
-               for i in range(0, len(texts), self.BATCH)]
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self.dims), np.float32)
+        """texts in batches of at most BATCH texts of the same padded length (see PAD_TO)."""
+        import torch
+
+        tok, top = self.model.tokenizer, self.model.max_seq_length
+        clean = [t.strip() for t in texts]  # as sentence-transformers' own tokenize does
+        lengths = [len(ids) for ids in tok(clean, truncation=True, max_length=top)["input_ids"]]
+        buckets: dict[int, list[int]] = {}
+        for i, n in enumerate(lengths):
+            buckets.setdefault(max(n, min(-(-n // self.PAD_TO) * self.PAD_TO, top)), []).append(i)
+        out = np.zeros((len(texts), self.dims), np.float32)
+        for width, idx in sorted(buckets.items(), reverse=True):
+            for s in range(0, len(idx), self.BATCH):
+                part = idx[s : s + self.BATCH]
+                feats = tok([clean[i] for i in part], padding="max_length", truncation=True, max_length=width,
+                            return_tensors="pt")
+                with torch.inference_mode():
+                    emb = self.model({k: v.to(self.device) for k, v in feats.items()})["sentence_embedding"]
+                out[part] = emb.float().cpu().numpy()
+        return out
 
     def _probe_threads(self, part: list[str]) -> tuple[np.ndarray, int]:
         """Encode a few texts of a slice with all threads and as many with one; keep the faster count
@@ -212,6 +242,7 @@ class HashEmbedder:
         from kb.search.tokenize import WordPiece
 
         self.model_id = f"hash-{dims}"
+        self.scheme = "hash"
         self.dims = dims
         self.vocab_path = vocab_path
         self.wordpiece = WordPiece.from_file(vocab_path)
@@ -275,8 +306,12 @@ def _no_hf_progress_bars() -> Iterator[None]:
 class EmbeddingCache:
     """sha256(model id + text) -> vector, one .npz per model under `<vault>/.kb-cache/`."""
 
-    def __init__(self, folder: Path, model_id: str, dims: int, kind: str = "embed", dtype: type = np.float32) -> None:
+    def __init__(self, folder: Path, model_id: str, dims: int, kind: str = "embed", dtype: type = np.float32,
+                 scheme: str = "") -> None:
         self.folder = folder
+        # how the vectors were made (MiniLM.scheme: padding, precision, device): a cache of another scheme is
+        # embedded again, so a warm build gives what a fresh one would (one file per model, replaced)
+        self.scheme = scheme
         self.dtype = dtype  # as stored: float16 for the query encoder's teacher windows (half the disk)
         # kind: "embed" for chunks, "windows" for the query encoder's teacher (kb.search.static)
         self.file = folder / f"{kind}-{hashlib.sha256(model_id.encode()).hexdigest()[:12]}.npz"
@@ -286,7 +321,8 @@ class EmbeddingCache:
         if self.file.is_file():
             try:
                 with np.load(self.file) as z:
-                    if z["vecs"].shape[1:] == (dims,):
+                    made = str(z["scheme"]) if "scheme" in z.files else ""
+                    if z["vecs"].shape[1:] == (dims,) and made == scheme:
                         self.vectors = dict(zip((bytes(k) for k in z["keys"]), z["vecs"], strict=True))
             except (OSError, ValueError, KeyError) as exc:
                 print(f"kb: ignoring unreadable embedding cache {self.file}: {exc}", file=sys.stderr)
@@ -318,5 +354,5 @@ class EmbeddingCache:
         vecs = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dims), np.float32)
         tmp = self.file.with_suffix(".tmp.npz")
         np.savez(tmp, keys=np.array([np.frombuffer(k, np.uint8) for k in keys], np.uint8).reshape(len(keys), 16),
-                 vecs=vecs.astype(self.dtype))
+                 vecs=vecs.astype(self.dtype), scheme=np.array(self.scheme))
         os.replace(tmp, self.file)

@@ -108,7 +108,7 @@ def related(ctx: BuildContext) -> None:
     if embedder is None:
         state.report.append("lexical only (no embeddings)")
         return
-    cache = EmbeddingCache(ctx.vault / ".kb-cache", embedder.model_id, embedder.dims)
+    cache = EmbeddingCache(ctx.vault / ".kb-cache", embedder.model_id, embedder.dims, scheme=embedder.scheme)
     before, start = embedder.calls, time.perf_counter()
     state.vectors = cache.embed(embedder, [c.text for c in chunks], progress=sys.stderr.isatty())
     done = embedder.calls - before
@@ -160,7 +160,8 @@ def _window_teacher(ctx: BuildContext, e: Embedder) -> Callable[[list[str]], np.
 
     def teach(texts: list[str]) -> np.ndarray:
         t = time.perf_counter()
-        cache = EmbeddingCache(ctx.vault / ".kb-cache", e.model_id, e.dims, kind="windows", dtype=np.float16)
+        cache = EmbeddingCache(ctx.vault / ".kb-cache", e.model_id, e.dims, kind="windows", dtype=np.float16,
+                               scheme=e.scheme)
         before = e.calls
         vecs = cache.embed(e, texts, progress=sys.stderr.isatty())
         if e.calls > before:
