@@ -156,9 +156,9 @@ class MiniLM:
     # bits between two batchings), so with "pad to the batch's longest" a build after deleting .kb-cache
     # differed from a warm one. With the padding fixed by the text alone, its vector was bit-identical
     # alone, in batches of 7 or 32 of any make-up, and on 1 or 2 threads: the same vault builds the same site.
-    # Multiples of 8 (bf16, 2 threads, interleaved rounds): 600 chunks 374-384/s against 316-347 before (the
-    # pieces are counted once, not re-sorted by sentence-transformers), 2,000 windows of 2-7 words 1,585-1,617/s
-    # against 1,749-1,772; multiples of 16 cost the short windows 25%, of 4 gained nothing over 8.
+    # Multiples of 8 (bf16, 2 threads, interleaved rounds): 600 chunks 390-400/s against 303-340 before (each
+    # text tokenized once here, not again inside sentence-transformers), 2,000 windows of 2-7 words 1,638-1,655/s
+    # against 1,632-1,718; multiples of 16 cost the short windows 25%, of 4 gained nothing over 8.
     PAD_TO = 8
 
     @property
@@ -171,17 +171,18 @@ class MiniLM:
         import torch
 
         tok, top = self.model.tokenizer, self.model.max_seq_length
-        clean = [t.strip() for t in texts]  # as sentence-transformers' own tokenize does
-        lengths = [len(ids) for ids in tok(clean, truncation=True, max_length=top)["input_ids"]]
+        # tokenized once (strip: as sentence-transformers' own tokenize does), then padded batch by batch
+        enc = tok([t.strip() for t in texts], truncation=True, max_length=top)
         buckets: dict[int, list[int]] = {}
-        for i, n in enumerate(lengths):
+        for i, ids in enumerate(enc["input_ids"]):
+            n = len(ids)
             buckets.setdefault(max(n, min(-(-n // self.PAD_TO) * self.PAD_TO, top)), []).append(i)
         out = np.zeros((len(texts), self.dims), np.float32)
         for width, idx in sorted(buckets.items(), reverse=True):
             for s in range(0, len(idx), self.BATCH):
                 part = idx[s : s + self.BATCH]
-                feats = tok([clean[i] for i in part], padding="max_length", truncation=True, max_length=width,
-                            return_tensors="pt")
+                rows = {key: [enc[key][i] for i in part] for key in enc.keys()}
+                feats = tok.pad(rows, padding="max_length", max_length=width, return_tensors="pt")
                 with torch.inference_mode():
                     emb = self.model({k: v.to(self.device) for k, v in feats.items()})["sentence_embedding"]
                 out[part] = emb.float().cpu().numpy()
