@@ -12,7 +12,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -113,19 +113,19 @@ class MiniLM:
             return np.zeros((0, self.dims), np.float32)
         import torch
 
-        # longest first, in slices: the thread count is re-chosen as we go
-        order = self._by_length(texts)
+        # tokenized once; longest first, in slices: the thread count is re-chosen as we go
+        enc = self.model.tokenizer([t.strip() for t in texts], truncation=True, max_length=self.model.max_seq_length)
+        order = self._by_length(enc["input_ids"], texts)
         out = np.zeros((len(texts), self.dims), np.float32)
         before = torch.get_num_threads()
         try:
             for n, start in enumerate(_progress(range(0, len(order), self.SLICE), progress)):
                 idx = order[start : start + self.SLICE]
-                part = [texts[i] for i in idx]
-                if self.device == "cpu" and self.max_threads > 1 and n % self.PROBE_EVERY == 0 and len(part) >= 4 * self.PROBE_TEXTS:
-                    out[idx], self.threads = self._probe_threads(part)
+                if self.device == "cpu" and self.max_threads > 1 and n % self.PROBE_EVERY == 0 and len(idx) >= 4 * self.PROBE_TEXTS:
+                    out[idx], self.threads = self._probe_threads(enc, idx)
                 else:
                     torch.set_num_threads(self.threads)
-                    out[idx] = self._encode(part)
+                    out[idx] = self._encode(enc, idx)
         finally:
             torch.set_num_threads(before)
         return _normalize(out)
@@ -137,19 +137,15 @@ class MiniLM:
     # 2 threads, bf16, two rounds): 16 -> 287/318 chunks/s, 32 -> 312/324, 64 -> 305/303, 128 -> 285/267.
     BATCH = 32
 
-    def _by_length(self, texts: list[str]) -> list[int]:
-        """Indices of texts, most word pieces first (ties: longer string, then index).
+    @staticmethod
+    def _by_length(ids: list[list[int]], texts: list[str]) -> list[int]:
+        """Indices of texts, most word pieces (`ids`) first (ties: longer string, then index).
 
         Batches are then cut from this order as it is, so texts of one batch have about the same
         number of pieces: sentence-transformers sorts by characters, and on 600 obsidian-hub chunks
         its batches of 16 were 30% padding, against 9% by pieces (bf16: 212-216 -> 240-264 chunks/s).
         """
-        tok = self.model.tokenizer
-        pieces: list[int] = []
-        for i in range(0, len(texts), 4096):
-            enc = tok(texts[i : i + 4096], truncation=True, max_length=self.model.max_seq_length)["input_ids"]
-            pieces.extend(map(len, enc))
-        return sorted(range(len(texts)), key=lambda i: (-pieces[i], -len(texts[i]), i))
+        return sorted(range(len(texts)), key=lambda i: (-len(ids[i]), -len(texts[i]), i))
 
     # Each text is padded to the next multiple of PAD_TO pieces, whatever its batch. In bfloat16 a text's
     # vector depends on how many pad pieces follow it (2026-12-06: 244 of 300 obsidian-hub chunks changed
@@ -157,7 +153,7 @@ class MiniLM:
     # differed from a warm one. With the padding fixed by the text alone, its vector was bit-identical
     # alone, in batches of 7 or 32 of any make-up, and on 1 or 2 threads: the same vault builds the same site.
     # Multiples of 8 (bf16, 2 threads, interleaved rounds): 600 chunks 390-400/s against 303-340 before (each
-    # text tokenized once here, not again inside sentence-transformers), 2,000 windows of 2-7 words 1,638-1,655/s
+    # text tokenized once, not again inside sentence-transformers), 2,000 windows of 2-7 words 1,638-1,655/s
     # against 1,632-1,718; multiples of 16 cost the short windows 25%, of 4 gained nothing over 8.
     PAD_TO = 8
 
@@ -166,29 +162,27 @@ class MiniLM:
         """What a cached vector depends on besides the text (kb.search.embed.EmbeddingCache)."""
         return f"pad{self.PAD_TO}-{self.precision}-{self.device}"
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        """texts in batches of at most BATCH texts of the same padded length (see PAD_TO)."""
+    def _encode(self, enc: Mapping[str, list[list[int]]], idx: list[int]) -> np.ndarray:
+        """Vectors of the tokenized texts enc[...][i] for i in idx (the text strip()ped, as sentence-transformers'
+        own tokenize does), in batches of at most BATCH texts of the same padded length (see PAD_TO)."""
         import torch
 
         tok, top = self.model.tokenizer, self.model.max_seq_length
-        # tokenized once (strip: as sentence-transformers' own tokenize does), then padded batch by batch
-        enc = tok([t.strip() for t in texts], truncation=True, max_length=top)
         buckets: dict[int, list[int]] = {}
-        for i, ids in enumerate(enc["input_ids"]):
-            n = len(ids)
-            buckets.setdefault(max(n, min(-(-n // self.PAD_TO) * self.PAD_TO, top)), []).append(i)
-        out = np.zeros((len(texts), self.dims), np.float32)
-        for width, idx in sorted(buckets.items(), reverse=True):
-            for s in range(0, len(idx), self.BATCH):
-                part = idx[s : s + self.BATCH]
-                rows = {key: [enc[key][i] for i in part] for key in enc.keys()}
-                feats = tok.pad(rows, padding="max_length", max_length=width, return_tensors="pt")
+        for row, i in enumerate(idx):  # a truncated text has top pieces, so no width is below its text
+            buckets.setdefault(min(-(-len(enc["input_ids"][i]) // self.PAD_TO) * self.PAD_TO, top), []).append(row)
+        out = np.zeros((len(idx), self.dims), np.float32)
+        for width, rows in sorted(buckets.items(), reverse=True):
+            for s in range(0, len(rows), self.BATCH):
+                part = rows[s : s + self.BATCH]
+                batch = {key: [enc[key][idx[r]] for r in part] for key in enc.keys()}
+                feats = tok.pad(batch, padding="max_length", max_length=width, return_tensors="pt")
                 with torch.inference_mode():
                     emb = self.model({k: v.to(self.device) for k, v in feats.items()})["sentence_embedding"]
                 out[part] = emb.float().cpu().numpy()
         return out
 
-    def _probe_threads(self, part: list[str]) -> tuple[np.ndarray, int]:
+    def _probe_threads(self, enc: Mapping[str, list[list[int]]], part: list[int]) -> tuple[np.ndarray, int]:
         """Encode a few texts of a slice with all threads and as many with one; keep the faster count
         for the rest of the slice and the slices up to the next probe.
 
@@ -208,11 +202,11 @@ class MiniLM:
             sample = part[k:probe:2]  # alternate texts: both samples have about the same lengths
             torch.set_num_threads(threads)
             t = time.perf_counter()
-            out[k:probe:2] = self._encode(sample)
-            rate[threads] = sum(map(len, sample)) / max(time.perf_counter() - t, 1e-9)
+            out[k:probe:2] = self._encode(enc, sample)
+            rate[threads] = sum(len(enc["input_ids"][i]) for i in sample) / max(time.perf_counter() - t, 1e-9)
         best = max(rate, key=lambda t: (rate[t], t))
         torch.set_num_threads(best)
-        out[probe:] = self._encode(part[probe:])
+        out[probe:] = self._encode(enc, part[probe:])
         return out, best
 
     def encode_token_ids(self, ids: list[int]) -> np.ndarray:
