@@ -115,6 +115,26 @@ def test_result_shows_the_section_holding_the_query_word(tmp_path):
     assert len(idx.search("xqzvplk wrrbtt")) == 10  # still the nearest by meaning; the box and CLI say so
 
 
+def test_a_footer_found_in_most_notes_is_shown_as_its_note_but_still_indexed(tmp_path):
+    footer = "\n\n# This note in GitHub\n\n[Edit In GitHub](https://example.org/edit) | Copy this note\n"
+    files = {p: body + footer for p, body in vault(24).items()}
+    files["odd.md"] = "# Odd one\n\nA note without the footer.\n\n## This note in GitHub\n\nBut its own words here.\n"
+    r = build_hash(tmp_path, files)
+    chunks = r.ctx.extra["search"].chunks
+    shown = [c for c in chunks if "Edit In GitHub" in c.text]
+    assert len(shown) == 24  # still embedded and indexed with its text
+    first = {}
+    for c in chunks:
+        first.setdefault(c.path, c)
+    assert all(c.heading == c.anchor == "" and c.snippet == first[c.path].snippet != "" for c in shown)
+    own = next(c for c in chunks if c.path == "odd.md" and c.heading)
+    assert (own.heading, own.anchor) == ("This note in GitHub", "this-note-in-github")  # not a repeat: as is
+    top = SiteIndex(r.ctx.out).search("Edit In GitHub", k=3)[0]
+    assert top.anchor == "" and top.heading == "" and "GitHub" not in top.snippet
+    few = build_hash(tmp_path / "few", {p: body + footer for p, body in vault(19).items()})
+    assert all(c.heading == "This note in GitHub" for c in few.ctx.extra["search"].chunks if "Edit In" in c.text)
+
+
 def test_sharded_vocabulary_tokenizes_like_the_whole(wp):
     from kb.search.index import vocab_files, word_vocab_shards
     from kb.search.tokenize import basic_tokens

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kb.model import Note
 from kb.paths import anchor as make_anchor
@@ -130,3 +130,32 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
     if not chunks:  # a note with only a title still deserves to be found
         chunks.append(Chunk(f"{note.path}#:0", note.path, "", "", note.title, ""))
     return chunks
+
+
+def boilerplate_as_note_top(chunks: list[Chunk], titles: dict[str, str]) -> list[Chunk]:
+    """Show a template section as the note itself: a section found word for word (below the title) in a
+    tenth of the notes or more, and in at least 20, links to the note's top with the note's first snippet.
+
+    obsidian-hub closes 6,545 of 6,571 notes with "# This note in GitHub / Edit In GitHub | Copy this note",
+    and 67 of 1,450 results of the bench queries showed that heading and snippet. Only what the result shows
+    changes: the text stays embedded and indexed as it is, because what such a chunk matches is its note's
+    title. Replacing its text with the title alone was measured worse (obsidian-hub, 3 quantizer seeds:
+    exact MiniLM hit@10 0.747 -> 0.724, the default 0.693 -> 0.617), and leaving it out too (chunk_all)."""
+    floor = max(20, len(titles) // 10)
+    notes_with: dict[str, set[str]] = {}
+    for c in chunks:
+        notes_with.setdefault(_below_title(c, titles), set()).add(c.path)
+    common = {body for body, paths in notes_with.items() if len(paths) >= floor}
+    if not common:
+        return chunks
+    first_snippet: dict[str, str] = {}
+    for c in chunks:
+        if _below_title(c, titles) not in common:
+            first_snippet.setdefault(c.path, c.snippet)
+    return [replace(c, heading="", anchor="", snippet=first_snippet.get(c.path, ""))
+            if _below_title(c, titles) in common else c for c in chunks]
+
+
+def _below_title(c: Chunk, titles: dict[str, str]) -> str:
+    title = titles.get(c.path, "")
+    return c.text[len(title):] if c.text.startswith(title) else c.text

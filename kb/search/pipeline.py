@@ -13,7 +13,7 @@ import numpy as np
 
 from kb.model import BuildContext, Note
 from kb.parallel import fork_map
-from kb.search.chunk import Chunk, note_chunks
+from kb.search.chunk import Chunk, boilerplate_as_note_top, note_chunks
 from kb.search.counting import piece_counter
 from kb.search.embed import Embedder, EmbeddingCache, load_embedder, packaged_model_path
 from kb.search.tokenize import WordPiece
@@ -51,9 +51,10 @@ def _counter(embedder: Embedder | None) -> Callable[[str], int]:
 def chunk_all(ctx: BuildContext, count: Callable[[str], int], memo: dict[str, tuple] | None = None) -> list[Chunk]:
     """Every note's chunks, in note order; on every core for big vaults (kb.parallel).
 
-    Template sections repeated in many notes (obsidian-hub's "Edit In GitHub" footer closes 6,547
+    Template sections repeated in many notes (obsidian-hub's "Edit In GitHub" footer closes 6,545
     notes) are kept: leaving out bodies found in 5+ notes was measured worse on obsidian-hub
-    (default hit@10 0.632 -> 0.598, full-model 0.770 -> 0.713).
+    (default hit@10 0.632 -> 0.598, full-model 0.770 -> 0.713). They are only shown as their note's
+    top (kb.search.chunk.boilerplate_as_note_top).
 
     `memo` (kb serve, one dict per session) keeps each note's chunks with what they are cut from,
     so a refresh after an edit re-chunks only the notes that changed (obsidian-hub: 1.45 s serial)."""
@@ -103,6 +104,7 @@ def related(ctx: BuildContext) -> None:
         embedder = None
     count = _counter(embedder)
     chunks = chunk_all(ctx, count, ctx.extra.get("chunk_memo"))
+    chunks = boilerplate_as_note_top(chunks, {p: n.title for p, n in ctx.notes.items()})
     state = SearchState(chunks, embedder=embedder)
     ctx.extra["search"] = state
     if embedder is None:
