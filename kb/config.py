@@ -35,6 +35,9 @@ class Config:
     # true: a single newline is a line break, as in Obsidian with "Strict line breaks" off (its default);
     # false: CommonMark, where a single newline joins the lines (Hugo, Jekyll, MkDocs, Quartz)
     line_breaks: bool = False
+    # the folded "build problems" box on a note's page: for the author, not the visitors of a published
+    # site, so kb serve always shows it and kb build only when asked
+    problems_on_pages: bool = False
     search: SearchConfig = field(default_factory=SearchConfig)
     path: Path | None = None  # the kb.toml this came from
 

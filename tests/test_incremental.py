@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from kb.build import build
@@ -152,7 +153,7 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
 
 def test_bad_note_reports_and_fix_clears(tmp_path):
     vault = write_vault(tmp_path / "v", VAULT)
-    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
+    ctx = build(vault, tmp_path / "site", replace(CFG, problems_on_pages=True), embed=False).ctx
     rb = Rebuilder(ctx)
     write_vault(vault, {"e.md": "---\ntitle: [broken\n---\n# E\n"})
     out = rb.apply({"e.md"})

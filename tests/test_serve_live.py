@@ -95,7 +95,7 @@ def test_fifty_quick_edits_end_with_last_content(session):
         assert status == 200 and marker in page, rel
     assert fetch(s, "/n7/")[0] == 404 and fetch(s, "/extra/")[0] == 404
     assert s.batches < 50  # bursts were merged
-    assert_same_as_full_build(vault, s.out, vault.parent, CFG)
+    assert_same_as_full_build(vault, s.out, vault.parent, s.config)  # kb serve: problems_on_pages
 
 
 def test_error_banner_then_fix_and_non_utf8(session):
@@ -245,4 +245,4 @@ def test_attachments_leave_the_site_with_their_last_embed_or_file(session, tmp_p
     (s.vault / "a.md").write_text("# A\n![[beach.png]]\n", encoding="utf-8")
     assert s.wait_idle()
     assert (s.out / "beach.png").read_bytes().endswith(b"fak2")
-    assert_same_as_full_build(s.vault, s.out, tmp_path, CFG)
+    assert_same_as_full_build(s.vault, s.out, tmp_path, s.config)

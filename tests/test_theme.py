@@ -84,11 +84,20 @@ def test_toc_only_for_notes_with_sections(make_site):
     assert '<nav class="toc"' not in (r.ctx.out / "short/index.html").read_text(encoding="utf-8")
 
 
-def test_build_problems_are_listed_on_the_page_folded(make_site):
-    r = make_site({"a.md": "See [[missing]].\n"})
+def test_build_problems_are_listed_on_the_page_folded_only_when_asked(tmp_path):
+    from conftest import write_vault
+
+    from kb.build import build
+    from kb.config import Config
+
+    vault = write_vault(tmp_path / "v", {"a.md": "See [[missing]].\n"})
+    r = build(vault, tmp_path / "site", Config(problems_on_pages=True), embed=False)
     html = (r.ctx.out / "a/index.html").read_text(encoding="utf-8")
     assert '<details class="build-problems">' in html
     assert "1 build problem in this note" in html and "unresolved link [[missing]]" in html
+    public = build(vault, tmp_path / "public", Config(), embed=False)  # the default: visitors don't see them
+    assert "build-problems" not in (public.ctx.out / "a/index.html").read_text(encoding="utf-8")
+    assert [d.code for d in public.ctx.diagnostics] == ["unresolved-link"]  # still reported in the terminal
 
 
 def test_home_lists_descriptions_and_drafts_stay_out(demo):

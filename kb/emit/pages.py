@@ -47,7 +47,8 @@ def note_context(ctx: BuildContext, note: Note) -> dict[str, Any]:
         if b.source in notes
     ]
     related = [{"title": notes[p].title, "url": notes[p].url} for p in note.related if p in notes]
-    return {**base_context(ctx), "note": note, "backlinks": backlinks, "related": related, "problems": ctx.extra.get("problems", {}).get(note.path, [])}
+    problems = ctx.extra.get("problems", {}).get(note.path, []) if ctx.config.problems_on_pages else []
+    return {**base_context(ctx), "note": note, "backlinks": backlinks, "related": related, "problems": problems}
 
 
 def render_note(ctx: BuildContext, env: jinja2.Environment, note: Note) -> str:

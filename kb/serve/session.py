@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -77,7 +77,7 @@ class Session:
         vault_arg: str | None = None,
         quiet: bool = False,
     ) -> None:
-        self.vault, self.out, self.config = vault.resolve(), out.resolve(), config
+        self.vault, self.out, self.config = vault.resolve(), out.resolve(), replace(config, problems_on_pages=True)
         self.embed, self.debounce, self.quiet = embed, debounce, quiet
         # to find kb.toml again as the CLI did ("": from the working folder's kb.toml)
         self.vault_arg, self.cwd = str(self.vault) if vault_arg is None else vault_arg, Path.cwd()
@@ -286,7 +286,8 @@ class Session:
     def _full_build(self, first: bool = False) -> None:
         try:
             if not first:
-                self.vault, self.config = find_vault(self.vault_arg, self.cwd)
+                self.vault, config = find_vault(self.vault_arg, self.cwd)
+                self.config = replace(config, problems_on_pages=True)  # the preview shows each note's problems
                 self.http.prefix = self.config.prefix
             cold = first and not (self.out / "index.html").is_file()
             # never wait for the model here: kb.search.live embeds in the background
