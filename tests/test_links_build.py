@@ -163,6 +163,30 @@ def test_a_heading_link_inside_an_embedded_note_points_at_that_note(make_site):
     assert 'href="#details"' in (r.ctx.out / "selfref" / "index.html").read_text()
 
 
+def test_same_page_fragment_links_are_checked_like_links_to_other_notes(make_site):
+    own = (
+        "---\ntitle: Own\n---\n"
+        "[id](#local-part) [words](#LOCAL%20part) [blk](#^b1)\n"  # an exact id, the heading's words, a block
+        "[bad](#Nope) [gone](#^gone)\n"
+        "[[#local part]] [[#^b1]] [[#Missing]]\n\n## Local Part\npara ^b1\n"
+    )
+    # embedded, Own's links point at Own's page, and their warnings are Own's (once), not the host's
+    r = make_site({"Own.md": own, "Host.md": "![[Own]]\n\n## Nope\n"})
+    assert [d.format() for d in r.diagnostics] == [
+        "Own.md:5: warning[missing-heading] block '#^gone' not found in Own.md; linking to the note",
+        "Own.md:5: warning[missing-heading] heading '#Nope' not found in Own.md; linking to the note",
+        "Own.md:6: warning[missing-heading] heading '#Missing' not found in Own.md; linking to the note",
+    ]
+    body = read(r.ctx.out, "own/index.html").split('<div class="note-body">')[1].split("</div>")[0]
+    hrefs = re.findall(r'<a (?:class="internal" )?href="([^"]*)"', body)
+    assert hrefs == ["#local-part", "#local-part", "#%5Eb1", "/own/", "/own/", "#local-part", "#%5Eb1", "/own/"]
+    embed = read(r.ctx.out, "host/index.html").split('<div class="embed"')[1].split("</div>")[0]
+    assert re.findall(r'href="([^"]*)"', embed) == [
+        "/own/", "/own/#local-part", "/own/#local-part", "/own/#%5Eb1", "/own/", "/own/", "/own/#local-part", "/own/#%5Eb1", "/own/",
+    ]  # never a bare "#nope" into the host's own "## Nope"
+    assert dead_links(r.ctx.out) == [] and dead_fragments(r.ctx.out) == []
+
+
 def test_images_in_raw_html_are_vault_files_found_and_copied(make_site):
     r = make_site({
         "notes/Raw.md": '<p align="center"><img src="../pics/a b.png" width="200"></p>\n\nInline <img src="pics/a b.png"> and <img src="gone.png">\n',

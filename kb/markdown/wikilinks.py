@@ -21,7 +21,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
-from kb.markdown.env import MEDIA_EXT, RenderEnv, embed_key, fragment, media_html
+from kb.markdown.env import MEDIA_EXT, RenderEnv, embed_key, media_html
 from kb.model import Link
 
 MAX_EMBED_DEPTH = 8
@@ -139,8 +139,12 @@ def render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opti
     kb: RenderEnv | None = env.get("kb")
     href = str(tok.attrGet("href") or "")
     if kb is not None and href.startswith("#") and len(href) > 1:
-        # [text](#Section%20B): Obsidian's markdown-link form of a heading in this note
-        tok.attrSet("href", fragment(unquote(href[1:])))
+        # [text](#Section%20B): Obsidian's markdown-link form of a heading in this note. Resolved
+        # as [[#Section B]] is: matched against this note's headings and blocks, and a missing one
+        # warns and links to the note's top; inside an embed it points at the embedded note's page
+        # (and warns only when that note is built itself), never into the host page
+        new = kb.resolve_link("", unquote(href[1:]), _line_of(tokens, idx), f"[…]({href})")
+        tok.attrSet("href", new or href)  # never None: "" is the note itself
     elif kb is not None and href and not _SCHEME.match(href) and not href.startswith(("#", "//")):
         path, _, frag = href.partition("#")
         frag = unquote(frag)  # markdown links percent-encode the heading: #Heading%20with%20colon
