@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.config import Config
-from kb.diagnostics import by_note, unique_sorted
+from kb.diagnostics import by_note, plural, unique_sorted
 from kb.emit.assets import emit_assets
 from kb.emit.common import fresh_output
 from kb.emit.feeds import emit_feeds
@@ -53,8 +53,8 @@ class BuildResult:
 
     def summary(self) -> str:
         return (
-            f"built {len(self.ctx.notes)} notes, {self.pages} pages, "
-            f"{self.warnings} warnings in {self.seconds:.2f} s -> {self.ctx.out}"
+            f"built {plural(len(self.ctx.notes), 'note')}, {plural(self.pages, 'page')}, "
+            f"{plural(self.warnings, 'warning')} in {self.seconds:.2f} s -> {self.ctx.out}"
         )
 
 

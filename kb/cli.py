@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from kb.config import ConfigError, find_vault
+from kb.diagnostics import plural
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -23,7 +24,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     report(result.diagnostics)
     print(result.summary())
     if args.strict and result.diagnostics:
-        print(f"kb build: --strict: {len(result.diagnostics)} warnings", file=sys.stderr)
+        print(f"kb build: --strict: {plural(len(result.diagnostics), 'warning')}", file=sys.stderr)
         return 1
     return 0
 

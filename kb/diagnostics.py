@@ -23,3 +23,8 @@ def by_note(diags: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:
     for d in unique_sorted(diags):
         out.setdefault(d.path, []).append(d)
     return out
+
+
+def plural(n: int, word: str) -> str:
+    """'1 warning', '2 warnings': the counts kb prints read as English."""
+    return f"{n} {word}{'' if n == 1 else 's'}"

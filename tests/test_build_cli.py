@@ -21,8 +21,9 @@ def test_strict_turns_warnings_into_failure(tmp_path, capsys):
     vault = write_vault(tmp_path / "v", {"a.md": "[[missing]]\n"})
     assert main(["build", str(vault), "--out", str(tmp_path / "s")]) == 0
     assert main(["build", str(vault), "--out", str(tmp_path / "s"), "--strict"]) == 1
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "a.md:1: warning[unresolved-link] unresolved link [[missing]]" in err
+    assert "built 1 note, " in out and ", 1 warning in " in out and "--strict: 1 warning\n" in err  # not "1 warnings"
 
 
 def test_summary_line(tmp_path, capsys):

@@ -57,7 +57,7 @@ def test_build_process_flushes_its_report_and_keeps_its_exit_status(tmp_path: Pa
     assert proc.returncode == 1
     assert "a.md:3: warning[frontmatter]" in proc.stderr
     assert "a.md:4: warning[unresolved-link]" in proc.stderr and "--strict: 2 warnings" in proc.stderr
-    assert proc.stdout.startswith("built 1 notes") and (tmp_path / "site" / "a" / "index.html").is_file()
+    assert proc.stdout.startswith("built 1 note, ") and (tmp_path / "site" / "a" / "index.html").is_file()
 
 
 def test_unchanged_bytes_are_not_rewritten(tmp_path: Path, renames: list[str]):

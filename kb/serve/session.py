@@ -24,7 +24,7 @@ from watchdog.observers import Observer
 
 from kb.build import BuildError, build, template_error
 from kb.config import Config, ConfigError, find_vault
-from kb.diagnostics import report
+from kb.diagnostics import plural, report
 from kb.emit.assets import emit_assets
 from kb.load import NOTE_EXT, ignored, output_globs, walk
 from kb.model import BuildContext
@@ -281,7 +281,7 @@ class Session:
         if urls:
             self.http.hub.send("reload", {"urls": urls})
             n = sum(1 for u in outcome.written if u.endswith(".html"))
-            self._say(f"rebuilt {n} pages in {outcome.seconds * 1000:.0f} ms")
+            self._say(f"rebuilt {plural(n, 'page')} in {outcome.seconds * 1000:.0f} ms")
 
     def _full_build(self, first: bool = False) -> None:
         try:
@@ -341,7 +341,7 @@ class Session:
         urls = sorted(self.config.prefix + ctx.notes[p].url for p in changed)
         if urls:
             self.http.hub.send("reload", {"urls": urls})
-            self._say(f"search index updated; related notes rewritten on {len(written)} pages")
+            self._say(f"search index updated; related notes rewritten on {plural(len(written), 'page')}")
 
     def _start_search(self, ctx: BuildContext) -> None:
         """Search runs beside the rebuilds: the first build wrote a lexical index at once,
