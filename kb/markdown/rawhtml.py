@@ -71,7 +71,7 @@ class SafeRenderer(RendererHTML):
         return local_sources(tokens[idx].content, env, int((tokens[idx].meta or {}).get("line", 0)))
 
 
-_SRC = re.compile(r"""(<(?:img|source|video|audio)\b[^>]*?\ssrc\s*=\s*)(["'])([^"'<>]*)\2""", re.I)
+_SRC = re.compile(r"""(<(?:img|source|video|audio)\b[^>]*?\s)(src\s*=\s*)(["'])([^"'<>]*)\3""", re.I)
 
 
 def local_sources(content: str, env: Any, line: int) -> str:
@@ -81,10 +81,12 @@ def local_sources(content: str, env: Any, line: int) -> str:
         return content
 
     def one(m: re.Match[str]) -> str:
-        src = html.unescape(m.group(3))
+        src = html.unescape(m.group(4))
         if not is_local(src):
             return m.group(0)
         url = kb.resolve_file(src.split("#")[0].split("?")[0], line, f'src="{src}"')
-        return m.group(0) if url is None else f"{m.group(1)}{m.group(2)}{html.escape(url, quote=True)}{m.group(2)}"
+        if url is None:  # warned; no request for a file the site lacks (or one outside it: ../../etc/passwd)
+            return m.group(1)
+        return f"{m.group(1)}{m.group(2)}{m.group(3)}{html.escape(url, quote=True)}{m.group(3)}"
 
     return _SRC.sub(one, content)
