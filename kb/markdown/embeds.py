@@ -24,10 +24,14 @@ from kb.markdown.env import MEDIA_EXT, RenderEnv
 _BREAKS = {"softbreak", "hardbreak"}
 
 
-def is_block_embed(tok: Token) -> bool:
+def is_block_embed(tok: Token, kb: RenderEnv | None = None) -> bool:
+    """A note embed that will be transcluded as a <div>. With `kb`, one that renders inline instead
+    is not: a target that resolves to no note (an "unresolved" <span>), or no transclusion here."""
     if tok.type != "wikilink" or not tok.meta.get("embed"):
         return False
-    return posixpath.splitext(tok.meta["target"])[1].lower() not in MEDIA_EXT
+    if posixpath.splitext(tok.meta["target"])[1].lower() in MEDIA_EXT:
+        return False
+    return kb is None or (kb.embed_html is not None and kb.resolver.note(tok.meta["target"], kb.path) is not None)
 
 
 def _trim(children: list[Token]) -> list[Token]:
@@ -49,12 +53,12 @@ def _paragraph(open_tok: Token, inline: Token, children: list[Token], first: boo
     return [p_open, text, Token("paragraph_close", "p", -1, block=True, level=open_tok.level)]
 
 
-def _split(tokens: list[Token], i: int) -> list[Token]:
+def _split(tokens: list[Token], i: int, kb: RenderEnv | None) -> list[Token]:
     open_tok, inline = tokens[i - 1], tokens[i]
     out: list[Token] = []
     segment: list[Token] = []
     for child in inline.children or []:
-        if not is_block_embed(child):
+        if not is_block_embed(child, kb):
             segment.append(child)
             continue
         if _trim(segment):
@@ -72,20 +76,21 @@ _TITLES = {"heading_open", "callout_title_open"}
 
 def _unwrap(state: StateCore) -> None:
     tokens = state.tokens
+    kb: RenderEnv | None = state.env.get("kb")
     i = len(tokens) - 2
     while i > 0:
         tok = tokens[i]
         if tok.type == "inline" and tokens[i - 1].type in _TITLES:
             for child in tok.children or []:
-                if is_block_embed(child):
+                if is_block_embed(child, kb):
                     child.meta["in_title"] = True
         elif (
             tok.type == "inline"
             and tokens[i - 1].type == "paragraph_open"
             and not tokens[i - 1].hidden
-            and any(is_block_embed(c) for c in tok.children or [])
+            and any(is_block_embed(c, kb) for c in tok.children or [])
         ):
-            tokens[i - 1 : i + 2] = _split(tokens, i)
+            tokens[i - 1 : i + 2] = _split(tokens, i, kb)
         i -= 1
 
 
