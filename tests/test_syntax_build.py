@@ -75,6 +75,17 @@ def test_math_is_mathml_and_dollars_are_text(make_site):
     assert "costs $5 and $10." in page and diags(r) == []
 
 
+def test_aligned_math_carries_its_alignment_to_the_site(make_site):
+    """Chromium ignores columnalign, so the built site's CSS aligns by it (tests/test_syntax_browser.py measures it)."""
+    r = make_site({"a.md": "$$\n\\begin{aligned} a &= b \\\\ c + d &= e \\end{aligned}\n$$\n\n$$\n\\begin{cases} 1 & x \\end{cases}\n$$\n"})
+    page = read(r.ctx.out, "a/index.html")
+    assert page.count('<mtd columnalign="right">') == 2 and page.count('<mtd columnalign="left">') == 4
+    assert '<mtable displaystyle="true"' in page  # align*: style.css sets its rows in display style, pairs touching
+    css = read(r.ctx.out, "static/style.css")
+    assert "mtd[columnalign=right] { text-align: right; text-align: -webkit-right; }" in css
+    assert "mtd[columnalign=left] { text-align: left; text-align: -webkit-left; }" in css
+
+
 def test_duplicate_title_h1_is_dropped(make_site):
     r = make_site({"a.md": "# My Title\n\nBody\n\n## Part\n", "b.md": "---\ntitle: Other\n---\n# Different\n"})
     a = read(r.ctx.out, "a/index.html")

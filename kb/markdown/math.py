@@ -34,12 +34,23 @@ _UNKNOWN = re.compile(r"<mi>(\\[A-Za-z]+)</mi>")
 _MTEXT = re.compile(r"(<mtext\b[^>]*>)(.*?)(</mtext>)", re.S)
 _BARE_AMP = re.compile(r"&(?!#?[A-Za-z0-9]+;)")
 _TEXT_ESCAPE = re.compile(r"\\([%$&_#{}])")
-# amsmath's alignment environments, which latex2mathml does not know: it shows their `&` and runs the
-# rows together on one line (Chrome ignores its <mspace linebreak>). Written as the array they stand for.
+# amsmath's alignment environments: latex2mathml knows align* (a right/left table marked displaystyle="true",
+# its relations after an empty <mi/> as in TeX's `{}=`) but not aligned, alignat or gathered (it shows their
+# `&` and runs the rows together; Chrome ignores its <mspace linebreak>). Written as align*, gather as an array.
 _ALIGN_ENV = re.compile(r"\\begin\{(aligned|align\*?|split|alignat\*?|alignedat|gathered|gather\*?)\}(\{\d+\})?(.*?)\\end\{\1\}", re.S)
 _EQUATION_ENV = re.compile(r"\\begin\{(equation\*?)\}(.*?)\\end\{\1\}", re.S)
 _ROW_END = re.compile(r"\\\\(?:\[[^\]]*\])?")  # \\ or \\[4pt]
-_AMP = re.compile(r"(?<!\\)&")
+# TeX's spacing where latex2mathml's markup gets another one in Chromium (MathML Core's operator dictionary).
+# Ordinary symbols it writes as <mo>: an operator missing from the dictionary gets 0.28em on both sides
+# ("− ∞ ,"), and `/`, `|`, `\\|` get operator space though TeX sets them tight ("p/(1−p)", "Y|x").
+_ORD_MO = re.compile(r"<mo>(&#x0221E;|&#x02205;|&#x02202;|&#x02207;)</mo>")  # ∞ ∅ ∂ ∇
+_TIGHT_MO = re.compile(r'<mo((?: stretchy="false"| fence="false")*)>(&#x0002F;|&#x0007C;|&#x02016;)</mo>')  # / | ‖
+# Binary/relation symbols it writes as <mi>, which get no space at all: \sim as "~" ("x~Bern"), \pm.
+_AS_MO = {"<mi>&#x0007E;</mi>": "<mo>&#x0223C;</mo>", "<mi>&#x000B1;</mi>": "<mo>&#x000B1;</mo>"}
+# A sign is unary in TeX after nothing, an operator, a relation, punctuation or an opening bracket; Chromium
+# infers form="prefix" (no space) only for the first child of a row, so "(−x", "= −b", "{−1, +1}" were spaced.
+_SIGN = re.compile(r"(<(?:math|mrow|mtd|msqrt|mstyle)\b[^>]*(?<!/)>|<mo\b([^>]*)>([^<]*)</mo>)<mo>(&#x02212;|&#x0002B;|&#x000B1;|&#x02213;)</mo>")
+_CLOSING = set(")]}|!\u2016\u27e9\u2309\u230b\u2032\u22ef\u2026")  # and ‖ ⟩ ⌉ ⌋ ′ ⋯ …: the sign after them is binary
 
 
 @lru_cache(maxsize=4096)
@@ -53,25 +64,45 @@ def to_mathml(tex: str, display: bool) -> tuple[str, str]:
     unknown = _UNKNOWN.search(out)
     if unknown:
         return "", f"unknown command {unknown.group(1)}"
-    return clean_html(_MTEXT.sub(_escape_text, out)), ""
+    return clean_html(tex_spacing(_MTEXT.sub(_escape_text, out))), ""
+
+
+def tex_spacing(mathml: str) -> str:
+    """latex2mathml's MathML (entities as it writes them) -> the same with TeX's spacing in Chromium."""
+    mathml = _ORD_MO.sub(r'<mi mathvariant="normal">\1</mi>', mathml)
+    mathml = _TIGHT_MO.sub(r'<mo\1 lspace="0" rspace="0">\2</mo>', mathml)
+    for mi, mo in _AS_MO.items():
+        mathml = mathml.replace(mi, mo)
+    for _ in range(3):  # "--x", "(-+x)": a sign made prefix may be what makes the next one unary
+        signed = _SIGN.sub(_prefix_sign, mathml)
+        if signed == mathml:
+            break
+        mathml = signed
+    return mathml
+
+
+def _prefix_sign(m: re.Match[str]) -> str:
+    attrs, before = m.group(2), m.group(3)
+    opening = attrs is not None and 'form="prefix"' in attrs  # \\left| opens, its bar is no closing one
+    if before is not None and not opening and (not before or html.unescape(before) in _CLOSING):
+        return m.group(0)  # after a closing bracket or an ordinary symbol: binary, as it was
+    return f'{m.group(1)}<mo form="prefix">{m.group(4)}</mo>'
 
 
 def amsmath_as_array(tex: str) -> str:
-    """`\\begin{aligned} a &= b \\\\ … \\end{aligned}` (and align, split, alignat, gathered, gather)
-    -> `\\begin{array}{rl} …`: columns right, left, right, … as amsmath aligns them; gather centred.
+    """`\\begin{aligned} a &= b \\\\ … \\end{aligned}` (and align, split, alignat)
+    -> `\\begin{align*} …`: columns right, left, right, … as amsmath aligns them (style.css keys its
+    spacing on the table's displaystyle="true"); gather(ed) -> `\\begin{array}{c}`, centred.
     `equation` keeps only its body."""
     tex = _EQUATION_ENV.sub(lambda m: m.group(2), tex)
     return _ALIGN_ENV.sub(_as_array, tex)
 
 
 def _as_array(m: re.Match[str]) -> str:
-    body = m.group(3)
+    body = _ROW_END.sub(lambda _: "\\\\", m.group(3))
     if m.group(1).startswith("gather"):
-        spec = "c"
-    else:
-        cols = max(len(_AMP.findall(row)) for row in _ROW_END.split(body)) + 1
-        spec = "".join("rl"[i % 2] for i in range(cols))
-    return "\\begin{array}{" + spec + "}" + _ROW_END.sub(lambda _: "\\\\", body) + "\\end{array}"
+        return "\\begin{array}{c}" + body + "\\end{array}"
+    return "\\begin{align*}" + body + "\\end{align*}"
 
 
 def _escape_text(m: re.Match[str]) -> str:
