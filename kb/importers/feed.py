@@ -14,6 +14,7 @@ from typing import Any
 
 import feedparser
 
+from kb.importers.body import summary_of
 from kb.importers.html2md import html_to_markdown
 from kb.importers.item import ImportedItem, normalize_tags
 from kb.importers.text import text_to_markdown
@@ -133,9 +134,10 @@ def entry_item(entry: Any, index: int, removed: Counter, feed_id: str = "") -> I
     guid = entry.get("id") or link or "sha1:" + hashlib.sha1(f"{title}|{iso_date(entry)}".encode()).hexdigest()
     guid = global_guid(str(guid), feed_id)
     summary = entry.get("summary", "")
-    description = ""
     if summary and summary != raw:  # a separate, shorter description exists
         description = plain(summary, entry.get("summary_detail"))
+    else:  # the content is all there is (Hugo's RSS puts it in <description>): derive one
+        description = summary_of(body)
     extra: dict[str, Any] = {}
     images = [e.get("href") for e in entry.get("enclosures", []) if str(e.get("type", "")).startswith("image/")]
     if images and is_url(images[0]):

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from kb.importers.body import summary_of
 from kb.importers.item import ImportedItem, normalize_tags
 from kb.load import as_list
 
@@ -207,7 +208,9 @@ def post_item(path: Path, root: Path, dialect: str) -> tuple[ImportedItem, list[
         source_url=str(meta.pop("canonical_url", "") or rel),
         date=iso(when),
         author=str(meta.pop("author", "") or ""),
-        description=str(meta.pop("description", "") or meta.pop("summary", "") or meta.pop("excerpt", "") or ""),
+        # none in the frontmatter: derived as Hugo's .Summary / Jekyll's excerpt would be
+        description=str(meta.pop("description", "") or meta.pop("summary", "") or meta.pop("excerpt", "") or "")
+        or summary_of(body),
         tags=normalize_tags(tags_raw + cats),
         original_categories=cats,
         extra=meta,

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from kb.importers.body import demote_headings
 from kb.importers.item import ImportedItem, Report
 from kb.load import parse_yaml, split_frontmatter
 from kb.paths import slugify
@@ -49,7 +50,10 @@ def note_text(item: ImportedItem) -> str:
         if key not in meta and key != HASH_KEY:
             meta[key] = value
     fm = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    body = item.body_markdown if item.body_markdown.endswith("\n") else item.body_markdown + "\n"
+    # demoted here, where every source kind's body is finalised: the hash below covers the note as
+    # written, so a re-import compares like with like (unchanged / updated / edited since import)
+    body = demote_headings(item.body_markdown, item.title)
+    body = body if body.endswith("\n") else body + "\n"
     unhashed = f"---\n{fm}---\n\n{body}"
     return with_hash(unhashed)
 
