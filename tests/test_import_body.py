@@ -1,5 +1,5 @@
 """Imported bodies: H1 sections demoted (one H1 per page, a Contents box), summaries for posts
-without one."""
+without one, and notes named by their vault path in import messages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from kb.build import build
+from kb.cli import main
 from kb.config import Config
 from kb.importers import import_source
 from kb.importers.body import SUMMARY_MAX, demote_headings, summary_of
@@ -113,3 +114,25 @@ def test_notes_imported_before_the_change_update_unless_edited(tmp_path):
     report = import_source(str(HUGO), vault)
     assert report.skipped == [("why-the-sigmoid.md", "skipped: edited since import")]
     assert "My note." in sigmoid.read_text(encoding="utf-8") and tidy.is_file()
+
+
+def test_messages_name_the_note_by_its_path_in_the_vault(tmp_path, capsys):
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "kb.toml").write_text('title = "Notes"\n', encoding="utf-8")
+    into = vault / "imported" / "hugo"
+    assert main(["import", str(HUGO), "--into", str(into)]) == 0
+    assert "created: imported/hugo/why-the-sigmoid.md" in capsys.readouterr().out
+    note = into / "why-the-sigmoid.md"
+    note.write_text(note.read_text(encoding="utf-8").replace("That is all.", "Edited."), encoding="utf-8")
+    feed = tmp_path / "feed.xml"
+    feed.write_text(HUGO.read_text(encoding="utf-8").replace("That is all.", "That is all, revised."), encoding="utf-8")
+    assert main(["import", str(feed), "--into", str(into)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped: edited since import: imported/hugo/why-the-sigmoid.md" in out
+    # a kb.toml beside the vault that names it (`vault = "content"`): paths are in that vault
+    project = tmp_path / "project"
+    (project / "content").mkdir(parents=True)
+    (project / "kb.toml").write_text('vault = "content"\n', encoding="utf-8")
+    assert main(["import", str(HUGO), "--into", str(project / "content" / "posts")]) == 0
+    assert "created: posts/why-the-sigmoid.md" in capsys.readouterr().out

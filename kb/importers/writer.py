@@ -129,6 +129,23 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def vault_of(into: Path) -> Path:
+    """The vault `into` is part of, for naming notes in messages: `--into vault/imported` must
+    report 'imported/post.md', which the user can find, not 'post.md'. The nearest folder up
+    from `into` with a kb.toml (or the vault that kb.toml names); `into` itself without one."""
+    from kb.config import ConfigError, find_vault
+
+    here = into.resolve()
+    for folder in (here, *here.parents):
+        if (folder / "kb.toml").is_file():
+            try:
+                vault = find_vault(None, folder)[0]
+            except ConfigError:  # a broken kb.toml still marks the vault's folder
+                return folder
+            return vault if inside(here, vault) else folder
+    return here
+
+
 @dataclass
 class Writer:
     into: Path
@@ -139,9 +156,11 @@ class Writer:
     def __post_init__(self) -> None:
         self.index = guid_index(self.into)
         self.taken: set[Path] = set()
+        self.vault = vault_of(self.into)
 
     def rel(self, path: Path) -> str:
-        return path.relative_to(self.into).as_posix() if inside(path, self.into) else str(path)
+        """How messages name a note: its path in the vault."""
+        return path.resolve().relative_to(self.vault).as_posix() if inside(path, self.vault) else str(path)
 
     def new_path(self, item: ImportedItem) -> Path:
         base = slug_for(item.title)
