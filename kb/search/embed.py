@@ -12,10 +12,10 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -59,6 +59,20 @@ def _progress(items: range, show: bool) -> Iterable[int]:
     return tqdm(items, desc="Embedding (slices of 256 chunks)", unit="slice")
 
 
+def _quiet_load(load: Callable[[], Any]) -> Any:
+    """Load without transformers' "Loading weights" bar: it printed on every build and every kb serve
+    start, for a step of under a second. kb's own bar (first embedding of a vault) is not affected."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return load()
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
 class MiniLM:
     """sentence-transformers model loaded by path, offline; bf16 on CPU when it is supported."""
 
@@ -73,7 +87,7 @@ class MiniLM:
         torch.set_num_threads(self.max_threads)
         self.threads = self.max_threads
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+        self.model = _quiet_load(lambda: SentenceTransformer(str(path), device=self.device, local_files_only=True))
         self.model.max_seq_length = 256
         self.model_id = f"{path.name if path.name != 'model' else 'all-MiniLM-L6-v2'}"
         dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
