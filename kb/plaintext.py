@@ -3,7 +3,9 @@ result snippets and backlink contexts (`for_display`)."""
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Callable
 
 _COMMENT = re.compile(r"<!--.*?-->|%%.*?%%", re.S)
 _EMBED = re.compile(r"!\[\[[^\]]*\]\]|!\[[^\]]*\]\([^)]*\)")
@@ -103,16 +105,28 @@ def display_links(md: str) -> str:
 
 def for_display(text: str) -> str:
     """Plain text (strip_markup's output) cleaned for a one-line snippet: no single-star emphasis,
-    callout markers, rules, heading marks or display math; inline math keeps its TeX without the
-    dollars; whitespace collapsed."""
+    callout markers, rules, heading marks or display math; inline math stays `$…$` (pages render it:
+    `math_in_text`; a search snippet shows the TeX a note's author wrote); whitespace collapsed."""
     # a markdown escape (\$, \*) stands for its character, which no rule below may take for markup:
     # parked as a private-use character until the end
     text = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), text)
     text = _DISPLAY_MATH.sub(" ", text)
-    text = _INLINE_MATH.sub(r"\1", text)
     text = _CALLOUT.sub(" ", text)
     text = _RULE.sub(" ", text)
     text = _ATX.sub("", text)
     text = _EMPHASIS.sub(r"\2", text)
     text = _PARKED.sub(lambda m: chr(ord(m.group(0)) - 0xE000), text)
     return " ".join(text.split())
+
+
+def math_in_text(text: str, render: Callable[[str], str | None]) -> str:
+    """HTML of display text (for_display's output) with each inline `$…$` as `render(tex)` gives it
+    (MathML) and the rest escaped; a formula that fails to render stays as its escaped source."""
+    out: list[str] = []
+    last = 0
+    for m in _INLINE_MATH.finditer(text):
+        out.append(html.escape(text[last : m.start()]))
+        out.append(render(m.group(1)) or html.escape(m.group(0)))
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)

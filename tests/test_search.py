@@ -80,7 +80,7 @@ def test_title_h1_chunk_links_to_the_page_top_and_snippets_read_as_text(tmp_path
     assert [(c.anchor, c.heading) for c in chunks] == [("", ""), ("mobile", "Mobile")]
     page = (r.ctx.out / r.ctx.notes["sync.md"].url / "index.html").read_text()
     assert 'id="mobile"' in page
-    assert chunks[0].snippet == "Keep the laptop and phone in step. Tip Use x^2 = y here."
+    assert chunks[0].snippet == "Keep the laptop and phone in step. Tip Use $x^2 = y$ here."  # inline TeX as written
     from kb.plaintext import for_display
 
     assert for_display(r"a cake $6. A single \$ is escaped, \*not emphasis\* and *emphasis*") == (

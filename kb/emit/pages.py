@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from kb.emit.common import page_path, write
 from kb.model import BuildContext, Note
 from kb.paths import slugify
+from kb.plaintext import math_in_text
 
 
 def by_date(notes: Iterable[Note]) -> list[Note]:
@@ -40,9 +42,11 @@ def base_context(ctx: BuildContext) -> dict[str, Any]:
 
 
 def note_context(ctx: BuildContext, note: Note) -> dict[str, Any]:
+    from kb.markdown.math import inline_mathml  # here: kb.markdown imports this module (tag_url)
+
     notes = ctx.notes
     backlinks = [
-        {"title": notes[b.source].title, "url": notes[b.source].url, "context": b.context}
+        {"title": notes[b.source].title, "url": notes[b.source].url, "context": Markup(math_in_text(b.context, inline_mathml))}
         for b in sorted(note.backlinks, key=lambda b: (notes[b.source].title.lower(), b.source))
         if b.source in notes
     ]

@@ -67,6 +67,12 @@ def to_mathml(tex: str, display: bool) -> tuple[str, str]:
     return clean_html(tex_spacing(_MTEXT.sub(_escape_text, out))), ""
 
 
+def inline_mathml(tex: str) -> str | None:
+    """Inline MathML of `tex`, or None when it does not convert (the caller shows the source)."""
+    out, error = to_mathml(tex.strip(), False)
+    return None if error else out
+
+
 def tex_spacing(mathml: str) -> str:
     """latex2mathml's MathML (entities as it writes them) -> the same with TeX's spacing in Chromium."""
     mathml = _ORD_MO.sub(r'<mi mathvariant="normal">\1</mi>', mathml)
