@@ -78,10 +78,23 @@ def test_seed001_plain_text(tmp_path):
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()][2:]  # chrome line, title line
     assert len(lines) > 50
     paras = {html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", html_, re.S)}
+    heads = [html.unescape(h) for h in re.findall(r"<h2 id=[^>]*>(.*?)</h2>", html_, re.S)]
+    items = {html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", html_, re.S)}
+    # the post and section titles a scraper left as bare lines are headings: the page gets its Contents
+    assert {"Fineweb", "Neural Networks", "Reinforcement Learning", "Upside", "Downsides", "Objectives",
+            "E-commerce Image Similarity via Visual Embeddings", "Kullback-Leibler divergence", "Mutual Information",
+            "Poisson Regression", "Expectation Maximization", "Reflections on quitting my ML job"} <= set(heads)
+    assert len(heads) > 35 and '<nav class="toc"' in html_
+    assert not [h for h in heads if h.endswith((".", ":", "!")) or h in ("Image", "image") or ". " in h]
+    # lines that started with a bullet or a number are list items
+    assert {"Catalog Similarity:", "Nose strips", "Meditate"} <= items
+    bullet = re.compile(r"^(?:[•◦▪‣·]|[-*](?=\s)|\d{1,3}[.)])\s*")
+    lines = [bullet.sub("", ln) for ln in lines]
+    paras |= set(heads) | items
     blocks = [html.unescape(re.sub(r"<[^>]+>", "", b)) for b in re.findall(r"<pre.*?</pre>", html_, re.S)]
     code = {ln.strip() for b in blocks for ln in b.splitlines() if ln.strip()}
     tex = re.compile(r"\\\(.+?\\\)|\\\[.+?\\\]")
-    # every line without LaTeX survives as written: one paragraph each, or a line of a code block
+    # every line without LaTeX survives as written: one paragraph, heading or list item each, or a line of a code block
     assert [ln for ln in lines if not tex.search(ln) and ln not in paras and ln not in code] == []
     # the post's seven Python snippets are fenced, indentation kept, and no prose went with them
     assert len(blocks) == 7 and html_.count('<code class="language-python">') == 7
@@ -91,7 +104,7 @@ def test_seed001_plain_text(tmp_path):
     raw = text.splitlines()
     spans = [(400, 403), (409, 432), (439, 449), (459, 462), (467, 498), (502, 503), (509, 516)]
     assert code == {raw[i].strip() for a, b in spans for i in range(a - 1, b) if raw[i].strip()}
-    assert "<p>Image</p>" in html_ and "<p>Expectation Maximization</p>" in html_
+    assert "<p>Image</p>" in html_ and '<h2 id="expectation-maximization">Expectation Maximization</h2>' in html_
     # \( \) and \[ \] LaTeX renders as math: one <math> per formula, the words around it kept
     formulas = sum(len(tex.findall(ln)) for ln in lines)
     assert formulas > 10 and html_.count("<math") == formulas and "\\(" not in html_

@@ -55,12 +55,14 @@ def test_prose_around_the_code_stays_paragraphs():
     md = text_to_markdown(POST.read_text(encoding="utf-8"))
     outside = re.sub(r"^```\w*\n.*?\n```$", "", md, flags=re.S | re.M)
     paras = [p.strip() for p in outside.split("\n\n") if p.strip()]
-    for line in ("Image", "Esimation", "Poisson Regression", "Expectation Maximization", "Promising!",
-                 "We will simulate an example of the latest case, for an airline with simple toy data.",
-                 "Let's visualize the results to have a clear intuition.", "Reflections on quitting my ML job"):
+    for line in ("Image", "Esimation", "Reflections on quitting my ML job", "Promising!", "We will simulate an example of the latest case, for an airline with simple toy data.",
+                 "Let's visualize the results to have a clear intuition."):
         assert line in paras
+    for line in ("Poisson Regression", "Expectation Maximization"):
+        assert "## " + line in paras  # a short line that opens a section (not "Esimation", before a short line,
+        # nor the excerpt's last line)
     assert "OK, here is our alternative. What we can do, a bit more sophisticated" in outside
-    assert not any(p.startswith(("import", "plt.", "#", "\\#")) for p in paras)
+    assert not any(p.startswith(("import", "plt.", "\\#")) or (p.startswith("#") and not p.startswith("## ")) for p in paras)
 
 
 def test_comment_in_code_is_not_a_heading_in_the_page(tmp_path):
@@ -72,7 +74,7 @@ def test_comment_in_code_is_not_a_heading_in_the_page(tmp_path):
     assert any("    # Step 3: E-step\n" in p for p in pres)
     headings = " ".join(re.findall(r"<h[1-6][^>]*>(.*?)</h[1-6]>", page, re.S))
     assert "Step" not in headings and "Plot the data" not in headings and "Estimated" not in headings
-    assert "<p>Image</p>" in page and "<p>Expectation Maximization</p>" in page
+    assert "<p>Image</p>" in page and '<h2 id="expectation-maximization">Expectation Maximization</h2>' in page
 
 
 PROSE = """Notes from a trip
@@ -118,3 +120,17 @@ def test_a_lone_clear_line_is_code_a_lone_borderline_line_is_not():
 def test_fence_outgrows_backticks_inside_the_code():
     md = text_to_markdown("Code:\n\nimport os\nx = os.getenv('A') or '```'\n")
     assert "````python\nimport os\nx = os.getenv('A') or '```'\n````" in md
+
+
+def test_short_lines_that_open_a_section_become_headings_and_bullets_lists():
+    md = text_to_markdown(
+        "Why it matters\n\nA long paragraph that explains the point in some detail, well past sixty characters.\n\n"
+        "Things to try\n\n• Magnesium\n• Nose strips\n1. first step\n2. second step\n\n"
+        "It's like going to school.\n\nAnother paragraph long enough to follow a heading if there were one here.\n\n"
+        "Deep Learning, Bishop\nWikipedia\nimage\n\nThe end of it all, one more long line of prose to close the text.\n"
+    )
+    assert "## Why it matters\n\nA long paragraph" in md
+    assert "## Things to try\n\n- Magnesium\n- Nose strips\n1. first step\n2. second step\n\n" in md
+    # a sentence, a run of short lines (references) and a scraper's image placeholder stay paragraphs
+    assert "\n\nIt's like going to school.\n\n" in md and "\n\nDeep Learning, Bishop\n\nWikipedia\n\nimage\n\n" in md
+    assert md.count("## ") == 2

@@ -62,15 +62,68 @@ def text_to_markdown(text: str) -> str:
     """Plain text: every line is a paragraph (scraped text has one paragraph per line);
     blank-line runs collapse; markdown characters are escaped so the text shows as written.
     `#word` hashtags stay tags; \\( \\) and \\[ \\] LaTeX becomes math. Runs of source
-    code become fenced blocks, kept as written (see kb.importers.codeblocks)."""
+    code become fenced blocks, kept as written (see kb.importers.codeblocks). A short line that
+    introduces a paragraph, a list or code becomes a `##` heading (`is_heading`), and lines
+    that start with a bullet (•, ◦, ▪, -, *) or a number ("1.") become list items."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    parts, pos = [], 0
+    parts: list[tuple[str, str]] = []  # (kind, markdown): kind "p", "h", "item" or "code"
+    pos = 0
     for start, end, block in fenced_blocks(lines):
-        parts += [_escape_line(ln.strip()) for ln in lines[pos:start] if ln.strip()]
-        parts.append(block)
+        parts += _prose(lines[pos:start])
+        parts.append(("code", block))
         pos = end
-    parts += [_escape_line(ln.strip()) for ln in lines[pos:] if ln.strip()]
-    return "\n\n".join(parts) + "\n"
+    parts += _prose(lines[pos:])
+    out: list[str] = []
+    for i, (kind, md) in enumerate(parts):
+        nxt = parts[i + 1] if i + 1 < len(parts) else ("", "")
+        if kind == "h" and is_heading(md, nxt):
+            md = "## " + md
+        out.append(md)
+        # items of one list stay together (a tight list); everything else is its own block
+        out.append("\n" if kind == "item" and nxt[0] == "item" else "\n\n")
+    return "".join(out).rstrip("\n") + "\n"
+
+
+_BULLET = re.compile(r"^(?:[•◦▪‣·]|[-*](?=\s))\s*")
+_NUMBERED = re.compile(r"^(\d{1,3})[.)]\s+(?=\S)")
+# a heading: a short line that starts like a title and does not end like a sentence or a lead-in
+_HEADING_LINE = re.compile(r"^[A-Z0-9][^\n]{0,79}$")
+_SENTENCE_END = (".", ",", ";", ":", "!", "…", '"', "'")
+_PLACEHOLDERS = {"image", "figure", "video", "photo", "embed"}  # what a scraper leaves for a lost picture
+
+
+def _prose(lines: list[str]) -> list[tuple[str, str]]:
+    """Lines outside code as ("item", "- …") for bullets and numbers, else ("h", line) when the line
+    could be a heading (text_to_markdown decides, as it needs the next block) and ("p", line)."""
+    out: list[tuple[str, str]] = []
+    for raw in lines:
+        ln = raw.strip()
+        if not ln:
+            continue
+        bullet, numbered = _BULLET.match(ln), _NUMBERED.match(ln)
+        if bullet and ln[bullet.end() :]:
+            out.append(("item", "- " + _escape_line(ln[bullet.end() :])))
+        elif numbered:
+            out.append(("item", f"{numbered.group(1)}. " + _escape_line(ln[numbered.end() :])))
+        else:
+            out.append(("h" if _could_head(ln) else "p", _escape_line(ln)))
+    return out
+
+
+def _could_head(line: str) -> bool:
+    return (bool(_HEADING_LINE.match(line)) and len(line.split()) <= 12 and not line.endswith(_SENTENCE_END)
+            and ". " not in line  # two sentences
+            and line.lower() not in _PLACEHOLDERS and not line.startswith(("\\(", "\\[", "$")))
+
+
+def is_heading(line: str, nxt: tuple[str, str]) -> bool:
+    """A heading candidate is one when what follows is what a heading introduces: a paragraph clearly
+    longer than itself, a list or code. A run of short lines (a reference list, an address, a
+    poem) stays paragraphs, and so does the last line."""
+    kind, md = nxt
+    if kind in ("item", "code"):
+        return True
+    return kind in ("p", "h") and len(md) >= max(60, len(line) + 20)
 
 
 def first_line_title(lines: list[str]) -> tuple[str, int]:
