@@ -111,6 +111,8 @@ def test_seed001_plain_text(tmp_path):
     words = " ".join(html.unescape(re.sub(r"<math.*?</math>|<[^>]+>", " ", p)) for p in re.findall(r"<p>(.*?)</p>", html_, re.S))
     assert all(w in words for ln in lines if tex.search(ln) for w in tex.sub(" ", ln).split())
     assert "Skip to content" not in html_.split("<article", 1)[-1]
+    # the home page lists it with its opening prose, as it lists imported posts
+    assert "I previously had a blog where I used to write about technical topics" in page(site, "")
 
 
 def test_seed002_obsidian_notes(tmp_path):

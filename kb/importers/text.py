@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kb.importers.body import summary_of
 from kb.importers.codeblocks import code_spans, fenced_blocks
 from kb.importers.html2md import escape_text
 from kb.importers.item import ImportedItem
@@ -156,6 +157,7 @@ def text_item(path: Path, raw: str, kind: str, title: str | None) -> tuple[Impor
     item = ImportedItem(
         title=title or inferred or path.stem,
         body_markdown=body,
+        description=summary_of(body),  # the home page lists it, as it does an imported post's
         guid=f"file:{path.name}",
         source_url=str(path),
         label=str(path),
