@@ -125,6 +125,8 @@ def test_seed002_obsidian_notes(tmp_path):
     html_ = page(site, name[:-3])
     assert 'href="https://youtu.be/yrgrhUyUyDc"' in html_
     assert "WebLLM is an open-source JavaScript framework" in html_
+    assert "LIT \U0001f525 Locked Image Tuning" in html_ and "\u00f0\u0178" not in html_  # its one mojibake, repaired
+    assert any("repaired 1 mis-decoded line" in w for w in report.warnings)
 
 
 def _feed_latex(path: Path) -> list[tuple[str, str]]:

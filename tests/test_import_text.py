@@ -134,3 +134,15 @@ def test_short_lines_that_open_a_section_become_headings_and_bullets_lists():
     # a sentence, a run of short lines (references) and a scraper's image placeholder stay paragraphs
     assert "\n\nIt's like going to school.\n\n" in md and "\n\nDeep Learning, Bishop\n\nWikipedia\n\nimage\n\n" in md
     assert md.count("## ") == 2
+
+
+def test_mojibake_is_repaired_and_reported_correct_text_is_left_alone(tmp_path):
+    from kb.importers.text import text_item
+
+    good = "Caf\u00e9 \u201ccurly\u201d \u2014 2 \u00d7 3 \u2265 5 \u00b5s\n"
+    src = tmp_path / "notes.md"
+    item, warnings = text_item(src, "# Notes\n\nLIT \u00f0\u0178\u201d\u00a5 Locked Image Tuning\n\n" + good, "markdown", None)
+    assert "LIT \U0001f525 Locked Image Tuning" in item.body_markdown and good in item.body_markdown
+    assert warnings == [f"{src}: repaired 1 mis-decoded line (mojibake)"]
+    item, warnings = text_item(src, "# Notes\n\n" + good, "markdown", None)
+    assert good in item.body_markdown and warnings == []

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ftfy import fix_encoding
+
+from kb.diagnostics import plural
 from kb.importers.body import summary_of
 from kb.importers.codeblocks import code_spans, fenced_blocks
 from kb.importers.html2md import escape_text
@@ -140,8 +143,15 @@ def first_line_title(lines: list[str]) -> tuple[str, int]:
 def text_item(path: Path, raw: str, kind: str, title: str | None) -> tuple[ImportedItem, list[str]]:
     """-> (item, warnings). kind is 'text' or 'markdown'."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    warnings: list[str] = []
+    # UTF-8 read as another encoding somewhere before it reached the file ("ðŸ”¥" for 🔥): ftfy undoes
+    # exactly that and leaves correct text, curly quotes included, alone
+    repaired = fix_encoding(text)
+    if repaired != text:
+        warnings.append(f"{path}: repaired {plural(_changed_lines(text, repaired), 'mis-decoded line')} (mojibake)")
+        text = repaired
     lines, dropped = drop_chrome(text.split("\n"))
-    warnings = [f"{path}: dropped page chrome line {d!r}" for d in dropped]
+    warnings += [f"{path}: dropped page chrome line {d!r}" for d in dropped]
     inferred, first = first_line_title(lines)
     if kind == "markdown":
         m = _HEADING.match(lines[first].strip()) if first >= 0 else None
@@ -163,3 +173,7 @@ def text_item(path: Path, raw: str, kind: str, title: str | None) -> tuple[Impor
         label=str(path),
     )
     return item, warnings
+
+
+def _changed_lines(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a.split("\n"), b.split("\n"), strict=False))
