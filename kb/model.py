@@ -51,7 +51,7 @@ class Heading:
 @dataclass
 class Backlink:
     source: str  # vault path of the linking note
-    context: str  # plain-text snippet around the link
+    context: str  # plain-text snippet around the link; inline TeX between plaintext.MATH_OPEN and MATH_CLOSE
 
 
 @dataclass

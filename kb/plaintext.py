@@ -103,14 +103,21 @@ def display_links(md: str) -> str:
     return _DISPLAY_LINK.sub(lambda m: m.group(3) or " › ".join(x for x in (m.group(1), m.group(2)) if x), md)
 
 
-def for_display(text: str) -> str:
+MATH_OPEN, MATH_CLOSE = "\ue100", "\ue101"  # around inline TeX in for_display(math="mark") text
+_MARKED_MATH = re.compile("\ue100(.*?)\ue101")
+_MATH_MODES = {"strip": r"\1", "keep": r"$\1$", "mark": MATH_OPEN + r"\1" + MATH_CLOSE}
+
+
+def for_display(text: str, math: str = "strip") -> str:
     """Plain text (strip_markup's output) cleaned for a one-line snippet: no single-star emphasis,
-    callout markers, rules, heading marks or display math; inline math stays `$…$` (pages render it:
-    `math_in_text`; a search snippet shows the TeX a note's author wrote); whitespace collapsed."""
+    callout markers, rules, heading marks or display math; whitespace collapsed. Inline math: its TeX
+    without the dollars ("strip": headings, titles), as written ("keep": search snippets), or between
+    MATH_OPEN and MATH_CLOSE ("mark": backlink contexts, which pages render with `math_in_text`)."""
     # a markdown escape (\$, \*) stands for its character, which no rule below may take for markup:
     # parked as a private-use character until the end
     text = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), text)
     text = _DISPLAY_MATH.sub(" ", text)
+    text = _INLINE_MATH.sub(_MATH_MODES[math], text)
     text = _CALLOUT.sub(" ", text)
     text = _RULE.sub(" ", text)
     text = _ATX.sub("", text)
@@ -120,13 +127,26 @@ def for_display(text: str) -> str:
 
 
 def math_in_text(text: str, render: Callable[[str], str | None]) -> str:
-    """HTML of display text (for_display's output) with each inline `$…$` as `render(tex)` gives it
-    (MathML) and the rest escaped; a formula that fails to render stays as its escaped source."""
+    """HTML of for_display(…, math="mark") text: each marked formula as `render(tex)` gives it (MathML),
+    the rest escaped; a formula that fails to render shows as its escaped `$…$` source."""
     out: list[str] = []
     last = 0
-    for m in _INLINE_MATH.finditer(text):
+    for m in _MARKED_MATH.finditer(text):
         out.append(html.escape(text[last : m.start()]))
-        out.append(render(m.group(1)) or html.escape(m.group(0)))
+        out.append(render(m.group(1)) or html.escape(f"${m.group(1)}$"))
         last = m.end()
     out.append(html.escape(text[last:]))
     return "".join(out)
+
+
+def math_as_written(text: str) -> str:
+    """for_display(…, math="mark") text as plain text: each formula back between dollars."""
+    return _MARKED_MATH.sub(r"$\1$", text)
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+def dollars_in_code_escaped(md: str) -> str:
+    """`$HOME` in a code span is not math: escape its dollars before strip_markup drops the backticks."""
+    return _CODE_SPAN.sub(lambda m: m.group(0).replace("$", "\\$"), md) if "`" in md and "$" in md else md

@@ -95,19 +95,29 @@ def test_backlink_context_drops_comments(make_site):
 
 
 def test_backlink_context_reads_as_text(make_site):
+    from kb.plaintext import math_as_written
+
     src = "See [[b#Display math|]] and [[b#Display math]], tagged #garden/ideas: $e^{i\\pi} + 1 = 0$ **now**\n"
     r = make_site({"a.md": src, "b.md": "# B\n\n## Display math\n\nx\n"})
     (bl,) = r.ctx.notes["b.md"].backlinks
-    assert bl.context == "See b › Display math and b › Display math, tagged #garden/ideas: $e^{i\\pi} + 1 = 0$ now"
+    assert math_as_written(bl.context) == "See b › Display math and b › Display math, tagged #garden/ideas: $e^{i\\pi} + 1 = 0$ now"
     shown = read(r.ctx.out, "b/index.html").split('class="context">')[1].split("</p>")[0]
     assert shown.startswith("See b › Display math") and "<math" in shown and "$" not in shown and "\\pi" not in shown
 
 
-def test_backlink_context_escapes_text_and_shows_bad_math_as_written(make_site):
-    r = make_site({"a.md": "[[b]] <i>x</i> and $\\frac{1}{$ and $x<y$ end\n", "b.md": "B\n"})
+def test_backlink_context_escapes_text_and_renders_only_real_math(make_site):
+    src = "[[b]] a < b & c, `echo $HOME/$USER`, \\$5 and \\$6, $\\frac{1}{$ and $x<y$ end\n"
+    r = make_site({"a.md": src, "b.md": "B\n"})
     shown = read(r.ctx.out, "b/index.html").split('class="context">')[1].split("</p>")[0]
-    assert shown.startswith("b x and $\\frac{1}{$ and <math") and "<i>" not in shown  # bad math: as written
-    assert "<mi>x</mi><mo>&lt;</mo><mi>y</mi>" in shown and shown.endswith("</math> end")
+    # text escaped; dollars in code or escaped are text; a formula that fails shows as written
+    assert shown.startswith("b a &lt; b &amp; c, echo $HOME/$USER, $5 and $6, $\\frac{1}{$ and <math")
+    assert shown.count("<math") == 1 and "<mi>x</mi><mo>&lt;</mo><mi>y</mi>" in shown and shown.endswith("</math> end")
+
+
+def test_a_heading_with_math_keeps_its_title_and_anchors(make_site):
+    r = make_site({"c.md": "# The $x^2$ value\n\n## Using $\\alpha$\n\nx\n\n## Using $\\alpha$\n\ny\n"})
+    note = r.ctx.notes["c.md"]
+    assert note.title == "The x^2 value" and [h.anchor for h in note.headings][1:] == ["using-alpha", "using-alpha-1"]
 
 
 def test_heading_link_to_a_title_h1_lands_on_the_page_title(make_site):

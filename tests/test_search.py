@@ -462,3 +462,10 @@ def test_score_aware_codes_trade_error_along_the_vector_for_error_across_it():
     aware_par, aware_all = errors(4.0)
     assert aware_par < 0.3 * plain_par
     assert plain_all < aware_all < 1.3 * plain_all
+
+
+def test_chunks_of_headings_with_math_link_to_their_own_ids(tmp_path):
+    src = "# The $x^2$ value\n\nIntro.\n\n## Using $\\alpha$\n\nfirst part\n\n## Using $\\alpha$\n\nsecond part\n"
+    r = build_hash(tmp_path, {"c.md": src, "other.md": "# Other\n\nSomething else.\n"})
+    chunks = [c for c in r.ctx.extra["search"].chunks if c.path == "c.md"]
+    assert [(c.anchor, c.heading) for c in chunks] == [("", ""), ("using-alpha", "Using \\alpha"), ("using-alpha-1", "Using \\alpha")]

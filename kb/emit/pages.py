@@ -13,7 +13,7 @@ from markupsafe import Markup
 from kb.emit.common import page_path, write
 from kb.model import BuildContext, Note
 from kb.paths import slugify
-from kb.plaintext import math_in_text
+from kb.plaintext import math_as_written, math_in_text
 
 
 def by_date(notes: Iterable[Note]) -> list[Note]:
@@ -46,7 +46,8 @@ def note_context(ctx: BuildContext, note: Note) -> dict[str, Any]:
 
     notes = ctx.notes
     backlinks = [
-        {"title": notes[b.source].title, "url": notes[b.source].url, "context": Markup(math_in_text(b.context, inline_mathml))}
+        {"title": notes[b.source].title, "url": notes[b.source].url, "context": math_as_written(b.context),
+         "context_html": Markup(math_in_text(b.context, inline_mathml))}  # plain text, and HTML with MathML
         for b in sorted(note.backlinks, key=lambda b: (notes[b.source].title.lower(), b.source))
         if b.source in notes
     ]

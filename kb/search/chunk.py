@@ -124,7 +124,7 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
         for part in _split_long(paras, budget, count):
             ordinal = seen.get(anc, 0)
             seen[anc] = ordinal + 1
-            plain = for_display(part)  # for the eye only: the embedded text keeps the markup it has
+            plain = for_display(part, math="keep")  # for the eye only: the embedded text keeps the markup it has
             snippet = plain[:200].rsplit(" ", 1)[0] + "…" if len(plain) > 200 else plain
             chunks.append(Chunk(f"{note.path}#{anc}:{ordinal}", note.path, heading, anc, f"{prefix}\n{part}".strip(), snippet))
     if not chunks:  # a note with only a title still deserves to be found
