@@ -24,7 +24,7 @@ _WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not al
 _DISPLAY_LINK = re.compile(r"!?\[\[([^\]|#]*)(?:#\^?([^\]|]*))?(?:\|([^\]]*))?\]\]")
 _DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<![\s\\])\$(?!\d)")  # $x$, not "$5 and $10" or "$6 ... \\$"
-_ESCAPED = re.compile(r"\\([$*_#\[\]<>|`~=!\\])")  # markdown escapes (imported notes have many): \$ -> $
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark's escapes, any ASCII punctuation (imports have many): \$ -> $
 _PARKED = re.compile("[\ue000-\ue07f]")
 _CALLOUT = re.compile(r"\[![\w-]+\][+-]?")
 _RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$", re.M)
@@ -103,6 +103,13 @@ def display_links(md: str) -> str:
     return _DISPLAY_LINK.sub(lambda m: m.group(3) or " › ".join(x for x in (m.group(1), m.group(2)) if x), md)
 
 
+def park_escapes(md: str) -> str:
+    """A markdown escape (\\$, \\*, \\<) stands for its character, which no markup rule may take for
+    markup: parked as a private-use character, which for_display turns back. Call it before
+    strip_markup where escaped '<' must not read as a tag."""
+    return _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), md) if "\\" in md else md
+
+
 MATH_OPEN, MATH_CLOSE = "\ue100", "\ue101"  # around inline TeX in for_display(math="mark") text
 _MARKED_MATH = re.compile("\ue100(.*?)\ue101")
 _MATH_MODES = {"strip": r"\1", "keep": r"$\1$", "mark": MATH_OPEN + r"\1" + MATH_CLOSE}
@@ -113,9 +120,7 @@ def for_display(text: str, math: str = "strip") -> str:
     callout markers, rules, heading marks or display math; whitespace collapsed. Inline math: its TeX
     without the dollars ("strip": headings, titles), as written ("keep": search snippets), or between
     MATH_OPEN and MATH_CLOSE ("mark": backlink contexts, which pages render with `math_in_text`)."""
-    # a markdown escape (\$, \*) stands for its character, which no rule below may take for markup:
-    # parked as a private-use character until the end
-    text = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), text)
+    text = park_escapes(text)
     text = _DISPLAY_MATH.sub(" ", text)
     text = _INLINE_MATH.sub(_MATH_MODES[math], text)
     text = _CALLOUT.sub(" ", text)

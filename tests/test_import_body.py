@@ -136,3 +136,8 @@ def test_messages_name_the_note_by_its_path_in_the_vault(tmp_path, capsys):
     (project / "kb.toml").write_text('vault = "content"\n', encoding="utf-8")
     assert main(["import", str(HUGO), "--into", str(project / "content" / "posts")]) == 0
     assert "created: posts/why-the-sigmoid.md" in capsys.readouterr().out
+
+
+def test_summary_reads_markdown_escapes_as_their_characters():
+    assert summary_of("Use std::vector\\<int> for arrays, \\*not\\* pointers.") == "Use std::vector<int> for arrays, *not* pointers."
+    assert summary_of("2020\\. A year \\+ more, for \\$5.") == "2020. A year + more, for $5."

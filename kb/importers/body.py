@@ -24,7 +24,7 @@ from functools import cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from kb.plaintext import heading_text
+from kb.plaintext import heading_text, park_escapes
 
 # container marks (blockquote '>', list bullets/numbers, indentation) before an ATX heading's #s
 _ATX = re.compile(r"^((?:[ \t]*(?:>|[-+*][ \t]|\d{1,9}[.)][ \t]))*[ \t]*)(#{1,6})(?=[ \t]|$)")
@@ -125,7 +125,7 @@ def summary_of(body: str) -> str:
             if words and not more:  # "...two approaches:" then a list: the list is not summary prose
                 break
             continue
-        words += html.unescape(heading_text(tokens[i + 1].content)).split()
+        words += html.unescape(heading_text(park_escapes(tokens[i + 1].content))).split()
         if not more and len(" ".join(words)) >= SUMMARY_MIN:
             break
     text = " ".join(words)
