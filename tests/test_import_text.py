@@ -62,7 +62,10 @@ def test_prose_around_the_code_stays_paragraphs():
         assert "## " + line in paras  # a short line that opens a section (not "Esimation", before a short line,
         # nor the excerpt's last line)
     assert "OK, here is our alternative. What we can do, a bit more sophisticated" in outside
-    assert not any(p.startswith(("import", "plt.", "\\#")) or (p.startswith("#") and not p.startswith("## ")) for p in paras)
+    assert not any(p.startswith(("import", "plt.", "\\#")) for p in paras)
+    # the only headings are the section titles: no code comment ("# Step 2: ...") became one
+    assert [p for p in paras if p.startswith("#")] == ["## Expectation Maximization for Poisson process", "## Poisson Regression",
+                                                         "## Expectation Maximization"]
 
 
 def test_comment_in_code_is_not_a_heading_in_the_page(tmp_path):
@@ -146,3 +149,13 @@ def test_mojibake_is_repaired_and_reported_correct_text_is_left_alone(tmp_path):
     assert warnings == [f"{src}: repaired 1 mis-decoded line (mojibake)"]
     item, warnings = text_item(src, "# Notes\n\n" + good, "markdown", None)
     assert good in item.body_markdown and warnings == []
+
+
+def test_dates_bylines_greetings_and_plain_sentences_do_not_become_headings():
+    long = "A paragraph long enough to follow a heading, well past the sixty characters it takes."
+    for line in ("March 3, 2021", "3 May 2021", "12", "Photo by Bob on Unsplash", "Posted by admin", "Source: Wikipedia",
+                 "Dear John", "Yes", "I went to the store today and it was closed", "Right now, I feel more at this point"):
+        md = text_to_markdown(f"{line}\n\n{long}\n\nSection one\n\n{long}\n\nSection two\n\n{long}\n")
+        assert md.count("## ") == 2 and f"\n## {line}" not in md and not md.startswith("## "), line
+    # a single candidate in a whole text is likelier a byline than a section: no headings at all
+    assert "## " not in text_to_markdown(f"Intro line\n\n{long}\n")

@@ -77,12 +77,14 @@ def text_to_markdown(text: str) -> str:
         parts.append(("code", block))
         pos = end
     parts += _prose(lines[pos:])
+    heads = {i for i, (kind, md) in enumerate(parts)
+             if kind == "h" and is_heading(md, parts[i + 1] if i + 1 < len(parts) else ("", ""))}
+    if len(heads) < 2:  # one lone short line before a paragraph is likelier a byline than a section
+        heads = set()
     out: list[str] = []
     for i, (kind, md) in enumerate(parts):
         nxt = parts[i + 1] if i + 1 < len(parts) else ("", "")
-        if kind == "h" and is_heading(md, nxt):
-            md = "## " + md
-        out.append(md)
+        out.append("## " + md if i in heads else md)
         # items of one list stay together (a tight list); everything else is its own block
         out.append("\n" if kind == "item" and nxt[0] == "item" else "\n\n")
     return "".join(out).rstrip("\n") + "\n"
@@ -94,6 +96,15 @@ _NUMBERED = re.compile(r"^(\d{1,3})[.)]\s+(?=\S)")
 _HEADING_LINE = re.compile(r"^[A-Z0-9][^\n]{0,79}$")
 _SENTENCE_END = (".", ",", ";", ":", "!", "…", '"', "'")
 _PLACEHOLDERS = {"image", "figure", "video", "photo", "embed"}  # what a scraper leaves for a lost picture
+# short lines that are not section titles: dates, numbers (page numbers), bylines and credits,
+# salutations and one-word replies, and first-person sentences
+_NOT_HEADING = re.compile(
+    r"^(?:[\d\s./:,-]+|(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d[\d\s,]*"
+    r"|(?:photo|image|picture|illustration|video)\s+(?:by|credit|courtesy|source)\b.*|(?:credit|source|via)\s*:.*"
+    r"|(?:posted|written|published|updated)\s+(?:by|on)\b.*"
+    r"|(?:dear|hi|hello|hey|thanks|thank you|cheers|regards|sincerely)\b.{0,30}|(?:yes|no|ok|okay)[!.,]?|i\s.*)$",
+    re.I,
+)
 
 
 def _prose(lines: list[str]) -> list[tuple[str, str]]:
@@ -115,9 +126,14 @@ def _prose(lines: list[str]) -> list[tuple[str, str]]:
 
 
 def _could_head(line: str) -> bool:
-    return (bool(_HEADING_LINE.match(line)) and len(line.split()) <= 12 and not line.endswith(_SENTENCE_END)
-            and ". " not in line  # two sentences
-            and line.lower() not in _PLACEHOLDERS and not line.startswith(("\\(", "\\[", "$")))
+    words = line.split()
+    if not _HEADING_LINE.match(line) or len(words) > 12 or line.endswith(_SENTENCE_END) or ". " in line:
+        return False
+    if line.lower() in _PLACEHOLDERS or line.startswith(("\\(", "\\[", "$")) or _NOT_HEADING.match(line):
+        return False
+    # a longer line reads as a title only when it is one in form: a question, or mostly capitalised words
+    capitalised = sum(w.lstrip("([\"'")[:1].isupper() for w in words)
+    return len(words) <= 7 or line.endswith("?") or 2 * capitalised >= len(words)
 
 
 def is_heading(line: str, nxt: tuple[str, str]) -> bool:
