@@ -107,12 +107,15 @@ def test_titles_are_text_in_feeds(make_site):
 def test_urls_never_leave_the_vault(make_site):
     files = {
         "a.md": "![x](../../etc/passwd) ![[../../etc/hostname]] [y](../outside.md) ![z](/etc/passwd)\n\n"
-                '<img src="../../etc/passwd" alt="raw"> <video src="../../etc/passwd"></video> <img src="img.png">\n',
+                '<img src="../../etc/passwd" alt="raw"> <video src="../../etc/passwd"></video> <img src="img.png">\n\n'
+                '<img src=../../etc/passwd alt=bare> <video poster="../../etc/hostname" src=img.png></video>\n',
         "img.png": b"\x89PNG\r\n\x1a\n",
     }
     r = make_site(files)
     page = (r.ctx.out / "a/index.html").read_text(encoding="utf-8")
-    assert '<img alt="raw"> <video></video>' in page and 'img.png">' in page  # raw HTML: a missing file is not requested
+    # raw HTML: a missing file is not requested; an <img> without one shows as a missing attachment
+    assert '<span class="unresolved embed" title="missing attachment">raw</span> <video></video>' in page and 'img.png">' in page
+    assert '<span class="unresolved embed" title="missing attachment">bare</span> <video src="/img.png"></video>' in page  # unquoted values and poster= too
     assert "passwd" not in re.sub(r'<span class="unresolved[^>]*>[^<]*</span>', "", page).split('class="note-body"')[1]
     assert not any("etc" in p.parts for p in r.ctx.out.rglob("*"))
     assert {d.code for d in r.diagnostics} <= {"unresolved-embed", "unresolved-link"}

@@ -71,22 +71,40 @@ class SafeRenderer(RendererHTML):
         return local_sources(tokens[idx].content, env, int((tokens[idx].meta or {}).get("line", 0)))
 
 
-_SRC = re.compile(r"""(<(?:img|source|video|audio)\b[^>]*?\s)(src\s*=\s*)(["'])([^"'<>]*)\3""", re.I)
+_MEDIA_TAG = re.compile(r"<(?:img|source|video|audio)\b[^>]*>", re.I)
+# src="…", src='…' or src=… (unquoted, which HTML allows and the sanitizer later quotes); poster= is a
+# video's picture, fetched like a src
+_ALT = re.compile(r"""\salt\s*=\s*(?:(["'])([^"'<>]*)\1|([^\s"'<>`=]+))""", re.I)
+_SRC = re.compile(r"""(\s)((?:src|poster)\s*=\s*)(?:(["'])([^"'<>]*)\3|([^\s"'<>`=]+))""", re.I)
 
 
 def local_sources(content: str, env: Any, line: int) -> str:
     """`<img src="pics/a.png">` in raw HTML: a vault file, found and copied like ![](pics/a.png)."""
     kb = env.get("kb")
-    if kb is None or "src" not in content:
+    if kb is None or "src" not in content and "poster" not in content:
         return content
 
+    missing: list[str] = []
+
     def one(m: re.Match[str]) -> str:
-        src = html.unescape(m.group(4))
+        src = html.unescape(m.group(4) if m.group(3) else m.group(5))
         if not is_local(src):
             return m.group(0)
-        url = kb.resolve_file(src.split("#")[0].split("?")[0], line, f'src="{src}"')
+        attr = m.group(2).split("=")[0].strip()
+        url = kb.resolve_file(src.split("#")[0].split("?")[0], line, f'{attr}="{src}"')
         if url is None:  # warned; no request for a file the site lacks (or one outside it: ../../etc/passwd)
+            missing.append(src)
             return m.group(1)
-        return f"{m.group(1)}{m.group(2)}{m.group(3)}{html.escape(url, quote=True)}{m.group(3)}"
+        return f'{m.group(1)}{m.group(2)}"{html.escape(url, quote=True)}"'
 
-    return _SRC.sub(one, content)
+    def tag(t: re.Match[str]) -> str:
+        missing.clear()
+        out = _SRC.sub(one, t.group(0))
+        if missing and t.group(0)[1:4].lower() == "img" and not _SRC.search(out):
+            # an <img> needs a src: shown as a missing attachment, as ![alt](missing.png) is
+            alt = _ALT.search(t.group(0))
+            label = html.unescape((alt.group(2) if alt.group(1) else alt.group(3)) if alt else "") or missing[0]
+            return f'<span class="unresolved embed" title="missing attachment">{html.escape(label)}</span>'
+        return out
+
+    return _MEDIA_TAG.sub(tag, content)
