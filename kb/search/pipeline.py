@@ -109,7 +109,7 @@ def related(ctx: BuildContext) -> None:
     ctx.extra["search"] = state
     if embedder is None:
         state.report.append("lexical only (no embeddings)" if ctx.extra.get("embed", True)
-                            else "lexical only: embedding skipped (--no-embed; kb serve embeds in the background)")
+                            else "lexical only: embedding skipped")
         return
     cache = EmbeddingCache(ctx.vault / ".kb-cache", embedder.model_id, embedder.dims, scheme=embedder.scheme)
     before, start = embedder.calls, time.perf_counter()
