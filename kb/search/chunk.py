@@ -142,20 +142,16 @@ def boilerplate_as_note_top(chunks: list[Chunk], titles: dict[str, str]) -> list
     title. Replacing its text with the title alone was measured worse (obsidian-hub, 3 quantizer seeds:
     exact MiniLM hit@10 0.747 -> 0.724, the default 0.693 -> 0.617), and leaving it out too (chunk_all)."""
     floor = max(20, len(titles) // 10)
+    bodies = [c.text.removeprefix(titles.get(c.path, "")) for c in chunks]
     notes_with: dict[str, set[str]] = {}
-    for c in chunks:
-        notes_with.setdefault(_below_title(c, titles), set()).add(c.path)
-    common = {body for body, paths in notes_with.items() if len(paths) >= floor}
-    if not common:
+    for c, body in zip(chunks, bodies, strict=True):
+        notes_with.setdefault(body, set()).add(c.path)
+    template = [len(notes_with[body]) >= floor for body in bodies]
+    if not any(template):
         return chunks
     first_snippet: dict[str, str] = {}
-    for c in chunks:
-        if _below_title(c, titles) not in common:
+    for c, is_template in zip(chunks, template, strict=True):
+        if not is_template:
             first_snippet.setdefault(c.path, c.snippet)
-    return [replace(c, heading="", anchor="", snippet=first_snippet.get(c.path, ""))
-            if _below_title(c, titles) in common else c for c in chunks]
-
-
-def _below_title(c: Chunk, titles: dict[str, str]) -> str:
-    title = titles.get(c.path, "")
-    return c.text[len(title):] if c.text.startswith(title) else c.text
+    return [replace(c, heading="", anchor="", snippet=first_snippet.get(c.path, "")) if is_template else c
+            for c, is_template in zip(chunks, template, strict=True)]
