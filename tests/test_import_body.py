@@ -141,3 +141,8 @@ def test_messages_name_the_note_by_its_path_in_the_vault(tmp_path, capsys):
 def test_summary_reads_markdown_escapes_as_their_characters():
     assert summary_of("Use std::vector\\<int> for arrays, \\*not\\* pointers.") == "Use std::vector<int> for arrays, *not* pointers."
     assert summary_of("2020\\. A year \\+ more, for \\$5.") == "2020. A year + more, for $5."
+
+
+def test_a_more_divider_inside_code_is_not_the_summary_cut():
+    body = "Intro paragraph that is short.\n\n```html\n<p>a</p><!--more-->\n```\n\nSecond paragraph.\n\n<!--more-->\n\nRest of the post.\n"
+    assert summary_of(body) == "Intro paragraph that is short. Second paragraph."

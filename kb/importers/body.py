@@ -115,8 +115,9 @@ def summary_of(body: str) -> str:
     """Plain-text summary of a post: its text before <!--more-->, else its opening run of
     paragraphs (until SUMMARY_MIN characters, or a list, heading or code ends the run), cut to
     SUMMARY_MAX at a word. '' when the post opens with no prose."""
-    more = MORE in body
-    tokens = _blocks(body.split(MORE, 1)[0] if more else body)
+    head = _before_more(body)
+    more = head is not None
+    tokens = _blocks(head if head is not None else body)
     words: list[str] = []
     for i, tok in enumerate(tokens):
         if tok.level != 0 or tok.type.endswith("_close") or tok.type == "inline":
@@ -132,3 +133,15 @@ def summary_of(body: str) -> str:
     if len(text) > SUMMARY_MAX:
         text = text[: SUMMARY_MAX + 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return text
+
+
+def _before_more(body: str) -> str | None:
+    """The body up to its first <!--more--> outside code, or None when it has none."""
+    if MORE not in body:
+        return None
+    lines = body.split("\n")
+    code = {i for t in _blocks(body) if t.type in ("fence", "code_block") and t.map for i in range(*t.map)}
+    for i, line in enumerate(lines):
+        if MORE in line and i not in code:
+            return "\n".join([*lines[:i], line.split(MORE, 1)[0]])
+    return None
