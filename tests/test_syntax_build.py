@@ -145,7 +145,7 @@ def test_callouts_in_built_page(make_site):
     src = "> [!tip]- Folded title\n> hidden\n\n> [!warning]+\n> > [!note] Nested\n> > inner\n"
     page = read(make_site({"a.md": src}).ctx.out, "a/index.html")
     assert '<details class="callout" data-callout="tip" data-callout-fold="-">' in page
-    assert '<summary class="callout-title">Folded title</summary>' in page
+    assert '<summary class="callout-title"><span class="callout-title-text">Folded title</span></summary>' in page
     assert 'data-callout="warning" data-callout-fold="+" open=""' in page
     assert '<div class="callout" data-callout="note">' in page
 

@@ -14,10 +14,14 @@ pass handles them. The title is an inline token, so it may hold markdown.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
 
 # [!type|metadata]: themes style on the metadata (data-callout-metadata, as Obsidian writes it)
 _HEAD = re.compile(r"^\[!([\w-]+)(?:\|([^\]]*))?\]([+-]?)[ \t]*(.*)$")
@@ -84,5 +88,17 @@ def _callouts(state: StateCore) -> None:
         i += 1
 
 
+def _title_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: dict[str, Any]) -> str:
+    # the title's words in one box: the title row is a flex row (icon, title, fold marker), where each
+    # bare text run and link would otherwise be an item of its own and wrap apart
+    return self.renderToken(tokens, idx, options, env) + '<span class="callout-title-text">'
+
+
+def _title_close(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: dict[str, Any]) -> str:
+    return "</span>" + self.renderToken(tokens, idx, options, env)
+
+
 def callouts_plugin(md: MarkdownIt) -> None:
     md.core.ruler.after("block", "kb_callouts", _callouts)
+    md.add_render_rule("callout_title_open", _title_open)
+    md.add_render_rule("callout_title_close", _title_close)
