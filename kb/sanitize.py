@@ -53,7 +53,9 @@ def _attribute(tag: str, attr: str, value: str) -> str | None:
 _OPTIONS = dict(
     tags=TAGS,
     attributes={"*": GENERIC_ATTRS},
-    url_schemes={"http", "https", "mailto", "tel"},
+    # obsidian://: "Open in Obsidian" links (obsidian-hub has 2,919); like mailto:, it only hands the link
+    # to an app the visitor has, and the browser asks first
+    url_schemes={"http", "https", "mailto", "tel", "obsidian"},
     link_rel=None,  # no target= is allowed, so rel=noopener is moot; on an <a> left without href it is invalid
     strip_comments=True,
     attribute_filter=_attribute,

@@ -129,3 +129,11 @@ def test_scanner_catches_what_it_looks_for():
     assert problems('<a href=" JavaScript:alert(1)">x</a>') != []
     assert problems('<iframe src="https://e"></iframe>') == ["<iframe>"]
     assert problems('<iframe src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"></iframe>') == []
+
+
+def test_open_in_obsidian_links_keep_their_target(make_site):
+    r = make_site({"a.md": "[<button id=HH>Open in Obsidian</button>](obsidian://show-plugin?id=hard-breaks) "
+                           "[plain](obsidian://open?vault=x) <a href=\"javascript:alert(1)\">bad</a>\n"})
+    body = (r.ctx.out / "a/index.html").read_text(encoding="utf-8").split('class="note-body"')[1].split("</article>")[0]
+    assert 'href="obsidian://show-plugin?id=hard-breaks"' in body and 'href="obsidian://open?vault=x"' in body
+    assert "javascript:" not in body and "<button" not in body and "<a>bad</a>" in body
