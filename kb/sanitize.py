@@ -7,7 +7,9 @@ markdown-it itself produces is already escaped.
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import urlsplit
 
 import nh3
 
@@ -70,7 +72,28 @@ _CLEANER = nh3.Cleaner(**_OPTIONS) if hasattr(nh3, "Cleaner") else None
 _EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>.*?</iframe>", re.S)
 
 
+_IFRAME = re.compile(r"<iframe\b([^>]*)>.*?</iframe\s*>", re.S | re.I)
+_ATTR = re.compile(r"""\s(src|title)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`=]+))""", re.I)
+_YOUTUBE = re.compile(r"^https?://(?:www\.)?youtube\.com/embed/", re.I)
+
+
+def _iframe(m: re.Match[str]) -> str:
+    """A YouTube player from youtube.com plays from youtube-nocookie.com, as kb's own video embeds do;
+    another site's page (Airtable, a calendar) becomes a link to it rather than vanishing."""
+    attrs = {a.group(1).lower(): html.unescape(a.group(2) or a.group(3) or a.group(4) or "") for a in _ATTR.finditer(m.group(1))}
+    src = _YOUTUBE.sub(VIDEO_EMBED, attrs.get("src", "").strip())
+    if src.startswith(VIDEO_EMBED):
+        return _ATTR.sub(lambda a: f' src="{html.escape(src, quote=True)}"' if a.group(1).lower() == "src" else a.group(0), m.group(0))
+    host = urlsplit(src).hostname if src.lower().startswith(("http://", "https://")) else None
+    if not host:
+        return ""
+    label = attrs.get("title") or f"Embedded page from {host}"
+    return f'<a class="embed-external" href="{html.escape(src, quote=True)}">{html.escape(label)}</a>'
+
+
 def clean_html(fragment: str) -> str:
+    if "<iframe" in fragment.lower():
+        fragment = _IFRAME.sub(_iframe, fragment)
     out = _CLEANER.clean(fragment) if _CLEANER is not None else nh3.clean(fragment, **_OPTIONS)
     # an iframe whose src was not allowed is an empty box: drop it
     return _EMPTY_IFRAME.sub("", out) if "<iframe" in out else out
