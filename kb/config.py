@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -32,9 +33,10 @@ class Config:
     language: str = "en"
     ignore: list[str] = field(default_factory=list)
     feed_items: int = 20
-    # true: a single newline is a line break, as in Obsidian with "Strict line breaks" off (its default);
-    # false: CommonMark, where a single newline joins the lines (Hugo, Jekyll, MkDocs, Quartz)
-    line_breaks: bool = False
+    # true: a single newline is a line break, as in Obsidian with "Strict line breaks" off;
+    # false: CommonMark, where a single newline joins the lines (Obsidian's default, Hugo, Jekyll, MkDocs, Quartz);
+    # None (not set): what the vault's own Obsidian settings say (line_breaks_of)
+    line_breaks: bool | None = None
     # the folded "build problems" box on a note's page: for the author, not the visitors of a published
     # site, so kb serve always shows it and kb build only when asked
     problems_on_pages: bool = False
@@ -56,6 +58,22 @@ class Config:
         return DEFAULT_IGNORE + list(self.ignore)
 
 
+_OPTIONAL_BOOLS = {"line_breaks"}  # true, false, or unset (None: decided from the vault)
+
+
+def line_breaks_of(config: Config, vault: Path) -> bool:
+    """kb.toml's line_breaks, else the vault's Obsidian setting: .obsidian/app.json writes
+    "strictLineBreaks": false when "Strict line breaks" is turned off; Obsidian's default is on
+    (CommonMark), and so is kb's when the vault has no such file or it cannot be read."""
+    if config.line_breaks is not None:
+        return config.line_breaks
+    try:
+        app = json.loads((vault / ".obsidian" / "app.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(app, dict) and app.get("strictLineBreaks") is False
+
+
 def _apply(obj: Any, data: dict[str, Any], where: str, problems: list[str]) -> None:
     known = {f.name: f for f in fields(obj) if f.name != "path"}
     for key, value in data.items():
@@ -68,7 +86,7 @@ def _apply(obj: Any, data: dict[str, Any], where: str, problems: list[str]) -> N
                 _apply(current, value, f"{where} [search]", problems)
             else:
                 problems.append(f"{where}: [search] must be a table")
-        elif isinstance(current, bool) and not isinstance(value, bool):
+        elif (isinstance(current, bool) or key in _OPTIONAL_BOOLS) and not isinstance(value, bool):
             problems.append(f"{where}: '{key}' must be true or false")
         elif isinstance(current, int) and not isinstance(current, bool) and not isinstance(value, int):
             problems.append(f"{where}: '{key}' must be an integer")

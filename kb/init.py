@@ -14,8 +14,9 @@ author = ""
 base_url = "http://localhost:8000/"
 # Extra paths to leave out (globs, relative to the vault).
 ignore = []
-# true: a single newline is a line break, as Obsidian shows it unless "Strict line breaks" is on.
-line_breaks = false
+# true: a single newline is a line break, as Obsidian shows it when "Strict line breaks" is off.
+# Not set: as the vault's .obsidian/app.json says (Obsidian's default, and kb's: CommonMark, off).
+# line_breaks = true
 
 [search]
 enabled = true

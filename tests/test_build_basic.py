@@ -67,9 +67,29 @@ def test_line_breaks_setting(make_site, tmp_path):
     assert "<td>b</td>" in page
 
 
+def test_line_breaks_follow_the_vaults_obsidian_setting_unless_kb_toml_says(tmp_path):
+    from conftest import write_vault
+
+    from kb.build import build
+
+    text = "# Poem\nfirst line\nsecond line\n"
+    vault = write_vault(tmp_path / "v", {"poem.md": text, ".obsidian/app.json": '{"strictLineBreaks": false}'})
+    page = (build(vault, tmp_path / "s1", Config(), embed=False).ctx.out / "poem/index.html").read_text()
+    assert "first line<br />\nsecond line</p>" in page  # the vault turned "Strict line breaks" off
+    page = (build(vault, tmp_path / "s2", Config(line_breaks=False), embed=False).ctx.out / "poem/index.html").read_text()
+    assert "first line\nsecond line</p>" in page  # kb.toml wins
+    (vault / ".obsidian/app.json").write_text('{"strictLineBreaks": true, "foldHeading": true}')
+    page = (build(vault, tmp_path / "s3", Config(), embed=False).ctx.out / "poem/index.html").read_text()
+    assert "first line\nsecond line</p>" in page
+    (vault / ".obsidian/app.json").write_text("{not json")  # unreadable: the default, CommonMark
+    page = (build(vault, tmp_path / "s4", Config(), embed=False).ctx.out / "poem/index.html").read_text()
+    assert "first line\nsecond line</p>" in page
+
+
 def test_line_breaks_in_kb_toml(tmp_path):
     from kb.config import ConfigError, load_config
 
+    assert load_config(tmp_path / "kb.toml").line_breaks is None  # no kb.toml: decided from the vault
     (tmp_path / "kb.toml").write_text("line_breaks = true\n")
     assert load_config(tmp_path / "kb.toml").line_breaks is True
     (tmp_path / "kb.toml").write_text('line_breaks = "yes"\n')

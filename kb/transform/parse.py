@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
+from kb.config import line_breaks_of
 from kb.markdown import make_md
 from kb.markdown.env import RenderEnv, embed_key
 from kb.markdown.rawhtml import whole_page
@@ -106,7 +107,7 @@ class Renderer:
 
     def __init__(self, ctx: BuildContext, md: MarkdownIt | None = None) -> None:
         self.ctx = ctx
-        self.md = md or make_md(line_breaks=ctx.config.line_breaks)
+        self.md = md or make_md(line_breaks=line_breaks_of(ctx.config, ctx.vault))
         notes = ctx.notes
         self.resolver = Resolver(list(notes), {p: n.aliases for p, n in notes.items()}, ctx.extra.get("files", []))
         prefix = ctx.config.prefix
