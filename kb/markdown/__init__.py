@@ -54,6 +54,27 @@ def highlight_code(code: str, lang: str, attrs: str) -> str:
     return f'<pre class="highlight"><code{cls}>{body}</code></pre>\n'
 
 
+# code blocks that Obsidian plugins run inside the app: a static page can only show their source, so it
+# says what they are instead of passing a query off as code to read
+PLUGIN_BLOCKS = {
+    "dataview": "Dataview query", "dataviewjs": "DataviewJS script", "tasks": "Tasks query",
+    "query": "Obsidian search query", "mermaid": "Mermaid diagram source",
+}
+
+
+def _plugin_fence(default: Any) -> Any:
+    def render(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        out = default(tokens, idx, options, env)
+        name = tokens[idx].info.strip().split()[0].lower() if tokens[idx].info.strip() else ""
+        what = PLUGIN_BLOCKS.get(name)
+        if what is None:
+            return out
+        return (f'<figure class="plugin-block"><figcaption>{what}: Obsidian shows its result, '
+                f"this page its source</figcaption>{out}</figure>\n")
+
+    return render
+
+
 def make_md(line_breaks: bool = False, fast: bool = True) -> MarkdownIt:
     """The one parser. Order matters where rules compete for the same characters:
 
@@ -73,6 +94,7 @@ def make_md(line_breaks: bool = False, fast: bool = True) -> MarkdownIt:
     # pass over every text token finds nothing more and costs ~10% of parse time
     md.core.ruler.disable("linkify")
     md.normalizeLink = fast_normalize_link  # type: ignore[method-assign]  # same result, ~10% less parse time
+    md.add_render_rule("fence", _plugin_fence(md.renderer.rules["fence"]))
     md.use(comments_plugin)
     md.use(math_plugin)
     md.use(footnote_plugin)
