@@ -59,7 +59,11 @@ def _block_ids(state: StateCore) -> None:
         if alone:
             target = _previous_block(tokens, i - 1)
             if target is not None:
-                target.attrSet("id", "^" + alone.group(1))
+                if target.type == "html_block":
+                    # raw HTML (an <iframe>) renders as written, without attributes: a div around it holds the id
+                    target.content = f'<div id="^{alone.group(1)}">\n{target.content.rstrip()}\n</div>\n'
+                else:
+                    target.attrSet("id", "^" + alone.group(1))
                 _record(state, alone.group(1))
                 del tokens[i - 1 : i + 2]
                 continue
