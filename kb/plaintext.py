@@ -11,7 +11,7 @@ _COMMENT = re.compile(r"<!--.*?-->|%%.*?%%", re.S)
 _EMBED = re.compile(r"!\[\[[^\]]*\]\]|!\[[^\]]*\]\([^)]*\)")
 _WIKILINK = re.compile(r"\[\[([^\]|#]*)(#[^\]|]*)?(?:\|([^\]]*))?\]\]")
 _MDLINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])*)\]\([^)]*\)")  # link text may hold [brackets]: "[[Bug]: x](url)"
-_TAG = re.compile(r"<[^>\n]+>")
+_TAG = re.compile(r"(?<!\\)<[^>\n]+>")  # not an escaped \<: std::vector\<int> is text
 # the lookahead lists every character a mark can start with: most positions fail there at once
 # instead of trying each alternative (2x faster on obsidian-hub, same matches)
 _MARKS = re.compile(r"(?=[*_~=`>\-+\d\s^])(^(?:\s{0,3}>\s?|\s*[-*+]\s+\[[ xX]\]\s+|\s*[-*+]\s+|\s*\d+\.\s+)|\*\*|__|~~|==|`+|\^[\w-]+\s*$)", re.M)
@@ -110,9 +110,13 @@ def park_escapes(md: str) -> str:
     return _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), md) if "\\" in md else md
 
 
+def _park_all(tex: str) -> str:
+    return "".join(chr(0xE000 + ord(c)) if ord(c) < 0x80 else c for c in tex)
+
+
 MATH_OPEN, MATH_CLOSE = "\ue100", "\ue101"  # around inline TeX in for_display(math="mark") text
 _MARKED_MATH = re.compile("\ue100(.*?)\ue101")
-_MATH_MODES = {"strip": r"\1", "keep": r"$\1$", "mark": MATH_OPEN + r"\1" + MATH_CLOSE}
+_MATH_MODES = {"strip": "\\1", "keep": "$\\1$", "mark": MATH_OPEN + "\\1" + MATH_CLOSE}  # \\1: the TeX
 
 
 def for_display(text: str, math: str = "strip") -> str:
@@ -120,9 +124,14 @@ def for_display(text: str, math: str = "strip") -> str:
     callout markers, rules, heading marks or display math; whitespace collapsed. Inline math: its TeX
     without the dollars ("strip": headings, titles), as written ("keep": search snippets), or between
     MATH_OPEN and MATH_CLOSE ("mark": backlink contexts, which pages render with `math_in_text`)."""
-    text = park_escapes(text)
     text = _DISPLAY_MATH.sub(" ", text)
-    text = _INLINE_MATH.sub(_MATH_MODES[math], text)
+    # inline TeX first: kept or marked, it is parked whole, so that the escape and emphasis rules below
+    # leave it as written (\{, \%, \, and _ mean something else there); stripped (a title), it reads
+    # as text. An escaped \$ never opens or closes it (_INLINE_MATH)
+    if "$" in text:
+        wrap = _MATH_MODES[math]
+        text = _INLINE_MATH.sub(lambda m: wrap.replace("\\1", m.group(1) if math == "strip" else _park_all(m.group(1))), text)
+    text = park_escapes(text)
     text = _CALLOUT.sub(" ", text)
     text = _RULE.sub(" ", text)
     text = _ATX.sub("", text)
@@ -142,6 +151,14 @@ def math_in_text(text: str, render: Callable[[str], str | None]) -> str:
         last = m.end()
     out.append(html.escape(text[last:]))
     return "".join(out)
+
+
+def cut_marked(text: str, limit: int) -> str:
+    """The first `limit` characters of for_display(…, math="mark") text, never half a formula."""
+    text = text[:limit]
+    if text.count(MATH_OPEN) > text.count(MATH_CLOSE):
+        text = text[: text.rindex(MATH_OPEN)].rstrip()
+    return text
 
 
 def math_as_written(text: str) -> str:

@@ -114,7 +114,7 @@ def test_backlink_context_escapes_text_and_renders_only_real_math(make_site):
     assert shown.count("<math") == 1 and "<mi>x</mi><mo>&lt;</mo><mi>y</mi>" in shown and shown.endswith("</math> end")
 
 
-def test_a_heading_with_math_keeps_its_title_and_anchors(make_site):
+def test_a_heading_with_math_gets_a_title_without_dollars_and_its_own_anchors(make_site):
     r = make_site({"c.md": "# The $x^2$ value\n\n## Using $\\alpha$\n\nx\n\n## Using $\\alpha$\n\ny\n"})
     note = r.ctx.notes["c.md"]
     assert note.title == "The x^2 value" and [h.anchor for h in note.headings][1:] == ["using-alpha", "using-alpha-1"]
@@ -256,3 +256,16 @@ def test_heading_links_land_on_the_heading_s_id_or_on_the_note(make_site):
         "Host.md:6: warning[missing-heading] heading '#Nope' not found in Host.md; linking to the note",
     ]
     assert dead_links(r.ctx.out) == [] and dead_fragments(r.ctx.out) == []
+
+
+def test_backlink_math_keeps_its_tex_escapes_and_is_never_cut_in_half(make_site):
+    from kb.plaintext import MATH_OPEN, cut_marked, math_as_written
+
+    r = make_site({"a.md": "[[b]] set $\\{a, b\\}$ is $50\\%$ of $a\\,b$, std::vector\\<int>\n", "b.md": "B\n",
+                   "c.md": "w" * 234 + " $x+y+z+w$ [[b]]\n"})
+    contexts = {bl.source: bl.context for bl in r.ctx.notes["b.md"].backlinks}
+    assert math_as_written(contexts["a.md"]) == "b set $\\{a, b\\}$ is $50\\%$ of $a\\,b$, std::vector<int>"
+    shown = read(r.ctx.out, "b/index.html")
+    assert '<mo stretchy="false">{</mo>' in shown and "<mn>50</mn><mi>%</mi>" in shown and '<mspace width="0.167em">' in shown
+    assert MATH_OPEN not in contexts["c.md"] and contexts["c.md"] == "w" * 234  # the formula did not fit: left out
+    assert cut_marked(MATH_OPEN + "x" + "\ue101", 2) == ""
