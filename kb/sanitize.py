@@ -72,9 +72,9 @@ _CLEANER = nh3.Cleaner(**_OPTIONS) if hasattr(nh3, "Cleaner") else None
 _EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>.*?</iframe>", re.S)
 
 
-_IFRAME = re.compile(r"<iframe\b([^>]*)>.*?</iframe\s*>", re.S | re.I)
+_IFRAME = re.compile(r"""<iframe\b((?:[^>"']|"[^"]*"|'[^']*')*)>.*?</iframe\s*>""", re.S | re.I)
 _ATTR = re.compile(r"""\s(src|title)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`=]+))""", re.I)
-_YOUTUBE = re.compile(r"^https?://(?:www\.)?youtube\.com/embed/", re.I)
+_YOUTUBE = re.compile(r"^(?:https?:)?//(?:www\.)?youtube(?:-nocookie)?\.com/embed/", re.I)
 
 
 def _iframe(m: re.Match[str]) -> str:
@@ -84,7 +84,10 @@ def _iframe(m: re.Match[str]) -> str:
     src = _YOUTUBE.sub(VIDEO_EMBED, attrs.get("src", "").strip())
     if src.startswith(VIDEO_EMBED):
         return _ATTR.sub(lambda a: f' src="{html.escape(src, quote=True)}"' if a.group(1).lower() == "src" else a.group(0), m.group(0))
-    host = urlsplit(src).hostname if src.lower().startswith(("http://", "https://")) else None
+    try:
+        host = urlsplit(src).hostname if src.lower().startswith(("http://", "https://")) else None
+    except ValueError:  # "http://[bad": no page to link to
+        host = None
     if not host:
         return ""
     label = attrs.get("title") or f"Embedded page from {host}"

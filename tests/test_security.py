@@ -137,3 +137,13 @@ def test_open_in_obsidian_links_keep_their_target(make_site):
     body = (r.ctx.out / "a/index.html").read_text(encoding="utf-8").split('class="note-body"')[1].split("</article>")[0]
     assert 'href="obsidian://show-plugin?id=hard-breaks"' in body and 'href="obsidian://open?vault=x"' in body
     assert "javascript:" not in body and "<button" not in body and "<a>bad</a>" in body
+
+
+def test_odd_raw_html_never_blanks_a_note_or_leaks_text(make_site):
+    r = make_site({"a.md": '<iframe src="http://[bad"></iframe>\n\n<img src="gone.png" alt="a &quot;b&quot; <x>">\n\n'
+                           '<iframe src="//www.youtube.com/embed/abc" title="a>b"></iframe>\n\nstill here\n'})
+    body = (r.ctx.out / "a/index.html").read_text(encoding="utf-8").split('class="note-body"')[1].split("</article>")[0]
+    assert "<p>still here</p>" in body and "&quot;&gt;" not in body.replace("&quot;b&quot;", "")
+    assert 'title="missing attachment">a "b" &lt;x&gt;</span>' in body
+    assert 'src="https://www.youtube-nocookie.com/embed/abc" title="a&gt;b"' in body
+    assert [d.code for d in r.diagnostics] == ["unresolved-embed"]

@@ -71,17 +71,17 @@ class SafeRenderer(RendererHTML):
         return local_sources(tokens[idx].content, env, int((tokens[idx].meta or {}).get("line", 0)))
 
 
-_MEDIA_TAG = re.compile(r"<(?:img|source|video|audio)\b[^>]*>", re.I)
+_MEDIA_TAG = re.compile(r"""<(?:img|source|video|audio)\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)  # a quoted ">" stays inside
 # src="…", src='…' or src=… (unquoted, which HTML allows and the sanitizer later quotes); poster= is a
 # video's picture, fetched like a src
-_ALT = re.compile(r"""\salt\s*=\s*(?:(["'])([^"'<>]*)\1|([^\s"'<>`=]+))""", re.I)
+_ALT = re.compile(r"""\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`=]+))""", re.I)
 _SRC = re.compile(r"""(\s)((?:src|poster)\s*=\s*)(?:(["'])([^"'<>]*)\3|([^\s"'<>`=]+))""", re.I)
 
 
 def local_sources(content: str, env: Any, line: int) -> str:
     """`<img src="pics/a.png">` in raw HTML: a vault file, found and copied like ![](pics/a.png)."""
     kb = env.get("kb")
-    if kb is None or "src" not in content and "poster" not in content:
+    if kb is None or not _MEDIA_TAG.search(content):
         return content
 
     missing: list[str] = []
@@ -100,10 +100,10 @@ def local_sources(content: str, env: Any, line: int) -> str:
     def tag(t: re.Match[str]) -> str:
         missing.clear()
         out = _SRC.sub(one, t.group(0))
-        if missing and t.group(0)[1:4].lower() == "img" and not _SRC.search(out):
+        if missing and t.group(0)[1:4].lower() == "img" and not _SRC.search(out):  # <img> or <IMG>
             # an <img> needs a src: shown as a missing attachment, as ![alt](missing.png) is
             alt = _ALT.search(t.group(0))
-            label = html.unescape((alt.group(2) if alt.group(1) else alt.group(3)) if alt else "") or missing[0]
+            label = html.unescape(next((g for g in alt.groups() if g), "") if alt else "") or missing[0]
             return f'<span class="unresolved embed" title="missing attachment">{html.escape(label)}</span>'
         return out
 
