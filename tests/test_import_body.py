@@ -146,3 +146,10 @@ def test_summary_reads_markdown_escapes_as_their_characters():
 def test_a_more_divider_inside_code_is_not_the_summary_cut():
     body = "Intro paragraph that is short.\n\n```html\n<p>a</p><!--more-->\n```\n\nSecond paragraph.\n\n<!--more-->\n\nRest of the post.\n"
     assert summary_of(body) == "Intro paragraph that is short. Second paragraph."
+
+
+def test_summaries_skip_short_lines_that_are_not_sentences():
+    body = "Release date : Dec 23, 2024\n\nServes 8\n\n- flour\n\nWe agreed to ship the beta next week and to review the docs first.\n"
+    assert summary_of(body) == "We agreed to ship the beta next week and to review the docs first."
+    assert summary_of("Short intro.\n\nAnother paragraph of the post that says more about it.\n") == (
+        "Short intro. Another paragraph of the post that says more about it.")

@@ -159,3 +159,10 @@ def test_dates_bylines_greetings_and_plain_sentences_do_not_become_headings():
         assert md.count("## ") == 2 and f"\n## {line}" not in md and not md.startswith("## "), line
     # a single candidate in a whole text is likelier a byline than a section: no headings at all
     assert "## " not in text_to_markdown(f"Intro line\n\n{long}\n")
+
+
+def test_month_words_are_dates_but_words_that_start_like_months_are_not():
+    from kb.importers.text import _could_head
+
+    assert not any(_could_head(t) for t in ("March 3, 2021", "3 May 2021", "Dec. 5 2020", "Sept 12", "Dear John"))
+    assert all(_could_head(t) for t in ("Marketing 2024", "Decisions 2024", "Octane 98", "Hello World", "May 2021 update"))

@@ -34,6 +34,11 @@ SUMMARY_MIN = 120  # characters: a short first paragraph ("Paper: X (2021)") is 
 SUMMARY_MAX = 250  # about what Hashnode's own RSS descriptions hold
 
 
+def _metadata(text: str) -> bool:
+    """A short line that is not a sentence: a "Key: value" line, a date, a count."""
+    return len(text) < 80 and not text.rstrip().endswith((".", "!", "?", "…", '."', ".)"))
+
+
 @cache
 def _md() -> MarkdownIt:
     from kb.markdown import make_md  # the build's parser: its math, comment and footnote blocks
@@ -126,7 +131,10 @@ def summary_of(body: str) -> str:
             if words and not more:  # "...two approaches:" then a list: the list is not summary prose
                 break
             continue
-        words += html.unescape(heading_text(park_escapes(tokens[i + 1].content))).split()
+        text = html.unescape(heading_text(park_escapes(tokens[i + 1].content)))
+        if not more and _metadata(text):  # "Release date : Dec 23, 2024", "Serves 8": not what a post says
+            continue
+        words += text.split()
         if not more and len(" ".join(words)) >= SUMMARY_MIN:
             break
     text = " ".join(words)

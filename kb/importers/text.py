@@ -99,10 +99,11 @@ _PLACEHOLDERS = {"image", "figure", "video", "photo", "embed"}  # what a scraper
 # short lines that are not section titles: dates, numbers (page numbers), bylines and credits,
 # salutations and one-word replies, and first-person sentences
 _NOT_HEADING = re.compile(
-    r"^(?:[\d\s./:,-]+|(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d[\d\s,]*"
+    r"^(?:[\d\s./:,-]+|(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?\s+\d[\d\s,]*"
+    r"|(?:\d{1,2}\s+)?(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d[\d\s,]*"
     r"|(?:photo|image|picture|illustration|video)\s+(?:by|credit|courtesy|source)\b.*|(?:credit|source|via)\s*:.*"
     r"|(?:posted|written|published|updated)\s+(?:by|on)\b.*"
-    r"|(?:dear|hi|hello|hey|thanks|thank you|cheers|regards|sincerely)\b.{0,30}|(?:yes|no|ok|okay)[!.,]?|i\s.*)$",
+    r"|(?:dear|hi|hey|regards|sincerely)\b.{0,30}|(?:yes|no|ok|okay)[!.,]?|i\s.*)$",
     re.I,
 )
 
