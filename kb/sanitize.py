@@ -73,14 +73,24 @@ _EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>.*?</iframe>", re.S)
 
 
 _IFRAME = re.compile(r"""<iframe\b((?:[^>"']|"[^"]*"|'[^']*')*)>.*?</iframe\s*>""", re.S | re.I)
-_ATTR = re.compile(r"""\s(src|title)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`=]+))""", re.I)
+# one attribute of a tag: name="…", name='…' or name=… (unquoted, which HTML allows)
+_ATTR = re.compile(r"""\s([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`=]+))""")
 _YOUTUBE = re.compile(r"^(?:https?:)?//(?:www\.)?youtube(?:-nocookie)?\.com/embed/", re.I)
+
+
+def attributes(tag: str) -> dict[str, str]:
+    """Raw HTML `<tag a="1" b=2>` (or just its attributes) -> {"a": "1", "b": "2"}, names lower-cased,
+    values unescaped; the first of a repeated name wins, as in a browser."""
+    out: dict[str, str] = {}
+    for a in _ATTR.finditer(tag):
+        out.setdefault(a.group(1).lower(), html.unescape(next((g for g in a.groups()[1:] if g is not None), "")))
+    return out
 
 
 def _iframe(m: re.Match[str]) -> str:
     """A YouTube player from youtube.com plays from youtube-nocookie.com, as kb's own video embeds do;
     another site's page (Airtable, a calendar) becomes a link to it rather than vanishing."""
-    attrs = {a.group(1).lower(): html.unescape(a.group(2) or a.group(3) or a.group(4) or "") for a in _ATTR.finditer(m.group(1))}
+    attrs = attributes(m.group(1))
     src = _YOUTUBE.sub(VIDEO_EMBED, attrs.get("src", "").strip())
     if src.startswith(VIDEO_EMBED):
         return _ATTR.sub(lambda a: f' src="{html.escape(src, quote=True)}"' if a.group(1).lower() == "src" else a.group(0), m.group(0))

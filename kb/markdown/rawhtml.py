@@ -24,7 +24,7 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
 from kb.markdown.images import is_local
-from kb.sanitize import clean_html
+from kb.sanitize import attributes, clean_html
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*?(/?)>")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -74,7 +74,6 @@ class SafeRenderer(RendererHTML):
 _MEDIA_TAG = re.compile(r"""<(?:img|source|video|audio)\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)  # a quoted ">" stays inside
 # src="…", src='…' or src=… (unquoted, which HTML allows and the sanitizer later quotes); poster= is a
 # video's picture, fetched like a src
-_ALT = re.compile(r"""\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`=]+))""", re.I)
 _SRC = re.compile(r"""(\s)((?:src|poster)\s*=\s*)(?:(["'])([^"'<>]*)\3|([^\s"'<>`=]+))""", re.I)
 
 
@@ -102,8 +101,7 @@ def local_sources(content: str, env: Any, line: int) -> str:
         out = _SRC.sub(one, t.group(0))
         if missing and t.group(0)[1:4].lower() == "img" and not _SRC.search(out):  # <img> or <IMG>
             # an <img> needs a src: shown as a missing attachment, as ![alt](missing.png) is
-            alt = _ALT.search(t.group(0))
-            label = html.unescape(next((g for g in alt.groups() if g), "") if alt else "") or missing[0]
+            label = attributes(t.group(0)).get("alt") or missing[0]
             return f'<span class="unresolved embed" title="missing attachment">{html.escape(label)}</span>'
         return out
 
