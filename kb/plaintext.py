@@ -107,16 +107,17 @@ def park_escapes(md: str) -> str:
     """A markdown escape (\\$, \\*, \\<) stands for its character, which no markup rule may take for
     markup: parked as a private-use character, which for_display turns back. Call it before
     strip_markup where escaped '<' must not read as a tag."""
-    return _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), md) if "\\" in md else md
+    return _ESCAPED.sub(lambda m: _park(m.group(1)), md) if "\\" in md else md
 
 
-def _park_all(tex: str) -> str:
-    return "".join(chr(0xE000 + ord(c)) if ord(c) < 0x80 else c for c in tex)
+def _park(text: str) -> str:
+    """Every ASCII character of `text` as its private-use twin (for_display turns them back)."""
+    return "".join(chr(0xE000 + ord(c)) if ord(c) < 0x80 else c for c in text)
 
 
 MATH_OPEN, MATH_CLOSE = "\ue100", "\ue101"  # around inline TeX in for_display(math="mark") text
 _MARKED_MATH = re.compile("\ue100(.*?)\ue101")
-_MATH_MODES = {"strip": "\\1", "keep": "$\\1$", "mark": MATH_OPEN + "\\1" + MATH_CLOSE}  # \\1: the TeX
+_MATH_MODES = {"strip": ("", ""), "keep": ("$", "$"), "mark": (MATH_OPEN, MATH_CLOSE)}  # what goes around the TeX
 
 
 def for_display(text: str, math: str = "strip") -> str:
@@ -129,8 +130,9 @@ def for_display(text: str, math: str = "strip") -> str:
     # leave it as written (\{, \%, \, and _ mean something else there); stripped (a title), it reads
     # as text. An escaped \$ never opens or closes it (_INLINE_MATH)
     if "$" in text:
-        wrap = _MATH_MODES[math]
-        text = _INLINE_MATH.sub(lambda m: wrap.replace("\\1", m.group(1) if math == "strip" else _park_all(m.group(1))), text)
+        before, after = _MATH_MODES[math]
+        keep = math != "strip"
+        text = _INLINE_MATH.sub(lambda m: before + (_park(m.group(1)) if keep else m.group(1)) + after, text)
     text = park_escapes(text)
     text = _CALLOUT.sub(" ", text)
     text = _RULE.sub(" ", text)
