@@ -13,20 +13,18 @@ keeps the static encoder.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
-import io
 import json
 import os
 import sys
-import tarfile
 import tempfile
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from kb.vendor import NpmPackage, Unavailable, extract, user_cache
 
 ORT_WEB_VERSION = "1.30.0"
 # sha512 integrity of onnxruntime-web-1.30.0.tgz, as registry.npmjs.org publishes it (dist.integrity)
@@ -71,77 +69,14 @@ USE OR OTHER DEALINGS IN THE SOFTWARE.
 """
 
 
-class Unavailable(Exception):
-    """The runtime or the ONNX model cannot be had; the site keeps the static encoder."""
+ORT_WEB = NpmPackage("onnxruntime-web", ORT_WEB_VERSION, ORT_WEB_INTEGRITY)
 
 
-# --- the runtime (onnxruntime-web from npm) ---
-
-def user_cache() -> Path:
-    """$KB_CACHE_HOME, else $XDG_CACHE_HOME/kb, else ~/.cache/kb."""
-    if os.environ.get("KB_CACHE_HOME"):
-        return Path(os.environ["KB_CACHE_HOME"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kb"
-
-
-def tarball_url() -> str:
-    registry = os.environ.get("KB_NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
-    return f"{registry}/onnxruntime-web/-/onnxruntime-web-{ORT_WEB_VERSION}.tgz"
-
-
-def _integrity_ok(data: bytes) -> bool:
-    algo, _, want = ORT_WEB_INTEGRITY.partition("-")
-    return base64.b64encode(hashlib.new(algo, data).digest()).decode() == want
-
-
-_FAILED: dict[str, str] = {}  # url -> why its fetch failed in this process
-
-
-def runtime_tarball(fetch: bool = True) -> bytes:
-    """The verified onnxruntime-web tarball: from the user cache, else from the npm registry."""
-    cached = user_cache() / f"onnxruntime-web-{ORT_WEB_VERSION}.tgz"
-    if cached.is_file():
-        data = cached.read_bytes()
-        if _integrity_ok(data):
-            return data
-    if not fetch:
-        raise Unavailable(f"onnxruntime-web {ORT_WEB_VERSION} is not in {cached.parent}")
-    url = tarball_url()
-    if url in _FAILED:  # kb serve rebuilds the index after every edit: try the network once per process
-        raise Unavailable(_FAILED[url])
-    try:
-        with urllib.request.urlopen(url, timeout=60) as r:  # noqa: S310 - https by default, hash-pinned
-            data = r.read()
-    except (OSError, ValueError) as exc:
-        _FAILED[url] = f"cannot fetch {url}: {exc}"
-        raise Unavailable(_FAILED[url]) from exc
-    if not _integrity_ok(data):
-        _FAILED[url] = f"{url}: sha512 does not match the pinned integrity {ORT_WEB_INTEGRITY[:24]}…"
-        raise Unavailable(_FAILED[url])
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, cached)
-    except OSError as exc:  # an unwritable home still builds; the next build fetches again
-        print(f"kb search: could not cache {cached}: {exc.strerror or exc}", file=sys.stderr)
-    return data
-
+# --- the runtime (onnxruntime-web from npm, kb.vendor) ---
 
 def runtime_files(fetch: bool = True) -> dict[str, bytes]:
     """{file name in search/model/: bytes} of the vendored runtime, plus its licence notice."""
-    data = runtime_tarball(fetch)
-    out: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for member, name in ORT_WEB_FILES.items():
-            try:
-                f = tar.extractfile(member)
-            except KeyError:
-                f = None
-            if f is None:
-                raise Unavailable(f"onnxruntime-web {ORT_WEB_VERSION}: {member} missing from the tarball")
-            out[name] = f.read()
+    out = extract(ORT_WEB, ORT_WEB_FILES.get, ORT_WEB_FILES.values(), fetch)
     out["NOTICE-onnxruntime-web.txt"] = NOTICE.encode()
     return out
 
