@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e '.[embed,dev]'
 	@# onnxruntime-web for `[search] browser_model = "full"`, from npm into ~/.cache/kb (tests then need no network)
 	@$(PY) -m kb.search.browser_model fetch || echo "note: onnxruntime-web not fetched; browser_model = \"full\" builds will try again"
+	@# mermaid, which draws ```mermaid blocks on the pages that have one, likewise
+	@$(PY) -m kb.emit.diagrams fetch || echo "note: mermaid not fetched; builds with diagrams will try again"
 	@# system packages for the browser tests and the HTML validator (Debian, as root)
 	@if ! command -v chromium >/dev/null || ! command -v java >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -21,6 +21,7 @@ from kb.config import Config
 from kb.diagnostics import by_note, plural, unique_sorted
 from kb.emit.assets import emit_assets
 from kb.emit.common import fresh_output
+from kb.emit.diagrams import prepare_diagrams
 from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes, template_where
 from kb.load import load
@@ -113,6 +114,7 @@ def emit(ctx: BuildContext, *, search: bool = True) -> list[str]:
     """All output. search=False leaves out search/ (kb serve refreshes it in the background)."""
     env = make_env(ctx.vault)
     ctx.extra["problems"] = by_note(ctx.diagnostics)
+    prepare_diagrams(ctx)  # before the pages: those with a diagram load mermaid if the site has it
     search_files: list[str] = []
     # the search index is written by this process while the workers write the note pages
     before = len(ctx.diagnostics)

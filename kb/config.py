@@ -40,6 +40,8 @@ class Config:
     # the folded "build problems" box on a note's page: for the author, not the visitors of a published
     # site, so kb serve always shows it and kb build only when asked
     problems_on_pages: bool = False
+    # ```mermaid blocks drawn in the browser by mermaid, vendored from npm into static/mermaid/ (kb.emit.diagrams)
+    mermaid: bool = True
     search: SearchConfig = field(default_factory=SearchConfig)
     path: Path | None = None  # the kb.toml this came from
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from kb.build import dedupe_slugs, emit, mark_site, swap_in
 from kb.diagnostics import unique_sorted
+from kb.emit.common import write
+from kb.emit.diagrams import MERMAID_DIR, diagram_files, prepare_diagrams
 from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes
 from kb.incremental import Affected, NoteInfo, affected, snapshot
@@ -261,6 +263,7 @@ class Rebuilder:
 
     def _emit(self, a: Affected, out: Outcome, attachments: set[str]) -> None:
         ctx = self.ctx
+        self._diagrams(out)
         out.written += emit_notes(ctx, self.env, only=a.render)
         if a.tags or a.lists:
             out.written += emit_lists(ctx, self.env, tags=a.tags, pages=a.lists)
@@ -284,6 +287,16 @@ class Rebuilder:
                 out.removed.append(rel)
                 _prune_empty(target.parent, ctx.out)
         ctx.attachments &= used
+
+    def _diagrams(self, out: Outcome) -> None:
+        """The vault's first mermaid diagram brings mermaid into the site; the last one gone takes it out."""
+        ctx = self.ctx
+        had = bool(ctx.extra.get("mermaid"))
+        if prepare_diagrams(ctx) and not had:
+            out.written += [write(ctx.out, rel, data) for rel, data in diagram_files(ctx).items()]
+        elif had and not ctx.extra["mermaid"] and (ctx.out / MERMAID_DIR).is_dir():
+            shutil.rmtree(ctx.out / MERMAID_DIR)
+            out.removed.append(MERMAID_DIR + "/")
 
     def _report(self, out: Outcome, rebuilt: set[str], had: set[str]) -> None:
         problems = self.ctx.extra.get("problems", {})

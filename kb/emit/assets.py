@@ -8,6 +8,7 @@ import shutil
 from pygments.formatters import HtmlFormatter
 
 from kb.emit.common import write
+from kb.emit.diagrams import diagram_files
 from kb.model import BuildContext
 from kb.theme import theme_dirs
 
@@ -77,6 +78,7 @@ def emit_assets(ctx: BuildContext) -> list[str]:
                 seen.add(rel)
                 written.append(write(ctx.out, rel, f.read_bytes()))
     written.append(write(ctx.out, "static/pygments.css", pygments_css()))
+    written += [write(ctx.out, rel, data) for rel, data in diagram_files(ctx).items()]
     for rel in sorted(ctx.attachments):
         src = ctx.vault / rel
         dest = ctx.out / rel

@@ -11,6 +11,7 @@ import jinja2
 from markupsafe import Markup
 
 from kb.emit.common import page_path, write
+from kb.emit.diagrams import has_diagram
 from kb.model import BuildContext, Note
 from kb.paths import slugify
 from kb.plaintext import math_as_written, math_in_text
@@ -53,7 +54,9 @@ def note_context(ctx: BuildContext, note: Note) -> dict[str, Any]:
     ]
     related = [{"title": notes[p].title, "url": notes[p].url} for p in note.related if p in notes]
     problems = ctx.extra.get("problems", {}).get(note.path, []) if ctx.config.problems_on_pages else []
-    return {**base_context(ctx), "note": note, "backlinks": backlinks, "related": related, "problems": problems}
+    diagrams = bool(ctx.extra.get("mermaid")) and has_diagram(note)  # the page loads static/diagrams.js
+    return {**base_context(ctx), "note": note, "backlinks": backlinks, "related": related, "problems": problems,
+            "diagrams": diagrams}
 
 
 def render_note(ctx: BuildContext, env: jinja2.Environment, note: Note) -> str:

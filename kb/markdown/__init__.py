@@ -69,7 +69,9 @@ def _plugin_fence(default: Any) -> Any:
         what = PLUGIN_BLOCKS.get(name)
         if what is None:
             return out
-        return (f'<figure class="plugin-block"><figcaption>{what}: Obsidian shows its result, '
+        # a diagram is marked for templates/static/diagrams.js (kb.emit.diagrams), which draws it
+        mark = ' data-diagram="mermaid"' if name == "mermaid" else ""
+        return (f'<figure class="plugin-block"{mark}><figcaption>{what}: Obsidian shows its result, '
                 f"this page its source</figcaption>{out}</figure>\n")
 
     return render

@@ -1,0 +1,84 @@
+"""Mermaid diagrams, drawn in the visitor's browser.
+
+A ```mermaid block renders as its highlighted source in a `figure[data-diagram=mermaid]`
+(kb.markdown), which is what a page without JavaScript shows. When some note has one, the
+ES-module build of mermaid (npm, fetched once and hash-checked by kb.vendor) is copied into
+`static/mermaid/`, and the pages that have a diagram load templates/static/diagrams.js, which
+draws each block with it. A visitor's browser fetches only the modules its diagrams need (a
+flowchart: 29 files, 2.5 MB raw, 0.75 MB gzip, of the 107 files and 5.4 MB), once for the site. Off with `mermaid = false` in kb.toml; offline before the
+first fetch, the build says so and the blocks keep showing their source.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from kb.model import BuildContext, Note
+from kb.vendor import NpmPackage, Unavailable, extract, user_cache
+
+# sha512 integrity of mermaid-12.3.0.tgz, as registry.npmjs.org publishes it (dist.integrity)
+MERMAID = NpmPackage("mermaid", "12.3.0",
+                     "sha512-4113TdXeLAsMruJ79OpFL5O8+LTFXhQqZ260rF3tgUmiNAtRm4Uume04I+65PRN6yZ69J4f8rVYWW8zRk65UYw==")
+MARK = 'data-diagram="mermaid"'  # what kb.markdown puts on a diagram's figure
+ENTRY = "mermaid.esm.min.mjs"
+MERMAID_DIR = "static/mermaid"  # in the site
+_CHUNKS = "package/dist/chunks/mermaid.esm.min/"
+
+
+def _select(member: str) -> str | None:
+    """The minified ES modules (the entry and the chunks it imports on demand) and the licence;
+    not the UMD bundle, the unminified build or the source maps."""
+    if member == f"package/dist/{ENTRY}":
+        return ENTRY
+    if member.startswith(_CHUNKS) and member.endswith(".mjs") and "/" not in member[len(_CHUNKS):]:
+        return member.removeprefix("package/dist/")
+    if member == "package/LICENSE":
+        return "LICENSE"
+    return None
+
+
+def has_diagram(note: Note) -> bool:
+    return MARK in note.html
+
+
+def prepare_diagrams(ctx: BuildContext) -> bool:
+    """Decide whether pages with a diagram load mermaid, into ctx.extra["mermaid"]: yes when some note
+    has one and mermaid can be had (kb.toml `mermaid` on). kb serve calls this after each change and
+    writes or removes the files when the answer changes. Returns the answer."""
+    if not ctx.config.mermaid or not any(has_diagram(n) for n in ctx.notes.values()):
+        ctx.extra["mermaid"] = False
+        return False
+    if "mermaid_files" not in ctx.extra:  # once per process: kb serve rebuilds often
+        try:
+            ctx.extra["mermaid_files"] = extract(MERMAID, _select, (ENTRY, "LICENSE"))
+        except Unavailable as exc:
+            ctx.extra["mermaid_files"] = {}
+            print(f"kb: mermaid diagrams show as source: {exc}", file=sys.stderr)
+    ctx.extra["mermaid"] = bool(ctx.extra["mermaid_files"])
+    return ctx.extra["mermaid"]
+
+
+def diagram_files(ctx: BuildContext) -> dict[str, bytes]:
+    """{path in the site: bytes} of the vendored mermaid, if pages load it."""
+    if not ctx.extra.get("mermaid"):
+        return {}
+    return {f"{MERMAID_DIR}/{name}": data for name, data in sorted(ctx.extra.get("mermaid_files", {}).items())}
+
+
+def main(argv: list[str]) -> int:
+    """`python -m kb.emit.diagrams fetch`: put mermaid in the user cache (`make setup` does), so
+    builds and tests need no network."""
+    if argv[:1] != ["fetch"]:
+        print("usage: python -m kb.emit.diagrams fetch", file=sys.stderr)
+        return 2
+    try:
+        files = extract(MERMAID, _select, (ENTRY, "LICENSE"))
+    except Unavailable as exc:
+        print(f"kb: {exc}", file=sys.stderr)
+        return 1
+    print(f"{MERMAID.label} in {user_cache()} ({len(files)} files, {sum(map(len, files.values())) / 1e6:.1f} MB to vendor)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,42 @@
+// Draws the page's ```mermaid blocks with mermaid, which the build copied from npm into
+// static/mermaid/ (kb.emit.diagrams). Only pages with a diagram load this. Until it is drawn,
+// without JavaScript, or when mermaid cannot read a block, the block shows its source.
+import mermaid from "./mermaid/mermaid.esm.min.mjs";
+
+const figures = [...document.querySelectorAll('figure[data-diagram="mermaid"]')];
+const root = document.documentElement;
+let round = 0;
+
+async function draw() {
+  const dark = root.dataset.theme === "dark";
+  // strict: labels are text (no HTML, no click handlers running note-supplied code)
+  mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: dark ? "dark" : "default",
+                       suppressErrorRendering: true });
+  round += 1;
+  for (const [i, figure] of figures.entries()) {
+    const code = figure.querySelector("pre code");
+    if (!code) continue;
+    const caption = figure.querySelector("figcaption");
+    figure.dataset.caption ??= caption ? caption.textContent : "";
+    let box = figure.querySelector(".diagram");
+    try {
+      const { svg } = await mermaid.render(`kb-mermaid-${round}-${i}`, code.textContent);
+      if (!box) {
+        box = document.createElement("div");
+        box.className = "diagram";
+        figure.append(box);
+      }
+      box.innerHTML = svg;
+      figure.classList.add("drawn");
+    } catch (err) {
+      figure.classList.remove("drawn");
+      box?.remove();
+      const why = String((err && err.message) || err).split("\n")[0];
+      if (caption) caption.textContent = `Mermaid could not draw this diagram (${why}); its source:`;
+    }
+  }
+}
+
+draw();
+// the theme toggle: draw again in the other palette
+new MutationObserver(draw).observe(root, { attributes: true, attributeFilter: ["data-theme"] });
