@@ -1,5 +1,5 @@
-"""Obsidian syntax as Chromium shows it: MathML has a box, aligned rows line up, folded callouts hide
-their content, a [[note#^block]] link lands on the block (its caret is percent-encoded in the URL)."""
+"""Obsidian syntax as Chromium shows it: MathML has a box, aligned rows line up, \\boxed has its frame,
+folded callouts hide their content, a [[note#^block]] link lands on the block (its caret is percent-encoded in the URL)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def served(make_site):
                 "$$\nf = \\begin{cases} 1 & x > 0 \\\\ -1000 & x \\le 0 \\end{cases}\n$$\n\n"
                 "$$\n(-\\infty, x - \\infty)\n$$\n"
             ),
+            "e.md": "Inline $\\boxed{E=mc^2}$ and $\\cancel{x}+y$.\n\n$$\\boxed{a^2+b^2=c^2}$$\n",
         }
     )
     handler = functools.partial(_Quiet, directory=str(r.ctx.out))
@@ -87,3 +88,27 @@ def test_aligned_rows_line_up_and_signs_are_tight_in_chromium(served):
     assert len(cases) == 2 and abs(cases[0] - cases[1]) < 1, cases
     unary, binary = gaps
     assert unary < 1 < binary, gaps
+
+
+def test_boxed_has_a_border_and_cancel_a_stroke_in_chromium(served):
+    """Chromium has no <menclose>: \\boxed and \\cancel showed their content bare. Whatever element wraps
+    the content, it must draw a border around the content's box, and the strike must paint something."""
+    page, base = served
+    page.goto(base + "/e/")
+    boxes, strike = page.evaluate("""() => {
+        const wrap = m => m.querySelector(':scope > mrow > :first-child');
+        const [inline, cancel, block] = [...document.querySelectorAll('math')].map(wrap);
+        const edges = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+        const box = e => [parseFloat(getComputedStyle(e).borderTopWidth), edges(e), edges(e.firstElementChild)];
+        return [[box(inline), box(block)], [cancel.textContent, edges(cancel)]];
+    }""")
+    for border, (left, top, right, bottom), (c_left, c_top, c_right, c_bottom) in boxes:
+        assert border >= 1, boxes
+        assert left < c_left and top < c_top and right > c_right and bottom > c_bottom, boxes  # around, not through
+    text, (left, top, right, bottom) = strike
+    assert text == "x"
+    clip = {"x": left, "y": top, "width": right - left, "height": bottom - top}
+    struck = page.screenshot(clip=clip)
+    page.evaluate("document.querySelectorAll('math')[1].querySelector(':scope > mrow > :first-child').style.background = 'none'")
+    unchanged = page.screenshot(clip=clip) == struck  # the stroke is what differs: x alone looks otherwise
+    assert not unchanged, "\\cancel{x} looks the same without its stroke"

@@ -50,6 +50,8 @@ _AS_MO = {"<mi>&#x0007E;</mi>": "<mo>&#x0223C;</mo>", "<mi>&#x000B1;</mi>": "<mo
 # A sign is unary in TeX after nothing, an operator, a relation, punctuation or an opening bracket; Chromium
 # infers form="prefix" (no space) only for the first child of a row, so "(−x", "= −b", "{−1, +1}" were spaced.
 _SIGN = re.compile(r"(<(?:math|mrow|mtd|msqrt|mstyle)\b[^>]*(?<!/)>|<mo\b([^>]*)>([^<]*)</mo>)<mo>(&#x02212;|&#x0002B;|&#x000B1;|&#x02213;)</mo>")
+# Chromium (MathML Core) has no <menclose>: it lays the content out as a row and drops the box or strike.
+_MENCLOSE = re.compile(r'<menclose(?: notation="([^"]*)")?>')
 _CLOSING = set(")]}|!\u2016\u27e9\u2309\u230b\u2032\u22ef\u2026")  # and ‖ ⟩ ⌉ ⌋ ′ ⋯ …: the sign after them is binary
 
 
@@ -64,13 +66,26 @@ def to_mathml(tex: str, display: bool) -> tuple[str, str]:
     unknown = _UNKNOWN.search(out)
     if unknown:
         return "", f"unknown command {unknown.group(1)}"
-    return clean_html(tex_spacing(_MTEXT.sub(_escape_text, out))), ""
+    return clean_html(tex_spacing(styled_enclosures(_MTEXT.sub(_escape_text, out)))), ""
 
 
 def inline_mathml(tex: str) -> str | None:
     """Inline MathML of `tex`, or None when it does not convert (the caller shows the source)."""
     out, error = to_mathml(tex.strip(), False)
     return None if error else out
+
+
+def styled_enclosures(mathml: str) -> str:
+    """`<menclose notation="box">` (\\boxed, \\fbox; \\cancel and kin are diagonal strikes) -> `<mrow
+    class="menclose-box">`, which style.css draws with a border or a gradient line: Chromium would show
+    the content without its box. Every <menclose> becomes an <mrow>, so nested ones still close right."""
+    mathml = _MENCLOSE.sub(lambda m: f'<mrow class="{_enclosure_classes(m.group(1))}">', mathml)
+    return mathml.replace("</menclose>", "</mrow>")
+
+
+def _enclosure_classes(notation: str | None) -> str:
+    """"updiagonalstrike downdiagonalstrike" (\\xcancel) -> one class a line, drawn on top of each other."""
+    return " ".join(f"menclose-{word}" for word in (notation or "").split() if word.isalpha())
 
 
 def tex_spacing(mathml: str) -> str:
