@@ -63,17 +63,34 @@ class Config:
 _OPTIONAL_BOOLS = {"line_breaks"}  # true, false, or unset (None: decided from the vault)
 
 
+OBSIDIAN_APP = ".obsidian/app.json"  # the one Obsidian settings file kb reads
+
+
 def line_breaks_of(config: Config, vault: Path) -> bool:
-    """kb.toml's line_breaks, else the vault's Obsidian setting: .obsidian/app.json writes
-    "strictLineBreaks": false when "Strict line breaks" is turned off; Obsidian's default is on
-    (CommonMark), and so is kb's when the vault has no such file or it cannot be read."""
+    """kb.toml's line_breaks, else the vault's Obsidian setting (obsidian_line_breaks);
+    Obsidian's default (CommonMark) when app.json cannot be read."""
     if config.line_breaks is not None:
         return config.line_breaks
     try:
-        app = json.loads((vault / ".obsidian" / "app.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return obsidian_line_breaks(vault)
+    except ConfigError:
         return False
-    return isinstance(app, dict) and app.get("strictLineBreaks") is False
+
+
+def obsidian_line_breaks(vault: Path) -> bool:
+    """.obsidian/app.json writes "strictLineBreaks": false when "Strict line breaks" is turned
+    off; Obsidian's default is on, so no file means False. ConfigError when the file is there
+    but unreadable (kb serve reports it; kb build quietly uses the default)."""
+    path = vault / OBSIDIAN_APP
+    try:
+        app = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
+        raise ConfigError(f"{path}: {exc}") from exc
+    if not isinstance(app, dict):
+        raise ConfigError(f"{path}: not a JSON object")
+    return app.get("strictLineBreaks") is False
 
 
 def _apply(obj: Any, data: dict[str, Any], where: str, problems: list[str]) -> None:

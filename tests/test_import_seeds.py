@@ -78,13 +78,17 @@ def test_seed001_plain_text(tmp_path):
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()][2:]  # chrome line, title line
     assert len(lines) > 50
     paras = {html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", html_, re.S)}
-    heads = [html.unescape(h) for h in re.findall(r"<h2 id=[^>]*>(.*?)</h2>", html_, re.S)]
+    levels = [(int(n), html.unescape(h)) for n, h in re.findall(r"<h([23]) id=[^>]*>(.*?)</h\1>", html_, re.S)]
+    heads = [h for _, h in levels]
     items = {html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", html_, re.S)}
     # the post and section titles a scraper left as bare lines are headings: the page gets its Contents
     assert {"Fineweb", "Neural Networks", "Reinforcement Learning", "Upside", "Downsides", "Objectives",
             "E-commerce Image Similarity via Visual Embeddings", "Kullback-Leibler divergence", "Mutual Information",
             "Poisson Regression", "Expectation Maximization", "Reflections on quitting my ML job"} <= set(heads)
     assert len(heads) > 35 and '<nav class="toc"' in html_
+    # a section title right above its first subsection's: the pair is ## then ###
+    assert [h for n, h in levels if n == 3] == ["Step 1: Download Catalog Images", "The problem", "Poisson Regression"]
+    assert {"Implementation Steps", "Expectation Maximization for Poisson process", "Esimation"} <= set(heads)
     assert not [h for h in heads if h.endswith((".", ":", "!")) or h in ("Image", "image") or ". " in h]
     # lines that started with a bullet or a number are list items
     assert {"Catalog Similarity:", "Nose strips", "Meditate"} <= items

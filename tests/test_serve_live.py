@@ -246,3 +246,30 @@ def test_attachments_leave_the_site_with_their_last_embed_or_file(session, tmp_p
     assert s.wait_idle()
     assert (s.out / "beach.png").read_bytes().endswith(b"fak2")
     assert_same_as_full_build(s.vault, s.out, tmp_path, s.config)
+
+
+def test_obsidian_line_break_setting_rerenders_every_note(session):
+    s = session({"a.md": "# A\nfirst line\nsecond line\n", "b.md": "# B\none\ntwo\n"})
+    assert "first line<br" not in fetch(s, "/a/")[1]  # no app.json: Obsidian's default, a newline joins
+    app = s.vault / ".obsidian" / "app.json"
+    app.parent.mkdir()
+    app.write_text('{"strictLineBreaks": false}', encoding="utf-8")
+    assert s.wait_idle()
+    assert "first line<br" in fetch(s, "/a/")[1] and "one<br" in fetch(s, "/b/")[1]
+    (s.vault / "a.md").write_text("# A\nedited\nagain\n", encoding="utf-8")  # a later edit keeps the setting
+    assert s.wait_idle()
+    assert "edited<br" in fetch(s, "/a/")[1]
+    page_mtime = (s.out / "b/index.html").stat().st_mtime_ns
+    (s.vault / ".obsidian" / "workspace.json").write_text("{}", encoding="utf-8")  # the rest of .obsidian: ignored
+    app.write_text('{"strictLineBreaks": false, "showLineNumber": true}', encoding="utf-8")  # not kb's setting
+    assert s.wait_idle()
+    assert (s.out / "b/index.html").stat().st_mtime_ns == page_mtime  # nothing rebuilt
+    app.write_text('{"strictLineBreaks": ', encoding="utf-8")  # broken: reported, the last good site stays
+    assert s.wait_idle()
+    status, page = fetch(s, "/a/")
+    assert status == 200 and "edited<br" in page and "app.json" in page  # in the overlay state
+    app.write_text('{"strictLineBreaks": true}', encoding="utf-8")
+    assert s.wait_idle()
+    page = fetch(s, "/a/")[1]
+    assert "edited<br" not in page and "edited\nagain" in page and "app.json" not in page
+    assert_same_as_full_build(s.vault, s.out, s.vault.parent, s.config)

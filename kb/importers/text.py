@@ -67,7 +67,8 @@ def text_to_markdown(text: str) -> str:
     blank-line runs collapse; markdown characters are escaped so the text shows as written.
     `#word` hashtags stay tags; \\( \\) and \\[ \\] LaTeX becomes math. Runs of source
     code become fenced blocks, kept as written (see kb.importers.codeblocks). A short line that
-    introduces a paragraph, a list or code becomes a `##` heading (`is_heading`), and lines
+    introduces a paragraph, a list or code becomes a `##` heading (`is_heading`; a title right
+    above its first subsection's is `##` and that one `###`, `_parents`), and lines
     that start with a bullet (•, ◦, ▪, -, *) or a number ("1.") become list items."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     parts: list[tuple[str, str]] = []  # (kind, markdown): kind "p", "h", "item" or "code"
@@ -79,12 +80,14 @@ def text_to_markdown(text: str) -> str:
     parts += _prose(lines[pos:])
     heads = {i for i, (kind, md) in enumerate(parts)
              if kind == "h" and is_heading(md, parts[i + 1] if i + 1 < len(parts) else ("", ""))}
+    parents = _parents(parts, heads)  # not counted below: a title and its first subsection are one section
     if len(heads) < 2:  # one lone short line before a paragraph is likelier a byline than a section
-        heads = set()
+        heads, parents = set(), set()
     out: list[str] = []
     for i, (kind, md) in enumerate(parts):
         nxt = parts[i + 1] if i + 1 < len(parts) else ("", "")
-        out.append("## " + md if i in heads else md)
+        mark = "### " if i in heads and i - 1 in parents else "## " if i in heads | parents else ""
+        out.append(mark + md)
         # items of one list stay together (a tight list); everything else is its own block
         out.append("\n" if kind == "item" and nxt[0] == "item" else "\n\n")
     return "".join(out).rstrip("\n") + "\n"
@@ -145,6 +148,23 @@ def is_heading(line: str, nxt: tuple[str, str]) -> bool:
     if kind in ("item", "code"):
         return True
     return kind in ("p", "h") and len(md) >= max(60, len(line) + 20)
+
+
+def _parents(parts: list[tuple[str, str]], heads: set[int]) -> set[int]:
+    """Section titles followed directly by their first subsection's title ("Estimation", then the
+    heading "Poisson Regression"): is_heading refuses them, as a short line follows. Only a run of
+    exactly two such lines after a longer paragraph, a list or code: the first of a longer run of
+    short lines (references, an address, credits, a poem) stays a paragraph, and so do two lines
+    opening the text (likelier a subtitle and a byline). -> the titles' indices."""
+    return {i for i in range(1, len(parts) - 2)
+            if parts[i][0] == "h" and i not in heads and i + 1 in heads
+            and parts[i + 2][0] != "h" and not _short(parts[i - 1])}
+
+
+def _short(part: tuple[str, str]) -> bool:
+    """A line that may belong to a run of short lines; a lost picture's placeholder does not."""
+    kind, md = part
+    return kind == "h" or kind == "p" and len(md) < 60 and md.lower() not in _PLACEHOLDERS
 
 
 def first_line_title(lines: list[str]) -> tuple[str, int]:

@@ -23,7 +23,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from kb.build import BuildError, build, template_error
-from kb.config import Config, ConfigError, find_vault
+from kb.config import OBSIDIAN_APP, Config, ConfigError, find_vault, obsidian_line_breaks
 from kb.diagnostics import plural, report
 from kb.emit.assets import emit_assets
 from kb.load import NOTE_EXT, ignored, output_globs, walk
@@ -164,7 +164,7 @@ class Session:
             rel = p.relative_to(self.vault).as_posix()
         except ValueError:
             return None
-        if rel == "kb.toml":
+        if rel in ("kb.toml", OBSIDIAN_APP):  # app.json: Obsidian's line-break setting (the rest of .obsidian is ignored)
             return CONFIG, rel
         if rel.startswith("templates/"):
             return THEME, rel
@@ -221,6 +221,8 @@ class Session:
 
     def _process(self, batch: dict[str, str], rescan: bool) -> None:
         kinds = set(batch.values())
+        if set(batch) == {f"{CONFIG}:{OBSIDIAN_APP}"} and self._same_line_breaks():
+            return None
         if CONFIG in kinds or self.rebuilder is None:
             return self._full_build()
         if RELATED in kinds:
@@ -290,8 +292,10 @@ class Session:
                 self.config = replace(config, problems_on_pages=True)  # the preview shows each note's problems
                 self.http.prefix = self.config.prefix
             cold = first and not (self.out / "index.html").is_file()
+            # the setting read once and pinned, so the build and later note edits use what was checked
+            config = replace(self.config, line_breaks=self._line_breaks(first))
             # never wait for the model here: kb.search.live embeds in the background
-            result = build(self.vault, self.out, self.config, embed=False, extra={"on_loaded": self._preview} if cold else None)
+            result = build(self.vault, self.out, config, embed=False, extra={"on_loaded": self._preview} if cold else None)
         except Exception as exc:  # BuildError, ConfigError, or a bug: keep serving either way
             if not isinstance(exc, (BuildError, ConfigError)):
                 self._say(traceback.format_exc(), err=True)
@@ -311,6 +315,30 @@ class Session:
         self.state = State(ready=True)
         self.http.hub.send("state", self._state_json())
         self.http.hub.send("reload", {"all": True, "urls": []})
+
+    def _line_breaks(self, first: bool) -> bool:
+        """kb.toml's line_breaks, else .obsidian/app.json's. A broken app.json while serving is
+        a config problem like a broken kb.toml (the last good site stays); at start kb serve
+        builds as kb build does, with Obsidian's default, and says why."""
+        if self.config.line_breaks is not None:
+            return self.config.line_breaks
+        try:
+            return obsidian_line_breaks(self.vault)
+        except ConfigError as exc:
+            if not first:
+                raise
+            self._say(f"kb serve: warning: {exc} (using Obsidian's default: strict line breaks)", err=True)
+            return False
+
+    def _same_line_breaks(self) -> bool:
+        """Obsidian rewrites app.json when any of its settings changes (or kb.toml overrides it):
+        no rebuild unless the line-break setting kb reads changed."""
+        if self.rebuilder is None or self.state.errors:
+            return False  # a full build clears the problems shown (or shows them again)
+        try:
+            return self._line_breaks(first=False) == self.rebuilder.ctx.config.line_breaks
+        except ConfigError:
+            return False  # the full build reports it
 
     def _preview(self, ctx: BuildContext) -> None:
         """Called by the first build once notes are loaded (cold start only)."""
