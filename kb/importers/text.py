@@ -68,7 +68,7 @@ def text_to_markdown(text: str) -> str:
     `#word` hashtags stay tags; \\( \\) and \\[ \\] LaTeX becomes math. Runs of source
     code become fenced blocks, kept as written (see kb.importers.codeblocks). A short line that
     introduces a paragraph, a list or code becomes a `##` heading (`is_heading`; a title right
-    above its first subsection's is `##` and that one `###`, `_parents`), and lines
+    above its first subsection's is one too, `_parents`), and lines
     that start with a bullet (•, ◦, ▪, -, *) or a number ("1.") become list items."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     parts: list[tuple[str, str]] = []  # (kind, markdown): kind "p", "h", "item" or "code"
@@ -86,8 +86,9 @@ def text_to_markdown(text: str) -> str:
     out: list[str] = []
     for i, (kind, md) in enumerate(parts):
         nxt = parts[i + 1] if i + 1 < len(parts) else ("", "")
-        mark = "### " if i in heads and i - 1 in parents else "## " if i in heads | parents else ""
-        out.append(mark + md)
+        # both lines of a pair are `##`: a `###` under it would leave the sections after it (its
+        # siblings, which the text does not mark as such) one level above their first sibling
+        out.append("## " + md if i in heads | parents else md)
         # items of one list stay together (a tight list); everything else is its own block
         out.append("\n" if kind == "item" and nxt[0] == "item" else "\n\n")
     return "".join(out).rstrip("\n") + "\n"
