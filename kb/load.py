@@ -18,9 +18,24 @@ from kb.paths import clean_permalink, path_slug
 from kb.plaintext import heading_text
 
 try:  # the C loader is several times faster on big vaults
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """The safe loader, except that a timestamp no calendar has (`date: 2023-02-29`) stays text,
+    which make_note reports, instead of a ValueError that PyYAML raises from the whole document."""
+
+
+def _timestamp(loader: Any, node: yaml.Node) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)  # on the subclass only
 
 NOTE_EXT = ".md"
 _FM_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
@@ -134,6 +149,21 @@ def parse_date(value: Any) -> datetime | None:
     return dt
 
 
+def date_property(meta: dict[str, Any], keys: tuple[str, ...], fm: str | None, rel: str, diags: list[Diagnostic]) -> datetime | None:
+    """The first of `keys` that is set, as a date; one that is no date is reported (at its line)
+    rather than dropped in silence, and the note goes without it."""
+    key = next((k for k in keys if meta.get(k) not in (None, "")), None)
+    if key is None:
+        return None
+    value = parse_date(meta[key])
+    if value is None:
+        line = next((i + 2 for i, ln in enumerate((fm or "").split("\n")) if re.match(rf"{re.escape(key)}\s*:", ln)), 2)
+        text = str(meta[key]).strip()
+        why = "is no day of the calendar" if re.fullmatch(r"\d{4}-\d\d?-\d\d?", text) else "is not a date (write YYYY-MM-DD)"
+        diags.append(Diagnostic(rel, line, "warning", "frontmatter", f"{key}: {text!r} {why}; the note goes without it"))
+    return value
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "1")
@@ -189,8 +219,8 @@ def make_note(rel: str, raw: bytes) -> tuple[Note, list[Diagnostic]]:
         title=title,
         slug=slug,
         aliases=as_list(meta.get("aliases") or meta.get("alias"), spaces=False),
-        date=parse_date(meta.get("date") or meta.get("created")),
-        updated=parse_date(meta.get("updated") or meta.get("modified") or meta.get("lastmod")),
+        date=date_property(meta, ("date", "created"), fm, rel, diags),
+        updated=date_property(meta, ("updated", "modified", "lastmod"), fm, rel, diags),
         draft=draft,
         digest=hashlib.sha256(raw).hexdigest(),
         description=str(meta.get("description") or meta.get("summary") or "").strip(),

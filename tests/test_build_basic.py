@@ -30,6 +30,26 @@ def test_invalid_frontmatter_reports_line_and_still_builds(make_site):
     assert "Body text" in read(r.ctx.out, "bad/index.html")
 
 
+def test_dates_that_are_no_dates_are_reported_and_the_note_still_builds(make_site):
+    """PyYAML raised ValueError for 2023-02-29 from the whole document, which stopped the build;
+    a date kb cannot read was dropped in silence."""
+    r = make_site({
+        "leap.md": "---\ntitle: Leap\ntags: [t]\ndate: 2023-02-29\nupdated: 2024-01-02\n---\nHello\n",
+        "words.md": "---\ntitle: Words\nmodified: soon\ndate: 15/01/2024\n---\nWorld\n",
+        "ok.md": "---\ndate: 2024-01-15\n---\nfine\n",
+    })
+    assert sorted(d.format() for d in r.diagnostics) == [
+        "leap.md:4: warning[frontmatter] date: '2023-02-29' is no day of the calendar; the note goes without it",
+        "words.md:3: warning[frontmatter] modified: 'soon' is not a date (write YYYY-MM-DD); the note goes without it",
+        "words.md:4: warning[frontmatter] date: '15/01/2024' is not a date (write YYYY-MM-DD); the note goes without it",
+    ]
+    leap = r.ctx.notes["leap.md"]
+    assert leap.title == "Leap" and leap.tags == ["t"] and leap.date is None  # the other properties are kept
+    page = read(r.ctx.out, "leap/index.html")
+    assert "updated <time" in page and "02 January 2024" in page  # shown without a date too
+    assert r.ctx.notes["ok.md"].date.year == 2024
+
+
 def test_title_sources():
     assert make_note("x/My File.md", b"---\ntitle: From FM\n---\n# H1\n")[0].title == "From FM"
     assert make_note("x/My File.md", b"```\n# not\n```\n# Real H1\n")[0].title == "Real H1"
