@@ -135,6 +135,20 @@ def test_a_footer_found_in_most_notes_is_shown_as_its_note_but_still_indexed(tmp
     assert all(c.heading == "This note in GitHub" for c in few.ctx.extra["search"].chunks if "Edit In" in c.text)
 
 
+def test_a_section_with_no_text_of_its_own_is_shown_as_its_note(tmp_path):
+    """A section holding only embeds matched by its note's title and heading, and its result showed an
+    empty snippet linking to it; it shows its note's top and first snippet instead (still indexed)."""
+    files = vault(24)
+    files["sync.md"] = ("# Sync your notes\n\n## Steps\n\nInstall the app on your phone and pair it.\n\n"
+                        "## Embeds\n\n![[n01]]\n\n![[n02]]\n")
+    r = build_hash(tmp_path, files)
+    mine = [c for c in r.ctx.extra["search"].chunks if c.path == "sync.md"]
+    assert [c.heading for c in mine] == ["", "Steps", ""]  # the top (no text before "Steps"), Steps, Embeds
+    assert mine[2].anchor == "" and {c.snippet for c in mine} == {"Install the app on your phone and pair it."}
+    results = SiteIndex(r.ctx.out).search("Sync your notes", k=3)
+    assert results[0].path == "sync.md" and all(x.snippet for x in results)
+
+
 def test_sharded_vocabulary_tokenizes_like_the_whole(wp):
     from kb.search.index import vocab_files, word_vocab_shards
     from kb.search.tokenize import basic_tokens

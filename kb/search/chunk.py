@@ -140,13 +140,17 @@ def boilerplate_as_note_top(chunks: list[Chunk], titles: dict[str, str]) -> list
     and 67 of 1,450 results of the bench queries showed that heading and snippet. Only what the result shows
     changes: the text stays embedded and indexed as it is, because what such a chunk matches is its note's
     title. Replacing its text with the title alone was measured worse (obsidian-hub, 3 quantizer seeds:
-    exact MiniLM hit@10 0.747 -> 0.724, the default 0.693 -> 0.617), and leaving it out too (chunk_all)."""
+    exact MiniLM hit@10 0.747 -> 0.724, the default 0.693 -> 0.617), and leaving it out too (chunk_all).
+
+    A chunk with no text of its own (a section of embeds only, the top of a note that opens with a
+    heading) is shown the same way: what it matches is its note's title and its heading, and a result
+    with an empty snippet told nothing."""
     floor = max(20, len(titles) // 10)
     bodies = [c.text.removeprefix(titles.get(c.path, "")) for c in chunks]
     notes_with: dict[str, set[str]] = {}
     for c, body in zip(chunks, bodies, strict=True):
         notes_with.setdefault(body, set()).add(c.path)
-    template = [len(notes_with[body]) >= floor for body in bodies]
+    template = [len(notes_with[body]) >= floor or not c.snippet for c, body in zip(chunks, bodies, strict=True)]
     if not any(template):
         return chunks
     first_snippet: dict[str, str] = {}
