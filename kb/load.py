@@ -93,6 +93,16 @@ def split_frontmatter(text: str) -> tuple[str | None, str, int]:
     return fm, text[end:], text[:end].count("\n") + 1
 
 
+_YAML_CONTEXT = {  # PyYAML's context -> what the user wrote on the line the message points at
+    "while parsing a flow sequence": "the [ list on this line is not closed",
+    "while parsing a flow mapping": "the { mapping on this line is not closed",
+    "while scanning a quoted scalar": "the quoted text on this line is not closed",
+    "while scanning a simple key": "this line is no 'key: value'",
+    "while parsing a block collection": "the list on this line",
+    "while parsing a block mapping": "the properties from this line",
+}
+
+
 def parse_yaml(fm: str, rel: str) -> tuple[dict[str, Any], Diagnostic | None]:
     try:
         data = yaml.load(fm, Loader=_Loader)
@@ -103,7 +113,8 @@ def parse_yaml(fm: str, rel: str) -> tuple[dict[str, Any], Diagnostic | None]:
         line = mark.line + 2 if mark is not None else 1  # +1 for '---', +1 for 0-based
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if getattr(exc, "context", None) and getattr(exc, "context_mark", None) is not None:
-            problem = f"{exc.context} here: {problem}"  # e.g. "while parsing a flow sequence here: expected ..."
+            # PyYAML's "while parsing a flow sequence" is its grammar's name for what the user wrote
+            problem = f"{_YAML_CONTEXT.get(exc.context, exc.context)}: {problem}"
         return {}, Diagnostic(rel, line, "warning", "frontmatter", f"invalid YAML frontmatter: {problem}; properties ignored")
     if data is None:
         return {}, None
