@@ -77,7 +77,8 @@ class Note:
     title_anchor: str = ""  # id of the leading H1 that repeated the title: the page's title carries it
     block_ids: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)  # vault paths of referenced files
-    text: str = ""  # plain text, for snippets, feeds and search
+    text: str = ""  # all the page's text, plain (kb.transform.htmltext)
+    summary: str = ""  # its opening prose, at most 160 characters: the page's meta description without a `description`
     # --- resolve ---
     backlinks: list[Backlink] = field(default_factory=list)
     # --- related ---

@@ -14,7 +14,10 @@ _MDLINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])*)\]\([^)]*\)")  # link text may
 _TAG = re.compile(r"(?<!\\)<[^>\n]+>")  # not an escaped \<: std::vector\<int> is text
 # the lookahead lists every character a mark can start with: most positions fail there at once
 # instead of trying each alternative (2x faster on obsidian-hub, same matches)
-_MARKS = re.compile(r"(?=[*_~=`>\-+\d\s^])(^(?:\s{0,3}>\s?|\s*[-*+]\s+\[[ xX]\]\s+|\s*[-*+]\s+|\s*\d+\.\s+)|\*\*|__|~~|==|`+|\^[\w-]+\s*$)", re.M)
+# line starts: every level of quote marks ("> > " in a nested callout), then a list item's marker and any
+# one-character task status ("- [/] ", as kb's markdown reads it); a "[x]" later in a line is text
+_MARKS = re.compile(r"(?=[*_~=`>\-+\d\s^])(^(?:\s{0,3}>\s?)*(?:\s*[-*+]\s+\[[^\]\n]\]\s+|\s*[-*+]\s+|\s*\d+\.\s+)"
+                    r"|^(?:\s{0,3}>\s?)+|\*\*|__|~~|==|`+|\^[\w-]+\s*$)", re.M)
 _TABLE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", re.M)
 # *one-star* or _underscore_ emphasis around words (not snake_case, not "a * b"); strip_markup keeps
 # these for the embeddings, result snippets drop them
@@ -22,11 +25,17 @@ _EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])
 _WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not already one space
 # for the eye only (snippets, backlink contexts): markup a reader should not see as characters
 _DISPLAY_LINK = re.compile(r"!?\[\[([^\]|#]*)(?:#\^?([^\]|]*))?(?:\|([^\]]*))?\]\]")
-_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
-_INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<![\s\\])\$(?!\d)")  # $x$, not "$5 and $10" or "$6 ... \\$"
+# display math: $$…$$, or \[…\] when bracket_is_math (group 1: the bracket's TeX); not after an escaped \\
+_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$|(?<!\\)\\\[(.*?)\\\]", re.S)
+# inline math: $x$ (group 1), not "$5 and $10" or "$6 ... \\$"; or \(x\) (group 2), as kb's markdown reads both
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<![\s\\])\$(?!\d)|(?<!\\)\\\(([^\n]*?)\\\)")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark's escapes, any ASCII punctuation (imports have many): \$ -> $
 _PARKED = re.compile("[\ue000-\ue07f]")
 _CALLOUT = re.compile(r"\[![\w-]+\][+-]?")
+_GAP = "\x00"  # where markup was removed, until _close_gaps (notes hold no NUL); never in the output
+_GAPS = re.compile("\x00+")
+_GAP_PUNCT = re.compile("\x00[.,;:!?)]")
+_PUNCT = frozenset(".,;:!?)")
 _RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$", re.M)
 _ATX = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
 
@@ -34,14 +43,16 @@ _ATX = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
 def strip_markup(md: str) -> str:
     """Markdown -> plain text, good enough for embeddings and BM25 (code is kept: identifiers matter)."""
     # each pattern is tried only if the text has a character it needs: most sections lack most of them
+    # what goes leaves a gap: a space, or nothing before punctuation ("see ![[x]]." -> "see.")
     if "%%" in md or "<!--" in md or "-->" in md:
-        md = _COMMENT.sub(" ", md).replace("<!--", " ").replace("-->", " ")
+        md = _COMMENT.sub(_GAP, md).replace("<!--", _GAP).replace("-->", _GAP)
     if "[" in md:
-        md = _EMBED.sub(" ", md)
+        md = _EMBED.sub(_GAP, md)
         md = _WIKILINK.sub(lambda m: m.group(3) or m.group(1) or (m.group(2) or "").lstrip("#"), md)
         md = _MDLINK.sub(r"\1", md)
     if "<" in md:
-        md = _TAG.sub(" ", md)
+        md = _TAG.sub(_GAP, md)
+    md = _close_gaps(md)
     if "|" in md:
         md = _TABLE.sub("", md)
     md = _MARKS.sub("", md)
@@ -117,29 +128,85 @@ def _park(text: str) -> str:
 
 MATH_OPEN, MATH_CLOSE = "\ue100", "\ue101"  # around inline TeX in for_display(math="mark") text
 _MARKED_MATH = re.compile("\ue100(.*?)\ue101")
+_MATHY = re.compile(r"[\\^_={}<>+]")
+# footnotes: a reference [^1], an inline one ^[words], a definition's label "[^1]:" (its words stay)
+_FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]:?|\^\[[^\]]*\]")
 _MATH_MODES = {"strip": ("", ""), "keep": ("$", "$"), "mark": (MATH_OPEN, MATH_CLOSE)}  # what goes around the TeX
 
 
 def for_display(text: str, math: str = "strip") -> str:
     """Plain text (strip_markup's output) cleaned for a one-line snippet: no single-star emphasis,
-    callout markers, rules, heading marks or display math; whitespace collapsed. Inline math: its TeX
-    without the dollars ("strip": headings, titles), as written ("keep": search snippets), or between
-    MATH_OPEN and MATH_CLOSE ("mark": backlink contexts, which pages render with `math_in_text`)."""
-    text = _DISPLAY_MATH.sub(" ", text)
+    callout markers, footnotes, rules, heading marks or display math; whitespace
+    collapsed. Inline math: its TeX without the delimiters ("strip": headings, titles), between
+    dollars ("keep": search snippets), or between MATH_OPEN and MATH_CLOSE ("mark": backlink contexts,
+    which pages render with `math_in_text`). \\(…\\) and \\[…\\] are math as $…$ and $$…$$ are."""
+    if "$$" in text or "\\[" in text:
+        text = _DISPLAY_MATH.sub(_display_math, text)
     # inline TeX first: kept or marked, it is parked whole, so that the escape and emphasis rules below
     # leave it as written (\{, \%, \, and _ mean something else there); stripped (a title), it reads
     # as text. An escaped \$ never opens or closes it (_INLINE_MATH)
-    if "$" in text:
-        before, after = _MATH_MODES[math]
-        keep = math != "strip"
-        text = _INLINE_MATH.sub(lambda m: before + (_park(m.group(1)) if keep else m.group(1)) + after, text)
-    text = park_escapes(text)
+    if "$" in text or "\\(" in text:
+        text = _INLINE_MATH.sub(_inline_math(math), text)
+    text = park_escapes(text)  # before the footnote rule: an escaped \[^1\] is text
+    if "^" in text:
+        text = _FOOTNOTE.sub(_GAP, text)
     text = _CALLOUT.sub(" ", text)
     text = _RULE.sub(" ", text)
     text = _ATX.sub("", text)
     text = _EMPHASIS.sub(r"\2", text)
     text = _PARKED.sub(lambda m: chr(ord(m.group(0)) - 0xE000), text)
-    return " ".join(text.split())
+    return " ".join(_close_gaps(text).split())
+
+
+def bracket_is_math(content: str, before: str = "") -> bool:
+    """`\\[…\\]` is also markdown for an escaped "[…]": `\\[\\[Links\\]\\]` (an escaped
+    wikilink) or `\\[1\\]` is text. Display math has a command or an operator."""
+    return bool(content.strip()) and "\\[" not in content and not before.endswith("\\[") and bool(_MATHY.search(content))
+
+
+def _display_math(m: re.Match[str]) -> str:
+    """A display formula goes (a \\[1\\] that is not math stays, for the escape rule); where it stood
+    before punctuation, so does the space before it."""
+    if m.group(1) is not None and not bracket_is_math(m.group(1), m.string[max(0, m.start() - 2) : m.start()]):
+        return m.group(0)
+    return _GAP
+
+
+def _inline_math(math: str) -> Callable[[re.Match[str]], str]:
+    """The replacement of one inline formula, $…$ (group 1) or \\(…\\) (group 2), in `math` mode."""
+    before, after = _MATH_MODES[math]
+    keep = math != "strip"
+
+    def sub(m: re.Match[str]) -> str:
+        tex = m.group(1)
+        if tex is None:  # \\(…\\): a blank one is text; spaces inside are not part of the TeX
+            tex = m.group(2).strip()
+            if not tex:
+                return m.group(0)
+        return before + (_park(tex) if keep else tex) + after
+
+    return sub
+
+
+def _close_gaps(text: str) -> str:
+    """Each run of _GAP (where markup was removed) as a space, but with no space before the punctuation
+    that followed it: "and ![[x]]." reads "and.", not "and .". A loop over the gaps: a regex for the
+    spaces before one is tried at every space of the text."""
+    if _GAP not in text:
+        return text
+    if not _GAP_PUNCT.search(text):  # most gaps (obsidian-hub: 9 in 10): a space is all it takes
+        return text.replace(_GAP, " ")
+    parts = _GAPS.split(text)
+    out = [parts[0]]
+    for part in parts[1:]:
+        if part[:1] in _PUNCT and part:
+            while len(out) > 1 and not out[-1].strip(" \t"):  # spaces between two gaps
+                out.pop()
+            out[-1] = out[-1].rstrip(" \t")
+        else:
+            out.append(" ")
+        out.append(part)
+    return "".join(out)
 
 
 def math_in_text(text: str, render: Callable[[str], str | None]) -> str:
@@ -171,6 +238,9 @@ def math_as_written(text: str) -> str:
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 
 
-def dollars_in_code_escaped(md: str) -> str:
-    """`$HOME` in a code span is not math: escape its dollars before strip_markup drops the backticks."""
-    return _CODE_SPAN.sub(lambda m: m.group(0).replace("$", "\\$"), md) if "`" in md and "$" in md else md
+def code_spans_escaped(md: str) -> str:
+    """`$HOME` or `\\(x\\)` in a code span is not math: escape its dollars and backslashes before
+    strip_markup drops the backticks (for_display reads the escapes back as the characters)."""
+    if "`" not in md or ("$" not in md and "\\" not in md):
+        return md
+    return _CODE_SPAN.sub(lambda m: m.group(0).replace("\\", "\\\\").replace("$", "\\$"), md)

@@ -152,3 +152,33 @@ def test_an_alias_string_is_one_alias(make_site):
     assert r.ctx.notes["target.md"].aliases == ["my other name"]
     page = read(r.ctx.out, "src/index.html")
     assert 'href="/target/"' in page and "unresolved" in page  # [[other]] is not an alias
+
+
+def test_meta_description_is_the_opening_prose_cut_at_a_word(make_site):
+    """Without a `description`, a page describes itself with its first paragraphs: inline elements add
+    no space, headings, tables, code, diagrams and footnotes are left out, and it is cut at a word."""
+    src = ("# Start\n\nThis vault was made by `kb init`. Write notes, link them with [[Second note]], tag them with "
+           "#ideas, and *run* it.[^1]\n\n| Head | Cell |\n|---|---|\n| a | b |\n\n```mermaid\nflowchart LR\n  A --> B\n```\n\n"
+           "## Then\n\n```py\nx = 1\n```\n\n- One item\n- Two " + "words " * 30 + "\n\n[^1]: A footnote.\n")
+    r = make_site({"start.md": src, "Second note.md": "---\ndescription: Its own words.\n---\nBody\n", "empty.md": ""})
+    page = read(r.ctx.out, "start/index.html")
+    meta = page.split('<meta name="description" content="')[1].split('">')[0]
+    assert meta.startswith("This vault was made by kb init. Write notes, link them with Second note, tag them with #ideas, "
+                           "and run it. One item Two words words")
+    assert meta.endswith("words…") and len(meta) <= 160
+    assert '<meta name="description" content="Its own words.">' in read(r.ctx.out, "second-note/index.html")
+    assert '<meta name="description" content="' + (r.ctx.config.description or r.ctx.config.title) in read(r.ctx.out, "empty/index.html")
+
+
+def test_summary_and_text_of_html():
+    from kb.transform.htmltext import cut_at_word, html_to_text, summary
+
+    html = ('<h2>Title</h2><p>An <a href="/x">x</a>, <code>y</code> and x<sup>2</sup><sup class="footnote-ref"><a>[1]</a></sup>.</p>'
+            '<figure class="plugin-block"><figcaption>Mermaid diagram source: z</figcaption><pre><code>a</code></pre></figure>'
+            '<div class="callout"><div class="callout-title">Note</div><div class="callout-content"><p>Inside &amp; out</p></div></div>'
+            '<ul><li>one<br>two</li></ul><section class="footnotes"><ol><li>The note</li></ol></section>')
+    assert summary(html) == "An x, y and x2. Inside & out one two"
+    assert html_to_text(html).startswith("Title An x, y and x2[1]. Mermaid diagram source: z a Note Inside & out one two")
+    assert cut_at_word("one two three", 13) == "one two three"
+    assert cut_at_word("one two, three", 12) == "one two…" and cut_at_word("one two three", 8) == "one two…"
+    assert cut_at_word("abcdefgh", 5) == "abcd…"

@@ -114,6 +114,17 @@ def test_backlink_context_escapes_text_and_renders_only_real_math(make_site):
     assert shown.count("<math") == 1 and "<mi>x</mi><mo>&lt;</mo><mi>y</mi>" in shown and shown.endswith("</math> end")
 
 
+def test_backlink_context_renders_bracket_math_as_dollar_math(make_site):
+    from kb.plaintext import math_as_written
+
+    src = "[[b]] says \\(a^2+b^2=c^2\\), not `\\(code\\)`, and \\[ \\int_0^1 x\\,dx \\]. Done[^1]\n\n[^1]: a note\n"
+    r = make_site({"a.md": src, "b.md": "B\n"})
+    (bl,) = r.ctx.notes["b.md"].backlinks
+    assert math_as_written(bl.context) == "b says $a^2+b^2=c^2$, not \\(code\\), and. Done"
+    shown = read(r.ctx.out, "b/index.html").split('class="context">')[1].split("</p>")[0]
+    assert shown.count("<math") == 1 and "<msup><mi>c</mi><mn>2</mn></msup>" in shown and "\\int" not in shown
+
+
 def test_a_heading_with_math_gets_a_title_without_dollars_and_its_own_anchors(make_site):
     r = make_site({"c.md": "# The $x^2$ value\n\n## Using $\\alpha$\n\nx\n\n## Using $\\alpha$\n\ny\n"})
     note = r.ctx.notes["c.md"]

@@ -88,6 +88,39 @@ def test_title_h1_chunk_links_to_the_page_top_and_snippets_read_as_text(tmp_path
     assert "\\int" in chunks[0].text  # what gets embedded keeps the math
 
 
+def test_display_text_reads_bracket_math_like_dollar_math():
+    r"""\(…\) and \[…\] are math in kb's markdown, as $…$ and $$…$$ are: every mode of for_display treats them alike."""
+    from kb.plaintext import MATH_CLOSE, MATH_OPEN, for_display, strip_markup
+
+    def shown(md: str, math: str) -> str:
+        return for_display(strip_markup(md), math=math)
+
+    for math, (before, after) in {"strip": ("", ""), "keep": ("$", "$"), "mark": (MATH_OPEN, MATH_CLOSE)}.items():
+        want = f"Pythagoras: {before}a^2+b^2=c^2{after}, so. Then"
+        assert shown(r"Pythagoras: \( a^2+b^2=c^2 \), so \[ \int_0^1 x\,dx \]. Then", math) == want
+        assert shown(r"Pythagoras: $a^2+b^2=c^2$, so $$ \int_0^1 x\,dx $$. Then", math) == want
+    # not math, as on the page: an escaped \\(, a blank \( \), a bracketed \[1\] or escaped \[\[link\]\]
+    assert shown(r"\\(x\) and \( \) and \[1\] and \[\[Links\]\]", "keep") == r"\(x) and ( ) and [1] and [[Links]]"
+
+
+def test_snippets_leave_out_footnotes_nested_quotes_task_statuses_and_removed_embeds():
+    from kb.plaintext import for_display, strip_markup
+
+    def shown(md: str) -> str:
+        return for_display(strip_markup(md), math="keep")
+
+    assert shown("Asides go out of the way.[^paper] Or inline.^[Inline ones need no label.] A book[^book].\n\n"
+                 "[^paper]: Paper notebooks.") == "Asides go out of the way. Or inline. A book. Paper notebooks."
+    assert shown(r"An escaped \[^1] is text") == "An escaped [^1] is text"
+    assert shown("> [!note] Outer\n> > [!question]- Nested question\n> > Are you sure?\n> > > - [ ] deep") == (
+        "Outer Nested question Are you sure? deep")
+    assert shown("- [/] in progress\n- [-] cancelled\n* [>] forwarded\n1. [x] done, not [x] or [/] in a line") == (
+        "in progress cancelled forwarded [x] done, not [x] or [/] in a line")
+    assert shown("and Sync setup and ![[diagram.png]]. Then ![](a.png) more, <kbd>Esc</kbd>!") == (
+        "and Sync setup and. Then more, Esc!")
+    assert strip_markup("Sync setup and ![[diagram.png]].\n\n![[x]]\n\nNext") == "Sync setup and.\n\n\n\nNext"  # what is embedded too
+
+
 def test_chunks_leave_out_comments_and_link_only_to_ids_the_page_has(tmp_path):
     src = ("# About [[other|Other]]\n\nIntro text.\n\n%%\n## Hidden heading\nsecret words\n%%\n\n"
            "## Compatibility[^1]\n\nWorks with [[Feature]: crash](https://x.example/1) fixed.\n\n"
@@ -382,10 +415,11 @@ def test_strip_markup_fast_patterns_match_the_plain_ones():
 
     from kb.search import chunk
 
-    marks = re.compile(r"(\*\*|__|~~|==|`+|^\s{0,3}>\s?|^\s*[-*+]\s+\[[ xX]\]\s+|^\s*[-*+]\s+|^\s*\d+\.\s+|\^[\w-]+\s*$)", re.M)
+    lists = r"(?:\s*[-*+]\s+\[[^\]\n]\]\s+|\s*[-*+]\s+|\s*\d+\.\s+)"
+    marks = re.compile(rf"(\*\*|__|~~|==|`+|^(?:\s{{0,3}}>\s?)*{lists}|^(?:\s{{0,3}}>\s?)+|\^[\w-]+\s*$)", re.M)
     spaces = re.compile(r"[ \t]+")
     rng = random.Random(3)
-    alphabet = [*"ab1 \t\n*_~=`>-+^[]xX.|", "\u00a0", "\u2003", "\u0663"]
+    alphabet = [*"ab1 \t\n*_~=`>-+^[]xX/.|", "\u00a0", "\u2003", "\u0663"]
     for _ in range(50000):
         s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
         assert chunk._MARKS.sub("", s) == marks.sub("", s), s

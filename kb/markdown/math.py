@@ -27,6 +27,7 @@ from mdit_py_plugins.dollarmath.index import math_block_dollar, math_inline_doll
 
 from kb.markdown.env import RenderEnv
 from kb.markdown.lines import with_line
+from kb.plaintext import bracket_is_math  # snippets read \[…\] as the page does
 from kb.sanitize import clean_html
 
 _ARG = re.compile(r"\\arg(?![A-Za-z])")
@@ -140,15 +141,6 @@ def _describe(exc: Exception) -> str:
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(exc).__name__.removesuffix("Error")).lower()
     detail = str(exc).strip()
     return f"{words}: {detail}" if detail else words
-
-
-_MATHY = re.compile(r"[\\^_={}<>+]")
-
-
-def bracket_is_math(content: str, before: str = "") -> bool:
-    """`\\[…\\]` is also markdown for an escaped "[…]": `\\[\\[Links\\]\\]` (an escaped
-    wikilink) or `\\[1\\]` is text. Display math has a command or an operator."""
-    return bool(content.strip()) and "\\[" not in content and not before.endswith("\\[") and bool(_MATHY.search(content))
 
 
 def _bracket_inline(state: StateInline, silent: bool) -> bool:

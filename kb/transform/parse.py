@@ -24,15 +24,10 @@ from kb.parallel import fork_map
 from kb.paths import Resolver, anchor
 from kb.plaintext import fence_after, heading_text
 from kb.sanitize import clean_html
+from kb.transform.htmltext import html_to_text, summary
 
-_TAGS_RE = re.compile(r"<[^>]+>")
-_WS = re.compile(r"\s+")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-
-
-def html_to_text(fragment: str) -> str:
-    return _WS.sub(" ", html.unescape(_TAGS_RE.sub(" ", fragment))).strip()
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
@@ -184,7 +179,7 @@ class Renderer:
         tags = list(note.tags) + [t for t in dict.fromkeys(env.tags) if t not in note.tags]
         return ParseResult(
             page, html_to_text(page), env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics,
-            env.title_anchor,
+            env.title_anchor, summary(page),
         )
 
     def parse(self, note: Note) -> list[Diagnostic]:
@@ -203,9 +198,10 @@ class ParseResult:
     attachments: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     title_anchor: str = ""
+    summary: str = ""
 
     def apply(self, note: Note) -> list[Diagnostic]:
-        note.html, note.text, note.links = self.html, self.text, self.links
+        note.html, note.text, note.summary, note.links = self.html, self.text, self.summary, self.links
         if self.tags is not None:
             note.tags = self.tags
         note.headings, note.block_ids, note.attachments = self.headings, self.block_ids, self.attachments

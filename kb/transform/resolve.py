@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kb.model import Backlink, BuildContext, Note
 from kb.paths import Resolver
-from kb.plaintext import cut_marked, display_links, dollars_in_code_escaped, for_display, strip_comments, strip_markup
+from kb.plaintext import code_spans_escaped, cut_marked, display_links, for_display, strip_comments, strip_markup
 
 
 def context_line(source: str | list[str], body_line: int, line: int) -> str:
@@ -19,7 +19,7 @@ def context_line(source: str | list[str], body_line: int, line: int) -> str:
     # %%comments%% never reach any output, snippets included (an unclosed one hides the rest of the line)
     text = strip_comments(lines[i]) if 0 <= i < len(lines) else ""
     # the same plain text as search snippets; links read as their alias or "note › heading"
-    return cut_marked(for_display(strip_markup(display_links(dollars_in_code_escaped(text.replace("\\|", "|")))), math="mark"), 240)
+    return cut_marked(for_display(strip_markup(display_links(code_spans_escaped(text.replace("\\|", "|")))), math="mark"), 240)
 
 
 def resolve_links(note: Note, resolver: Resolver) -> None:

@@ -1,0 +1,104 @@
+"""A rendered note's HTML as text: all of it (`html_to_text`), or the opening prose a page's
+<meta name="description"> shows (`summary`).
+
+Only block-level elements separate words: "<a>Second note</a>," is "Second note,", not
+"Second note ,", and "x<sup>2</sup>" is "x2".
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+# elements that start a new line of text; every other tag (a, code, em, span, sup, math …) is inline
+BLOCK = frozenset(
+    "address article aside blockquote br dd details div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
+)
+# not prose: a summary leaves these out with all they hold (headings, tables, code, diagrams and their
+# captions, the callout's or embed's title, the folded details' label)
+_SKIP_TAGS = frozenset("figure h1 h2 h3 h4 h5 h6 nav pre script style summary table template".split())
+_SKIP_CLASSES = frozenset({"footnote-ref", "footnotes", "callout-title", "embed-link", "plugin-block"})
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*>")
+_WS = re.compile(r"\s+")
+SUMMARY_MAX = 160  # about what search engines show of a description
+
+
+def html_to_text(fragment: str) -> str:
+    """All the text of `fragment`, one space between blocks and none added around inline elements."""
+    text = _TAG.sub(lambda m: " " if m.group(2).lower() in BLOCK else "", fragment)
+    return _WS.sub(" ", html.unescape(text)).strip()
+
+
+def summary(fragment: str, limit: int = SUMMARY_MAX) -> str:
+    """The text of the first paragraphs and list items of `fragment`, cut at a word to at most `limit`
+    characters ending in "…" when cut; "" when it has no prose."""
+    parser = _Prose(limit)
+    for at in range(0, len(fragment), 4096):  # a note's opening is enough: stop reading there
+        parser.feed(fragment[at : at + 4096])
+        if parser.enough():
+            break
+    parser.close()
+    return cut_at_word(" ".join(parser.blocks), limit)
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """`text`, or its words that fit in `limit` characters with "…" after them."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]  # and the "…"
+    if text[limit - 1] != " " and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:.-–—(") + "…"
+
+
+class _Prose(HTMLParser):
+    """Collects the text of each block outside skipped elements, block by block."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(convert_charrefs=True)
+        self.limit = limit
+        self.blocks: list[str] = []
+        self.size = 0
+        self.words: list[str] = []  # the text of the block being read
+        self.open: list[tuple[str, bool]] = []  # (tag, skipped) of each open element
+
+    def enough(self) -> bool:
+        return self.size > self.limit
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in BLOCK:
+            self.end_block()
+        if tag in _VOID:
+            return
+        classes = set((dict(attrs).get("class") or "").split())
+        self.open.append((tag, tag in _SKIP_TAGS or bool(classes & _SKIP_CLASSES)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in BLOCK:
+            self.end_block()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in BLOCK:
+            self.end_block()
+        for i in range(len(self.open) - 1, -1, -1):  # a stray end tag closes nothing
+            if self.open[i][0] == tag:
+                del self.open[i:]
+                break
+
+    def handle_data(self, data: str) -> None:
+        if not any(skipped for _, skipped in self.open):
+            self.words.append(data)
+
+    def end_block(self) -> None:
+        text = " ".join("".join(self.words).split())
+        self.words = []
+        if text and not self.enough():
+            self.blocks.append(text)
+            self.size += len(text) + 1
+
+    def close(self) -> None:
+        super().close()
+        self.end_block()
