@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import unicodedata
@@ -9,6 +10,15 @@ from collections import defaultdict
 from urllib.parse import unquote
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def umask() -> int:
+    """The process's umask, for files and folders kb creates with a fixed mode (mkstemp's
+    0600, mkdtemp's 0700) that must end up as open() and mkdir() would make them."""
+    # the only way to read the umask is to set it; set it back at once
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def slugify(text: str) -> str:

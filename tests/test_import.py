@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -157,6 +159,20 @@ def test_user_edit_survives_reimport_of_updated_feed(tmp_path):
     assert import_source(str(FIX / "hashnode_code.xml"), vault).unchanged == [note.name]
     forced = import_source(str(_updated_feed(tmp_path)), vault, force=True)
     assert forced.updated == [note.name] and "My own note" not in note.read_text(encoding="utf-8")
+
+
+def test_notes_get_a_normal_files_mode_and_keep_the_users(tmp_path):
+    vault = tmp_path / "vault"
+    old = os.umask(0o027)
+    try:
+        import_source(str(FIX / "hashnode_code.xml"), vault)
+    finally:
+        os.umask(old)
+    note = vault / "product-quantization-in-numpy.md"
+    assert stat.S_IMODE(note.stat().st_mode) == 0o640  # 0666 & ~umask, not mkstemp's 0600
+    note.chmod(0o604)
+    assert import_source(str(_updated_feed(tmp_path)), vault).updated == [note.name]
+    assert stat.S_IMODE(note.stat().st_mode) == 0o604
 
 
 def test_dry_run_writes_nothing(tmp_path, capsys):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import yaml
 from kb.importers.body import demote_headings
 from kb.importers.item import ImportedItem, Report
 from kb.load import parse_yaml, split_frontmatter
-from kb.paths import slugify
+from kb.paths import slugify, umask
 
 HASH_KEY = "import_hash"
 _HASH_LINE = re.compile(rf"^{HASH_KEY}:[^\n]*\n", re.M)
@@ -118,15 +119,29 @@ def inside(path: Path, root: Path) -> bool:
 
 
 def atomic_write(path: Path, text: str) -> None:
+    """Replace `path` by `text` so a reader sees the old note or the new one, never half.
+
+    mkstemp's temp file is 0600, and os.replace would hand that mode to the note: an
+    imported note must get a normal file's mode (0666 less the umask), and a note being
+    replaced keeps the mode the user gave it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The existing file's permission bits, or what open() would give a new file."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~umask()
 
 
 def vault_of(into: Path) -> Path:
