@@ -3,7 +3,8 @@
 The note's frontmatter keeps `guid`, `source` and `import_hash` (sha256 of the
 note text kb wrote, with the import_hash line left out). On re-import the
 existing note is found by guid:
-  same hash as the new text                -> unchanged (the feed did not change)
+  same hash as the new text                -> unchanged (the feed did not change), or kept
+                                              when the file was edited since (it is left as is)
   file still hashes to its import_hash     -> updated (nobody edited it)
   otherwise                                -> skipped: edited since import (--force overwrites)
 """
@@ -191,7 +192,7 @@ class Writer:
         return path
 
     def write(self, item: ImportedItem) -> str:
-        """Save one item; returns what happened ('created', 'updated', 'unchanged', 'skipped')."""
+        """Save one item; returns what happened ('created', 'updated', 'unchanged', 'kept', 'skipped')."""
         text = note_text(item)
         new_hash = stored_hash(text)[0]
         existing = self.index.get(item.guid)
@@ -210,6 +211,9 @@ class Writer:
         recorded, actual = stored_hash(current)
         rel = self.rel(path)
         if recorded == new_hash:
+            if recorded != actual:  # nothing new upstream, and the user's edit stays
+                self.report.kept.append(rel)
+                return "kept"
             self.report.unchanged.append(rel)
             return "unchanged"
         if recorded != actual and not self.force:
