@@ -81,8 +81,13 @@ class Resolver:
     ignoring case (shortest path wins, then alphabetical), then aliases.
     """
 
-    def __init__(self, note_paths: list[str], aliases: dict[str, list[str]], files: list[str]) -> None:
+    def __init__(
+        self, note_paths: list[str], aliases: dict[str, list[str]], files: list[str],
+        drafts: dict[str, list[str]] | None = None,
+    ) -> None:
         self.notes = set(note_paths)
+        # drafts (path -> aliases) resolve the same way, only to say what a dead link points at
+        self._drafts = Resolver(list(drafts), drafts, []) if drafts else None
         self.files = set(files)
         self._lower: dict[str, str] = {}
         self._by_name: dict[str, list[str]] = defaultdict(list)
@@ -126,6 +131,10 @@ class Resolver:
             if hits:
                 return hits[0]
         return self._alias.get(fold(t))
+
+    def draft(self, target: str, from_path: str = "") -> str | None:
+        """The draft a link that resolves to no published note would name, if any."""
+        return self._drafts.note(target, from_path) if self._drafts else None
 
     def file(self, target: str, from_path: str = "") -> str | None:
         """An attachment (image, PDF, ...) by path or file name."""

@@ -36,6 +36,7 @@ from kb.transform.resolve import resolve_links, tag_index
 LOAD_CODES = {"frontmatter", "encoding", "read"}  # found by kb.load, not by parsing
 SLUG_CODES = {"duplicate-slug"}
 ATTACHMENT_CODES = {"unresolved-embed", "unresolved-link"}  # may resolve once a file appears
+DRAFT_CODES = {"unresolved-link", "draft-link"}  # say whether a dead link names a draft
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Rebuilder:
     def _reload(self, rels: set[str], out: Outcome) -> tuple[set[str], bool]:
         """Re-read changed notes into ctx.notes -> (notes really changed, link names changed)."""
         ctx, changed, names = self.ctx, set(), False
+        drafts: dict[str, list[str]] = ctx.extra.setdefault("drafts", {})
         for rel in sorted(rels):
             note, diags = read_note(ctx.vault, rel)
             old = ctx.notes.get(rel)
@@ -118,7 +120,10 @@ class Rebuilder:
                 out.kept.extend(diags)
                 continue
             if note is not None and note.draft:
+                drafts[rel] = note.aliases
                 note = None
+            else:
+                drafts.pop(rel, None)
             if old is not None and note is not None and old.digest == note.digest:
                 continue  # saved without a change
             changed.add(rel)
@@ -198,9 +203,13 @@ class Rebuilder:
         out = Outcome(Affected())
         before = self.info
         had_problems = {p for p in notes if p in ctx.extra.get("problems", {})}
+        drafts = dict(ctx.extra.get("drafts", {}))
         changed, names = self._reload(notes, out)
         dirty, file_names = self._files(set(files))
         names |= file_names
+        if ctx.extra["drafts"] != drafts:  # a dead link may now name a draft, or no longer
+            names = True
+            dirty |= {p for p in ctx.notes if any(d.code in DRAFT_CODES for d in self.parse_diags.get(p, []))}
         moved = self._slugs(changed, names)
         if names:
             ctx.extra["renderer"] = Renderer(ctx, md=ctx.extra["renderer"].md)  # new name index, same parser
