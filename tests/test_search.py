@@ -274,7 +274,7 @@ def test_container_round_trip_and_errors():
         unpack(data, "other")
 
 
-def test_cli_json_and_broken_index(tmp_path, capsys):
+def test_cli_json_and_broken_index(tmp_path, capsys, monkeypatch):
     r = build_hash(tmp_path, vault(10))
     capsys.readouterr()
     assert main(["search", "guitar chords", "--site", str(r.ctx.out), "--json", "-k", "3"]) == 0
@@ -292,9 +292,13 @@ def test_cli_json_and_broken_index(tmp_path, capsys):
     assert "bad magic" in capsys.readouterr().err
     shutil.rmtree(r.ctx.out / "search")
     assert main(["search", "guitar", "--site", str(r.ctx.out)]) == 2
-    assert "no search index here" in capsys.readouterr().err
-    assert main(["search", "guitar", "--site", str(tmp_path / "nowhere")]) == 2
-    assert "no such folder" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"kb search: error: no search index in {r.ctx.out} (is it a site kb built?)\n"
+                                       "  point at a site with --site DIR, or build this one with `kb build --out DIR`\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["search", "guitar"]) == 2  # the default ./site, named in full
+    assert capsys.readouterr().err == (f"kb search: error: no site at {tmp_path / 'elsewhere' / 'site'}\n"
+                                       "  point at a site with --site DIR, or build one with `kb build` (it writes ./site)\n")
 
 
 QUERIES = ["sourdough crust", "guitar practice", "phone backup conflict", "typing pytest", "compost", "zzz unknownword",

@@ -11,11 +11,21 @@ from kb.search.container import FormatError
 from kb.search.query import SiteIndex, full_model_vector, shipped_model_vector
 
 
+def no_site_message(site: Path) -> str:
+    """Why there is nothing to search, and what to do: the path in full, since `site` is
+    usually the default ./site and the user may not know where kb looked."""
+    where = site.absolute()
+    if site.is_dir():
+        return (f"kb search: error: no search index in {where} (is it a site kb built?)\n"
+                "  point at a site with --site DIR, or build this one with `kb build --out DIR`")
+    return (f"kb search: error: no site at {where}\n"
+            "  point at a site with --site DIR, or build one with `kb build` (it writes ./site)")
+
+
 def run_search(args: argparse.Namespace) -> int:
     site = Path(args.site)
     if not (site / "search" / "manifest.json").is_file():
-        what = "no such folder" if not site.is_dir() else "no search index here (is it a site kb built? `kb build` writes one)"
-        print(f"kb search: error: {site}: {what}", file=sys.stderr)
+        print(no_site_message(site), file=sys.stderr)
         return 2
     try:
         index = SiteIndex(site)
