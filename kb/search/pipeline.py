@@ -230,7 +230,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
         state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk"
                             f"{f', {q.note_codes.shape[1]} B/note' if q.mode == 'pq' else ''}), "
                             f"reconstruction cosine {cos:.4f}{' (codebooks and encoder rows of an earlier refresh)' if reused else ''}")
-    files, manifest = write_index(state.chunks, notes, q, model_id, vocab, rows)
+    files, manifest = write_index(state.chunks, notes, q, model_id, vocab, rows, ctx.config.prefix)
     if q is not None:
         manifest_extra = {"model_source": ctx.config.search.model}
         import json
