@@ -27,6 +27,7 @@ from kb.emit.pages import emit_lists, emit_notes, template_where
 from kb.load import load
 from kb.model import BuildContext, Diagnostic
 from kb.parallel import fork_map
+from kb.paths import umask
 from kb.search.pipeline import emit_search
 from kb.search.pipeline import preload as search_preload
 from kb.search.pipeline import related as search_related
@@ -241,7 +242,7 @@ def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict |
         with fresh_output(tmp):
             written = emit(ctx)
         mark_site(tmp)
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp made it 0700: a folder gets what mkdir gives
         swap_in(tmp, out)
     except BaseException as exc:  # Ctrl-C too: no half-built folder is left beside the site
         shutil.rmtree(tmp, ignore_errors=True)

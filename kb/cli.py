@@ -93,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("query")
     q.add_argument("-k", type=_positive, default=10, help="how many results (default 10)")
     q.add_argument("--json", action="store_true")
-    q.add_argument("--site", default="site")
+    q.add_argument("--site", default="site", help="the built site to search (default: site/, where kb build writes)")
     q.add_argument("--full-model", action="store_true", help="encode the query with the full model (the site's shipped ONNX file if it has one)")
     q.set_defaults(func=cmd_search)
 

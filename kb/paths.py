@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import unicodedata
@@ -9,6 +10,15 @@ from collections import defaultdict
 from urllib.parse import unquote
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def umask() -> int:
+    """The process's umask, for files and folders kb creates with a fixed mode (mkstemp's
+    0600, mkdtemp's 0700) that must end up as open() and mkdir() would make them."""
+    # the only way to read the umask is to set it; set it back at once
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def slugify(text: str) -> str:
@@ -71,8 +81,13 @@ class Resolver:
     ignoring case (shortest path wins, then alphabetical), then aliases.
     """
 
-    def __init__(self, note_paths: list[str], aliases: dict[str, list[str]], files: list[str]) -> None:
+    def __init__(
+        self, note_paths: list[str], aliases: dict[str, list[str]], files: list[str],
+        drafts: dict[str, list[str]] | None = None,
+    ) -> None:
         self.notes = set(note_paths)
+        # drafts (path -> aliases) resolve the same way, only to say what a dead link points at
+        self._drafts = Resolver(list(drafts), drafts, []) if drafts else None
         self.files = set(files)
         self._lower: dict[str, str] = {}
         self._by_name: dict[str, list[str]] = defaultdict(list)
@@ -116,6 +131,10 @@ class Resolver:
             if hits:
                 return hits[0]
         return self._alias.get(fold(t))
+
+    def draft(self, target: str, from_path: str = "") -> str | None:
+        """The draft a link that resolves to no published note would name, if any."""
+        return self._drafts.note(target, from_path) if self._drafts else None
 
     def file(self, target: str, from_path: str = "") -> str | None:
         """An attachment (image, PDF, ...) by path or file name."""

@@ -28,6 +28,7 @@ from kb.emit.pages import emit_lists, emit_notes
 from kb.incremental import Affected, NoteInfo, affected, snapshot
 from kb.load import read_note
 from kb.model import Backlink, BuildContext, Diagnostic, Note
+from kb.paths import umask
 from kb.theme import make_env
 from kb.transform.parse import Renderer
 from kb.transform.resolve import resolve_links, tag_index
@@ -35,6 +36,7 @@ from kb.transform.resolve import resolve_links, tag_index
 LOAD_CODES = {"frontmatter", "encoding", "read"}  # found by kb.load, not by parsing
 SLUG_CODES = {"duplicate-slug"}
 ATTACHMENT_CODES = {"unresolved-embed", "unresolved-link"}  # may resolve once a file appears
+DRAFT_CODES = {"unresolved-link", "draft-link"}  # say whether a dead link names a draft
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Rebuilder:
     def _reload(self, rels: set[str], out: Outcome) -> tuple[set[str], bool]:
         """Re-read changed notes into ctx.notes -> (notes really changed, link names changed)."""
         ctx, changed, names = self.ctx, set(), False
+        drafts: dict[str, list[str]] = ctx.extra.setdefault("drafts", {})
         for rel in sorted(rels):
             note, diags = read_note(ctx.vault, rel)
             old = ctx.notes.get(rel)
@@ -117,7 +120,10 @@ class Rebuilder:
                 out.kept.extend(diags)
                 continue
             if note is not None and note.draft:
+                drafts[rel] = note.aliases
                 note = None
+            else:
+                drafts.pop(rel, None)
             if old is not None and note is not None and old.digest == note.digest:
                 continue  # saved without a change
             changed.add(rel)
@@ -197,9 +203,13 @@ class Rebuilder:
         out = Outcome(Affected())
         before = self.info
         had_problems = {p for p in notes if p in ctx.extra.get("problems", {})}
+        drafts = dict(ctx.extra.get("drafts", {}))
         changed, names = self._reload(notes, out)
         dirty, file_names = self._files(set(files))
         names |= file_names
+        if ctx.extra["drafts"] != drafts:  # a dead link may now name a draft, or no longer
+            names = True
+            dirty |= {p for p in ctx.notes if any(d.code in DRAFT_CODES for d in self.parse_diags.get(p, []))}
         moved = self._slugs(changed, names)
         if names:
             ctx.extra["renderer"] = Renderer(ctx, md=ctx.extra["renderer"].md)  # new name index, same parser
@@ -321,7 +331,7 @@ class Rebuilder:
             mark_site(tmp)
             if (out_dir / "search").is_dir():
                 shutil.copytree(out_dir / "search", tmp / "search")
-            os.chmod(tmp, 0o755)
+            os.chmod(tmp, 0o777 & ~umask())  # mkdtemp made it 0700: a folder gets what mkdir gives
             ctx.out = out_dir
             swap_in(tmp, out_dir)
         except BaseException:

@@ -35,7 +35,8 @@ GENERIC_ATTRS = {
     "data-task", "data-callout-metadata", "notation", "mathcolor", "mathbackground", "mathsize", "rowalign",
     "columnlines", "rowlines", "frame", "framespacing", "equalrows", "equalcolumns", "largeop", "symmetric",
     "form", "depth", "voffset", "linebreak", "style",
-    # a YouTube embed (kb.markdown.images.web_embed); _attribute keeps an iframe's src to that one host
+    # a YouTube embed: kb's own (kb.markdown.images.web_embed) asks for fullscreen in `allow`; a pasted
+    # one often by `allowfullscreen`. _attribute keeps an iframe's src to that one host
     "allow", "allowfullscreen", "referrerpolicy",
 }
 VIDEO_EMBED = "https://www.youtube-nocookie.com/embed/"

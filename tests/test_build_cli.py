@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 import zipfile
@@ -190,6 +192,22 @@ def test_byte_identical_rebuild(tmp_path):
     files2 = sorted(p.relative_to(tmp_path / "s2") for p in (tmp_path / "s2").rglob("*") if p.is_file())
     assert files1 == files2
     assert all((tmp_path / "s1" / f).read_bytes() == (tmp_path / "s2" / f).read_bytes() for f in files1)
+
+
+def test_site_and_init_files_get_the_umasks_modes(tmp_path):
+    old = os.umask(0o002)  # a group-writable umask: the site folder must not be narrowed to 0755
+    try:
+        assert main(["init", str(tmp_path / "new")]) == 0
+        build(tmp_path / "new", tmp_path / "s", Config(), embed=False)
+    finally:
+        os.umask(old)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert mode(tmp_path / "new" / "kb.toml") == 0o664
+    assert mode(tmp_path / "s") == 0o775 and mode(tmp_path / "s" / "welcome") == 0o775
+    assert mode(tmp_path / "s" / "welcome" / "index.html") == 0o664
 
 
 def test_config_errors_reported_all_at_once(tmp_path):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -143,7 +145,7 @@ def test_updated_entry_updates_an_untouched_note(tmp_path):
     assert "And now in Rust, revised:" in (vault / "product-quantization-in-numpy.md").read_text(encoding="utf-8")
 
 
-def test_user_edit_survives_reimport_of_updated_feed(tmp_path):
+def test_user_edit_survives_reimport_of_updated_feed(tmp_path, capsys):
     vault = tmp_path / "vault"
     import_source(str(FIX / "hashnode_code.xml"), vault)
     note = vault / "product-quantization-in-numpy.md"
@@ -153,10 +155,28 @@ def test_user_edit_survives_reimport_of_updated_feed(tmp_path):
     assert report.skipped == [("product-quantization-in-numpy.md", "skipped: edited since import")]
     assert "1 skipped: edited since import" in report.summary()
     assert note.read_text(encoding="utf-8") == edited
-    # the same feed as before: nothing changed upstream, the edit is simply kept
-    assert import_source(str(FIX / "hashnode_code.xml"), vault).unchanged == [note.name]
+    # the same feed as before: nothing changed upstream, the edit is kept, and the report says so
+    kept = import_source(str(FIX / "hashnode_code.xml"), vault)
+    assert kept.kept == [note.name] and not kept.unchanged and note.read_text(encoding="utf-8") == edited
+    assert kept.summary() == "created 0, updated 0, unchanged 0, kept 1 (edited here since the import), skipped 0"
+    assert main(["import", str(FIX / "hashnode_code.xml"), "--into", str(vault)]) == 0
+    assert f"kept (edited here since the import): {note.name}\n" in capsys.readouterr().out
     forced = import_source(str(_updated_feed(tmp_path)), vault, force=True)
     assert forced.updated == [note.name] and "My own note" not in note.read_text(encoding="utf-8")
+
+
+def test_notes_get_a_normal_files_mode_and_keep_the_users(tmp_path):
+    vault = tmp_path / "vault"
+    old = os.umask(0o027)
+    try:
+        import_source(str(FIX / "hashnode_code.xml"), vault)
+    finally:
+        os.umask(old)
+    note = vault / "product-quantization-in-numpy.md"
+    assert stat.S_IMODE(note.stat().st_mode) == 0o640  # 0666 & ~umask, not mkstemp's 0600
+    note.chmod(0o604)
+    assert import_source(str(_updated_feed(tmp_path)), vault).updated == [note.name]
+    assert stat.S_IMODE(note.stat().st_mode) == 0o604
 
 
 def test_dry_run_writes_nothing(tmp_path, capsys):

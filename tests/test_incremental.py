@@ -151,6 +151,20 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
     live.stop()
 
 
+def test_links_to_a_note_that_becomes_a_draft_say_so_as_a_full_build_does(tmp_path):
+    vault = write_vault(tmp_path / "v", {"a.md": "# A\n[[b]] and ![[b]]\n", "b.md": "# B\n"})
+    rb = Rebuilder(build(vault, tmp_path / "site", CFG, embed=False).ctx)
+    draft = "---\ndraft: true\n---\n# B\n"
+    for rel, text in (("b.md", draft), ("b.md", None), ("b.md", draft), ("b.md", "# B\n")):
+        if text is None:
+            (vault / rel).unlink()
+        else:
+            write_vault(vault, {rel: text})
+        rb.apply({rel})
+        fresh = build(vault, tmp_path / "fresh", CFG, embed=False)
+        assert [d.format() for d in rb.ctx.diagnostics] == [d.format() for d in fresh.diagnostics], text
+
+
 def test_bad_note_reports_and_fix_clears(tmp_path):
     vault = write_vault(tmp_path / "v", VAULT)
     ctx = build(vault, tmp_path / "site", replace(CFG, problems_on_pages=True), embed=False).ctx

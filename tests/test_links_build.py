@@ -80,6 +80,19 @@ def test_unresolved_links_are_visible_reported_and_never_dead(make_site):
     assert dead_links(r.ctx.out) == []
 
 
+def test_links_to_a_draft_say_so_and_stay_unresolved(make_site):
+    draft = "---\ndraft: true\naliases: [dp]\n---\nsecret words\n"
+    r = make_site({"pub.md": "[[Draft post]] [[dp]]\n![[Draft post]]\n[[Nowhere]]\n", "Draft post.md": draft})
+    assert [d.format() for d in r.diagnostics] == [
+        "pub.md:1: warning[draft-link] link to a draft [[Draft post]] (not published)",
+        "pub.md:1: warning[draft-link] link to a draft [[dp]] (not published)",
+        "pub.md:2: warning[draft-link] embed of a draft ![[Draft post]] (not published)",
+        "pub.md:3: warning[unresolved-link] unresolved link [[Nowhere]]",
+    ]
+    page = read(r.ctx.out, "pub/index.html")
+    assert page.count('<span class="unresolved" title="unresolved link">') == 4 and "secret words" not in page
+
+
 def test_backlinks_use_resolved_targets(make_site):
     r = make_site(VAULT)
     note_a = r.ctx.notes["note A.md"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -321,7 +322,7 @@ def test_container_round_trip_and_errors():
         unpack(data, "other")
 
 
-def test_cli_json_and_broken_index(tmp_path, capsys):
+def test_cli_json_and_broken_index(tmp_path, capsys, monkeypatch):
     r = build_hash(tmp_path, vault(10))
     capsys.readouterr()
     assert main(["search", "guitar chords", "--site", str(r.ctx.out), "--json", "-k", "3"]) == 0
@@ -339,9 +340,29 @@ def test_cli_json_and_broken_index(tmp_path, capsys):
     assert "bad magic" in capsys.readouterr().err
     shutil.rmtree(r.ctx.out / "search")
     assert main(["search", "guitar", "--site", str(r.ctx.out)]) == 2
-    assert "no search index here" in capsys.readouterr().err
-    assert main(["search", "guitar", "--site", str(tmp_path / "nowhere")]) == 2
-    assert "no such folder" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"kb search: error: no search index in {r.ctx.out} (is it a site kb built?)\n"
+                                       "  point at a site with --site DIR, or build this one with `kb build --out DIR`\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["search", "guitar"]) == 2  # the default ./site, named in full
+    assert capsys.readouterr().err == (f"kb search: error: no site at {tmp_path / 'elsewhere' / 'site'}\n"
+                                       "  point at a site with --site DIR, or build one with `kb build` (it writes ./site)\n")
+
+
+def test_json_urls_are_the_url_paths_the_text_shows_prefix_included(tmp_path, capsys):
+    from conftest import write_vault
+
+    v = write_vault(tmp_path / "vault", vault(10))
+    cfg = replace(hash_config(), base_url="https://example.org/docs/")
+    out = build(v, tmp_path / "site", cfg, embed=True).ctx.out
+    capsys.readouterr()
+    assert main(["search", "guitar chords", "--site", str(out), "--json", "-k", "3"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert main(["search", "guitar chords", "--site", str(out), "-k", "3"]) == 0
+    text = capsys.readouterr().out
+    for h in hits:
+        assert h["url"].startswith("/docs/") and (out / h["url"][len("/docs/"):] / "index.html").is_file()
+        assert f"    {h['url']}{'#' + h['anchor'] if h['anchor'] else ''}  [{h['path']}]" in text
 
 
 QUERIES = ["sourdough crust", "guitar practice", "phone backup conflict", "typing pytest", "compost", "zzz unknownword",

@@ -36,7 +36,7 @@ def test_kb_search_default_and_full_model(tmp_path, capsys):
     for extra in ([], ["--full-model"]):
         assert main(["search", "how do I make bread rise", "--site", str(out), "--json", *extra]) == 0
         res = json.loads(capsys.readouterr().out)
-        assert res[0]["path"] == "bread.md" and res[0]["url"] == "bread/", extra
+        assert res[0]["path"] == "bread.md" and res[0]["url"] == "/bread/", extra
     assert main(["search", "read my writing on an iPhone", "--site", str(out), "--json", "--full-model"]) == 0
     printed = capsys.readouterr()
     assert json.loads(printed.out)[0]["title"] == "Sync your notes across devices"

@@ -131,6 +131,16 @@ def test_scanner_catches_what_it_looks_for():
     assert problems('<iframe src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"></iframe>') == []
 
 
+def test_video_embed_asks_for_fullscreen_once_and_the_sanitizer_keeps_it(make_site):
+    # raw HTML in the paragraph: the player kb writes is cleaned with it, and must come out whole
+    r = make_site({"a.md": "![clip](https://www.youtube.com/watch?v=dQw4w9WgXcQ) and <b>bold</b>\n"})
+    body = (r.ctx.out / "a/index.html").read_text(encoding="utf-8").split('class="note-body"')[1].split("</article>")[0]
+    iframe = re.search(r"<iframe[^>]*>", body)
+    assert iframe is not None and "<b>bold</b>" in body
+    assert 'allow="encrypted-media; fullscreen; picture-in-picture"' in iframe.group(0)
+    assert "allowfullscreen" not in iframe.group(0)  # Chromium warns when both ask for it
+
+
 def test_open_in_obsidian_links_keep_their_target(make_site):
     r = make_site({"a.md": "[<button id=HH>Open in Obsidian</button>](obsidian://show-plugin?id=hard-breaks) "
                            "[plain](obsidian://open?vault=x) <a href=\"javascript:alert(1)\">bad</a>\n"})

@@ -98,6 +98,15 @@ def test_fifty_quick_edits_end_with_last_content(session):
     assert_same_as_full_build(vault, s.out, vault.parent, s.config)  # kb serve: problems_on_pages
 
 
+def test_no_embeddings_is_said_once_per_session_not_after_every_rebuild(session, capsys):
+    s = session({"a.md": "# A\nstart\n"})
+    for k in range(3):
+        save(s.vault, "a.md", f"# A\nedit {k}\n", "plain")
+        assert s.wait_idle(quiet=0.3) and s.live is not None and s.live.wait_idle(30)
+        assert f"edit {k}" in fetch(s, "/a/")[1]
+    assert capsys.readouterr().err.count("lexical only: embedding skipped") == 1
+
+
 def test_error_banner_then_fix_and_non_utf8(session):
     s = session({"a.md": "# A\nfine\n", "b.md": "# B\n[[a]]\n"})
     (s.vault / "a.md").write_text("---\ntags: [oops\n---\n# A\nbody\n", encoding="utf-8")

@@ -60,12 +60,26 @@ def test_inline_lines_are_file_lines(make_site):
     r = make_site({"a.md": src})
     assert diags(r) == [
         "a.md:5: warning[unresolved-link] unresolved link [[gone1]]",
-        "a.md:6: warning[math] bad math $\\frac{1}{$: no available tokens",
-        "a.md:8: warning[math] bad math $$\\begin{matrix}$$: no available tokens",
+        "a.md:6: warning[math] bad math $\\frac{1}{$: unbalanced braces or a command missing its argument",
+        "a.md:8: warning[math] bad math $$\\begin{matrix}$$: unbalanced braces or a command missing its argument",
         "a.md:12: warning[unresolved-embed] unknown attachment ![x](nothere.png)",
     ]
     page = read(r.ctx.out, "a/index.html")
     assert page.count('class="math-error') == 2 and "\\frac{1}{" in page
+
+
+def test_tex_errors_say_what_is_wrong_and_unknown_ones_keep_their_words():
+    from kb.markdown.math import _describe, to_mathml
+
+    assert to_mathml("x^", False)[1] == "^ or _ with nothing after it"
+    assert to_mathml("a_1_2", False)[1].startswith("two subscripts in a row")
+    assert to_mathml("\\left( x", False)[1] == "\\left without its \\right, or \\right without its \\left"
+    assert to_mathml("\\begin{matrix} a", False)[1] == "\\begin{…} without its \\end{…}"
+
+    class InvalidWidthError(Exception):  # one kb has no words for: latex2mathml's own, spaced out
+        pass
+
+    assert _describe(InvalidWidthError("3x")) == "invalid width: 3x"
 
 
 def test_math_is_mathml_and_dollars_are_text(make_site):

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from kb.importers.feed import SourceError, feed_items, is_url, looks_like_feed, read_source
-from kb.importers.item import ImportedItem, Report
+from kb.importers.item import KEPT, ImportedItem, Report
 from kb.importers.mdhtml import sanitize_markdown_html
 from kb.importers.posts import POST_EXT, FrontmatterError, post_files, post_item, split_post
 from kb.importers.text import looks_like_markdown, text_item
@@ -124,6 +124,8 @@ def print_report(report: Report, dry_run: bool) -> None:
     for label, paths in (("create", report.created), ("update", report.updated)):
         for p in paths:
             print(f"would {label}: {p}" if dry_run else f"{label}d: {p}")
+    for p in report.kept:
+        print(f"kept ({KEPT}): {p}")
     for p, reason in report.skipped:
         print(f"{reason}: {p}")
     for w in report.warnings:

@@ -30,6 +30,8 @@ class ImportedItem:
     extra: dict[str, Any] = field(default_factory=dict)  # more frontmatter (kept from posts, draft...)
     label: str = ""  # how reports name this entry, e.g. "entry 3 ('Title')"
 
+KEPT = "edited here since the import"
+
 
 @dataclass
 class Report:
@@ -38,18 +40,22 @@ class Report:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # the feed did not change but the note did: kept as the user left it, and said so, since
+    # 'unchanged' would tell someone who just edited it that the edit was not seen
+    kept: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (note or entry, reason)
     errors: list[str] = field(default_factory=list)  # "source: entry N ('t'): message"
     warnings: list[str] = field(default_factory=list)
     removed: Counter = field(default_factory=Counter)  # sanitizer: what was removed, by kind
 
     def imported_any(self) -> bool:
-        return bool(self.created or self.updated or self.unchanged or self.skipped)
+        return bool(self.created or self.updated or self.unchanged or self.kept or self.skipped)
 
     def summary(self) -> str:
+        kept = f"kept {len(self.kept)} ({KEPT}), " if self.kept else ""  # rare: not in every summary
         line = (
             f"created {len(self.created)}, updated {len(self.updated)}, "
-            f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}"
+            f"unchanged {len(self.unchanged)}, {kept}skipped {len(self.skipped)}"
         )
         reasons = Counter(reason for _, reason in self.skipped)
         if reasons:

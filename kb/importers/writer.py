@@ -3,7 +3,8 @@
 The note's frontmatter keeps `guid`, `source` and `import_hash` (sha256 of the
 note text kb wrote, with the import_hash line left out). On re-import the
 existing note is found by guid:
-  same hash as the new text                -> unchanged (the feed did not change)
+  same hash as the new text                -> unchanged (the feed did not change), or kept
+                                              when the file was edited since (it is left as is)
   file still hashes to its import_hash     -> updated (nobody edited it)
   otherwise                                -> skipped: edited since import (--force overwrites)
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ import yaml
 from kb.importers.body import demote_headings
 from kb.importers.item import ImportedItem, Report
 from kb.load import parse_yaml, split_frontmatter
-from kb.paths import slugify
+from kb.paths import slugify, umask
 
 HASH_KEY = "import_hash"
 _HASH_LINE = re.compile(rf"^{HASH_KEY}:[^\n]*\n", re.M)
@@ -118,15 +120,29 @@ def inside(path: Path, root: Path) -> bool:
 
 
 def atomic_write(path: Path, text: str) -> None:
+    """Replace `path` by `text` so a reader sees the old note or the new one, never half.
+
+    mkstemp's temp file is 0600, and os.replace would hand that mode to the note: an
+    imported note must get a normal file's mode (0666 less the umask), and a note being
+    replaced keeps the mode the user gave it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The existing file's permission bits, or what open() would give a new file."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~umask()
 
 
 def vault_of(into: Path) -> Path:
@@ -176,7 +192,7 @@ class Writer:
         return path
 
     def write(self, item: ImportedItem) -> str:
-        """Save one item; returns what happened ('created', 'updated', 'unchanged', 'skipped')."""
+        """Save one item; returns what happened ('created', 'updated', 'unchanged', 'kept', 'skipped')."""
         text = note_text(item)
         new_hash = stored_hash(text)[0]
         existing = self.index.get(item.guid)
@@ -195,6 +211,9 @@ class Writer:
         recorded, actual = stored_hash(current)
         rel = self.rel(path)
         if recorded == new_hash:
+            if recorded != actual:  # nothing new upstream, and the user's edit stays
+                self.report.kept.append(rel)
+                return "kept"
             self.report.unchanged.append(rel)
             return "unchanged"
         if recorded != actual and not self.force:

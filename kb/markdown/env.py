@@ -68,13 +68,22 @@ class RenderEnv:
         `embed`: the caller reports a missing heading itself (kb.transform.parse.Renderer.embed)."""
         dest = self.resolver.note(target, self.path)
         if dest is None:
-            self.warn(rel_line, "unresolved-link", f"unresolved link {written}")
+            self._warn_unresolved(target, rel_line, written)
             return None
         frag = self._fragment(dest, heading, rel_line, warn=not embed) if heading else ""
         # a bare #fragment only on the note's own page: inside an embed it would point into the host
         if dest == self.path and frag and self.embed_stack[:1] in ((), (dest,)):
             return frag
         return self.url_of(dest) + frag
+
+    def _warn_unresolved(self, target: str, rel_line: int, written: str) -> None:
+        """A dead link to a draft says so: 'unresolved' would send the user looking for a
+        typo in a link that names an existing note."""
+        if self.resolver.draft(target, self.path) is None:
+            self.warn(rel_line, "unresolved-link", f"unresolved link {written}")
+            return
+        what = "embed of" if written.startswith("!") else "link to"  # `written` is the link as typed
+        self.warn(rel_line, "draft-link", f"{what} a draft {written} (not published)")
 
     def _fragment(self, dest: str, heading: str, rel_line: int, warn: bool) -> str:
         """'#id' of the heading or block that `heading` names on dest's page; '' when the page has

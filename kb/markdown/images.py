@@ -39,8 +39,10 @@ def web_embed(src: str, alt: str) -> str | None:
         return None
     start = f"?start={m.group(2)}" if m.group(2) else ""
     title = html.escape(alt or "YouTube video", quote=True)
+    # fullscreen only in `allow`: with `allowfullscreen` too, Chromium logs "Allow attribute will take
+    # precedence over 'allowfullscreen'" on every page with a video
     return (f'<iframe class="embed-video" src="https://www.youtube-nocookie.com/embed/{m.group(1)}{start}" title="{title}" '
-            'loading="lazy" allow="encrypted-media; fullscreen; picture-in-picture" allowfullscreen '
+            'loading="lazy" allow="encrypted-media; fullscreen; picture-in-picture" '
             'referrerpolicy="strict-origin-when-cross-origin"></iframe>')
 
 

@@ -136,9 +136,28 @@ def _escape_text(m: re.Match[str]) -> str:
     return m.group(1) + inner + m.group(3)
 
 
+# latex2mathml's exceptions name what its parser ran into, not what is wrong in the TeX
+# ("no available tokens" for `\frac{1}{`): say the latter for the ones a typo commonly causes
+_PLAIN_ERRORS = {
+    "NoAvailableTokensError": "unbalanced braces or a command missing its argument",
+    "MissingSuperScriptOrSubscriptError": "^ or _ with nothing after it",
+    "DoubleSubscriptsError": "two subscripts in a row (group one in braces: {a_1}_2 or a_{1_2})",
+    "DoubleSuperscriptsError": "two superscripts in a row (group one in braces: {a^1}^2 or a^{1^2})",
+    "ExtraLeftOrMissingRightError": "\\left without its \\right, or \\right without its \\left",
+    "MissingEndError": "\\begin{…} without its \\end{…}",
+    "NumeratorNotFoundError": "\\over or \\choose with nothing before it",
+    "DenominatorNotFoundError": "\\over or \\choose with nothing after it",
+    "InvalidStyleForGenfracError": "\\genfrac's style must be 0, 1, 2 or 3",
+}
+
+
 def _describe(exc: Exception) -> str:
-    """NoAvailableTokensError('') -> 'no available tokens' (latex2mathml's messages are often empty)."""
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(exc).__name__.removesuffix("Error")).lower()
+    """A latex2mathml exception -> what is wrong in the TeX, for the common ones; otherwise its own
+    words: NoAvailableTokensError('') -> 'no available tokens' (its messages are often empty)."""
+    name = type(exc).__name__
+    if name in _PLAIN_ERRORS and type(exc).__module__.startswith("latex2mathml"):
+        return _PLAIN_ERRORS[name]
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Error")).lower()
     detail = str(exc).strip()
     return f"{words}: {detail}" if detail else words
 

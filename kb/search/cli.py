@@ -8,14 +8,24 @@ import sys
 from pathlib import Path
 
 from kb.search.container import FormatError
-from kb.search.query import SiteIndex, full_model_vector, shipped_model_vector
+from kb.search.query import Result, SiteIndex, full_model_vector, shipped_model_vector
+
+
+def no_site_message(site: Path) -> str:
+    """Why there is nothing to search, and what to do: the path in full, since `site` is
+    usually the default ./site and the user may not know where kb looked."""
+    where = site.absolute()
+    if site.is_dir():
+        return (f"kb search: error: no search index in {where} (is it a site kb built?)\n"
+                "  point at a site with --site DIR, or build this one with `kb build --out DIR`")
+    return (f"kb search: error: no site at {where}\n"
+            "  point at a site with --site DIR, or build one with `kb build` (it writes ./site)")
 
 
 def run_search(args: argparse.Namespace) -> int:
     site = Path(args.site)
     if not (site / "search" / "manifest.json").is_file():
-        what = "no such folder" if not site.is_dir() else "no search index here (is it a site kb built? `kb build` writes one)"
-        print(f"kb search: error: {site}: {what}", file=sys.stderr)
+        print(no_site_message(site), file=sys.stderr)
         return 2
     try:
         index = SiteIndex(site)
@@ -37,17 +47,24 @@ def run_search(args: argparse.Namespace) -> int:
     except FormatError as exc:
         print(f"kb search: error: {exc}", file=sys.stderr)
         return 2
+    # the URL path a browser shows, as the site's own search box links it; "/" for an index
+    # written before the manifest recorded the prefix
+    prefix = str(index.manifest.get("prefix", "/"))
     if args.json:
-        print(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=1))
-        return 0
+        print(json.dumps([{**r.as_json(), "url": prefix + r.url} for r in results], ensure_ascii=False, indent=1))
+    else:
+        print_results(results, prefix, not index.uses_words(args.query))
+    return 0
+
+
+def print_results(results: list[Result], prefix: str, by_meaning: bool) -> None:
     if not results:
         print("no results")
-    elif not index.uses_words(args.query):
+    elif by_meaning:
         print("no note contains these words; closest in meaning:")
     for i, r in enumerate(results, 1):
         where = f" › {r.heading}" if r.heading else ""
-        url = r.url + (f"#{r.anchor}" if r.anchor else "")
-        print(f"{i:2}. {r.title}{where}  ({r.score:.4f})\n    /{url}  [{r.path}]")
+        url = prefix + r.url + (f"#{r.anchor}" if r.anchor else "")
+        print(f"{i:2}. {r.title}{where}  ({r.score:.4f})\n    {url}  [{r.path}]")
         if r.snippet:
             print(f"    {r.snippet[:160]}")
-    return 0

@@ -126,8 +126,10 @@ def write_index(
     model_id: str | None,
     vocab: list[str] | None,
     rows: np.ndarray | None,
+    prefix: str = "/",
 ) -> tuple[dict[str, bytes], dict]:
-    """All files of the index as {relative path under search/: bytes}, and the manifest."""
+    """All files of the index as {relative path under search/: bytes}, and the manifest.
+    `prefix`: the site's URL path prefix, so `kb search` prints the URLs a browser shows."""
     files: dict[str, bytes] = {}
     note_idx = {n.path: i for i, n in enumerate(notes)}
     # chunk counts per note: u16 unless a note has more chunks than that holds (it gzips to little either way)
@@ -151,6 +153,7 @@ def write_index(
         "format": "kb-search", "version": 2, "mode": "lexical", "model": None, "dims": 0,
         "chunks": len(chunks), "notes": len(notes), "meta_block": META_BLOCK, "rows_block": ROWS_BLOCK,
         "bm25_shards": nshards, "rrf_k": RRF_K, "bm25_coverage": BM25_COVERAGE, "candidates": CANDIDATES, "nlist": 0, "nprobe": 0,
+        "prefix": prefix,
     }
     arrays: dict[str, np.ndarray] = {"note_chunks": counts.astype(np.uint16) if counts.max(initial=0) < 65536 else counts}
     if q is not None and vocab is not None and rows is not None:

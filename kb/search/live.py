@@ -36,8 +36,11 @@ class LiveSearch:
         embed: bool,
         apply_related: Callable[[dict[str, list[str]]], None],
         debounce: float = 0.3,
+        said: set[str] | None = None,
     ) -> None:
         self.vault, self.out, self.config, self.embed = vault, out, config, embed
+        # notices printed so far (kb.search.pipeline._say_once): kb serve shares its session's set
+        self.said: set[str] = said if said is not None else set()
         self.apply_related, self.debounce = apply_related, debounce
         self.embedder: Any = None  # loaded on the first refresh, kept for the session
         # the kb.search.quantize.Quantized last trained, the encoder rows fit for it, the chunk ids it was trained on
@@ -94,7 +97,7 @@ class LiveSearch:
         work.mkdir(parents=True)
         link_unchanged_candidates(self.out / "search" / "model", work / "search" / "model")
         ctx = BuildContext(vault=self.vault, out=work, config=self.config, notes=notes)
-        ctx.extra.update(embed=self.embed, embedder=self.embedder, chunk_memo=self.chunk_memo)
+        ctx.extra.update(embed=self.embed, embedder=self.embedder, chunk_memo=self.chunk_memo, said=self.said)
         try:
             related(ctx)
             self.embedder = ctx.extra.get("embedder") or self.embedder

@@ -28,12 +28,25 @@ class SearchState:
     embedder: Embedder | None = None
     notes_vec: dict[str, np.ndarray] = field(default_factory=dict)
     report: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # the same after every kb serve refresh: said once
     quantized: object = None  # kb.search.quantize.Quantized, once emit_search has run (benchmarks read it)
     rows: np.ndarray | None = None  # the static encoder's rows written with it (kb serve keeps them)
 
 
 def _say(msg: str) -> None:
     print(f"kb search: {msg}", file=sys.stderr)
+
+
+def _say_once(ctx: BuildContext, msg: str) -> None:
+    """kb serve refreshes the index after every edit: a line that would read the same each time
+    (no embeddings) is printed once per session. kb serve keeps the lines said in ctx.extra["said"];
+    kb build has none and prints every line."""
+    said: set[str] | None = ctx.extra.get("said")
+    if said is not None:
+        if msg in said:
+            return
+        said.add(msg)
+    _say(msg)
 
 
 def _counter(embedder: Embedder | None) -> Callable[[str], int]:
@@ -99,7 +112,7 @@ def related(ctx: BuildContext) -> None:
     preload(ctx)
     embedder: Embedder | None = ctx.extra.get("embedder")  # kb serve keeps the model loaded
     if embedder is None and "embedder_error" in ctx.extra:
-        _say(f"warning: embedding model unavailable ({ctx.extra.pop('embedder_error')}); building a lexical-only index")
+        _say_once(ctx, f"warning: embedding model unavailable ({ctx.extra.pop('embedder_error')}); building a lexical-only index")
     if embedder is not None and not ctx.extra.get("embed", True):
         embedder = None
     count = _counter(embedder)
@@ -108,8 +121,8 @@ def related(ctx: BuildContext) -> None:
     state = SearchState(chunks, embedder=embedder)
     ctx.extra["search"] = state
     if embedder is None:
-        state.report.append("lexical only (no embeddings)" if ctx.extra.get("embed", True)
-                            else "lexical only: embedding skipped")
+        state.notices.append("lexical only (no embeddings)" if ctx.extra.get("embed", True)
+                             else "lexical only: embedding skipped")
         return
     cache = EmbeddingCache(ctx.vault / ".kb-cache", embedder.model_id, embedder.dims, scheme=embedder.scheme)
     before, start = embedder.calls, time.perf_counter()
@@ -217,7 +230,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
         state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk"
                             f"{f', {q.note_codes.shape[1]} B/note' if q.mode == 'pq' else ''}), "
                             f"reconstruction cosine {cos:.4f}{' (codebooks and encoder rows of an earlier refresh)' if reused else ''}")
-    files, manifest = write_index(state.chunks, notes, q, model_id, vocab, rows)
+    files, manifest = write_index(state.chunks, notes, q, model_id, vocab, rows, ctx.config.prefix)
     if q is not None:
         manifest_extra = {"model_source": ctx.config.search.model}
         import json
@@ -230,6 +243,8 @@ def emit_search(ctx: BuildContext) -> list[str]:
 
             add_browser_model(ctx.vault, state.embedder, files, state.report)
     written = [write(ctx.out, f"search/{rel}", data) for rel, data in sorted(files.items())]
+    for line in state.notices:
+        _say_once(ctx, line)
     for line in state.report:
         _say(line)
     return written

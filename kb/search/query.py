@@ -37,7 +37,8 @@ class Result:
     score: float
 
     def as_json(self) -> dict:
-        # url: the note's page; anchor: the id of the section that matched there ("" for the top)
+        # url: the note's page, relative to the site's root (`kb search --json` adds the site's
+        # path prefix); anchor: the id of the section that matched there ("" for the top)
         return {"path": self.path, "url": self.url, "anchor": self.anchor, "title": self.title, "heading": self.heading,
                 "score": self.score}
 

@@ -86,6 +86,7 @@ class Session:
         self.state = State()
         self.rebuilder: Rebuilder | None = None
         self.live: LiveSearch | None = None  # the search index, refreshed in its own thread
+        self.said: set[str] = set()  # search notices printed this session (no embeddings): once each
         self.related_updates: dict[str, list[str]] = {}
         self.early: EarlySite | None = None
         self.pending: dict[str, str] = {}
@@ -295,7 +296,8 @@ class Session:
             # the setting read once and pinned, so the build and later note edits use what was checked
             config = replace(self.config, line_breaks=self._line_breaks(first))
             # never wait for the model here: kb.search.live embeds in the background
-            result = build(self.vault, self.out, config, embed=False, extra={"on_loaded": self._preview} if cold else None)
+            extra: dict[str, object] = {"said": self.said, **({"on_loaded": self._preview} if cold else {})}
+            result = build(self.vault, self.out, config, embed=False, extra=extra)
         except Exception as exc:  # BuildError, ConfigError, or a bug: keep serving either way
             if not isinstance(exc, (BuildError, ConfigError)):
                 self._say(traceback.format_exc(), err=True)
@@ -376,7 +378,8 @@ class Session:
         embeddings (cached by content) follow in the background."""
         if self.live:
             self.live.stop()
-        self.live = LiveSearch(self.vault, self.out, self.config, embed=self.embed, apply_related=self._on_related)
+        self.live = LiveSearch(self.vault, self.out, self.config, embed=self.embed, apply_related=self._on_related,
+                               said=self.said)
         ctx.extra["on_rebuilt"] = self.live.schedule
         if self.embed and self.config.search.enabled:
             self.live.schedule(ctx)

@@ -104,7 +104,9 @@ class Renderer:
         self.ctx = ctx
         self.md = md or make_md(line_breaks=line_breaks_of(ctx.config, ctx.vault))
         notes = ctx.notes
-        self.resolver = Resolver(list(notes), {p: n.aliases for p, n in notes.items()}, ctx.extra.get("files", []))
+        self.resolver = Resolver(
+            list(notes), {p: n.aliases for p, n in notes.items()}, ctx.extra.get("files", []), ctx.extra.get("drafts"),
+        )
         prefix = ctx.config.prefix
         self.url_of: Callable[[str], str] = lambda p: prefix + notes[p].url if p else prefix
         self.file_url: Callable[[str], str] = lambda p: prefix + quote(p)
