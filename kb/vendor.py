@@ -108,3 +108,18 @@ def extract(pkg: NpmPackage, select: Callable[[str], str | None], required: Iter
     if missing:
         raise Unavailable(f"{pkg.label}: {', '.join(missing)} missing from the tarball")
     return out
+
+
+def fetch_command(argv: list[str], module: str, label: str, get: Callable[[], dict[str, bytes]]) -> int:
+    """`python -m <module> fetch`: put a package in the user cache (`make setup` does), so builds and
+    tests need no network; exit status 1 with the reason when it cannot be had."""
+    if argv[:1] != ["fetch"]:
+        print(f"usage: python -m {module} fetch", file=sys.stderr)
+        return 2
+    try:
+        files = get()
+    except Unavailable as exc:
+        print(f"kb: {exc}", file=sys.stderr)
+        return 1
+    print(f"{label} in {user_cache()} ({len(files)} files, {sum(map(len, files.values())) / 1e6:.1f} MB to vendor)")
+    return 0

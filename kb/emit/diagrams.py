@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from kb.model import BuildContext, Note
-from kb.vendor import NpmPackage, Unavailable, extract, user_cache
+from kb.vendor import NpmPackage, Unavailable, extract, fetch_command
 
 # sha512 integrity of mermaid-12.3.0.tgz, as registry.npmjs.org publishes it (dist.integrity)
 MERMAID = NpmPackage("mermaid", "12.3.0",
@@ -65,20 +65,5 @@ def diagram_files(ctx: BuildContext) -> dict[str, bytes]:
     return {f"{MERMAID_DIR}/{name}": data for name, data in sorted(ctx.extra.get("mermaid_files", {}).items())}
 
 
-def main(argv: list[str]) -> int:
-    """`python -m kb.emit.diagrams fetch`: put mermaid in the user cache (`make setup` does), so
-    builds and tests need no network."""
-    if argv[:1] != ["fetch"]:
-        print("usage: python -m kb.emit.diagrams fetch", file=sys.stderr)
-        return 2
-    try:
-        files = extract(MERMAID, _select, (ENTRY, "LICENSE"))
-    except Unavailable as exc:
-        print(f"kb: {exc}", file=sys.stderr)
-        return 1
-    print(f"{MERMAID.label} in {user_cache()} ({len(files)} files, {sum(map(len, files.values())) / 1e6:.1f} MB to vendor)")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(fetch_command(sys.argv[1:], "kb.emit.diagrams", MERMAID.label, lambda: extract(MERMAID, _select, (ENTRY, "LICENSE"))))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.vendor import NpmPackage, Unavailable, extract, user_cache
+from kb.vendor import NpmPackage, Unavailable, extract, fetch_command
 
 ORT_WEB_VERSION = "1.30.0"
 # sha512 integrity of onnxruntime-web-1.30.0.tgz, as registry.npmjs.org publishes it (dist.integrity)
@@ -264,18 +264,5 @@ def gzip_size(data: bytes) -> int:
     return len(gzip.compress(data, 6))
 
 
-def main(argv: list[str]) -> int:
-    if argv[:1] != ["fetch"]:
-        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
-        return 2
-    try:
-        files = runtime_files()
-    except Unavailable as exc:
-        print(f"kb: {exc}", file=sys.stderr)
-        return 1
-    print(f"onnxruntime-web {ORT_WEB_VERSION} in {user_cache()} ({sum(map(len, files.values())) / 1e6:.1f} MB to vendor)")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(fetch_command(sys.argv[1:], "kb.search.browser_model", ORT_WEB.label, runtime_files))
