@@ -123,8 +123,12 @@ def test_chromium_draws_diagrams_and_shows_the_source_of_a_broken_one(tmp_path):
                 svg: f.querySelector('.diagram svg')?.getBoundingClientRect().width || 0,
                 labels: [...f.querySelectorAll('.diagram svg .nodeLabel')].map(n => n.textContent.trim()),
                 source: f.querySelector('pre').checkVisibility(),
+                name: f.querySelector('.diagram svg')?.getAttribute('aria-label'),
+                folded: !!f.querySelector('details.diagram-source:not([open]) > pre'),
                 caption: f.querySelector('figcaption').textContent}))""")
             assert drawn["svg"] > 100 and not drawn["source"]
+            # a screen reader gets a named picture and the source as its text alternative, folded below it
+            assert drawn["name"] == "Diagram; its Mermaid source follows" and drawn["folded"]
             assert {"Capture", "Useful?", "Link it"} <= set(drawn["labels"])
             assert broken["svg"] == 0 and broken["source"] and "Mermaid could not draw this diagram" in broken["caption"]
             # the theme toggle draws it again in the dark palette

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -118,10 +119,20 @@ def make_md(line_breaks: bool = False, fast: bool = True) -> MarkdownIt:
     return md
 
 
+# the number ends the anchor: "#fnref2", an embedded note's "#fnref-e1-2", a second use "#fnref2:1"
+_BACKREF = re.compile(r'href="#fnref[^":]*?(\d+)(?::(\d+))?" class="footnote-backref">')
+
+
 def _footnote_backref(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
-    """mdit's back link is a bare "↩": give it a name a screen reader can say."""
+    """mdit's back link is a bare "↩": give it a name a screen reader can say, one per reference
+    (a footnote cited twice has two: "Back to reference 1", "Back to reference 1, second use")."""
     out = render_footnote_anchor(self, tokens, idx, options, env)
-    return out.replace('class="footnote-backref">', 'class="footnote-backref" aria-label="Back to the text">', 1)
+
+    def name(m: re.Match[str]) -> str:
+        use = f", use {int(m.group(2)) + 1}" if m.group(2) else ""
+        return m.group(0).replace(">", f' aria-label="Back to reference {m.group(1)}{use}">')
+
+    return _BACKREF.sub(name, out, count=1)
 
 
 def render(md: MarkdownIt, source: str, kb: RenderEnv) -> str:

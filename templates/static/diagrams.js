@@ -11,6 +11,8 @@ async function draw() {
   const dark = root.dataset.theme === "dark";
   // strict: labels are text (no HTML, no click handlers running note-supplied code)
   mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: dark ? "dark" : "default",
+                       // the dark theme's edge labels are #ccc on #585858 (4.4:1): a darker box reads at AA
+                       themeVariables: dark ? { edgeLabelBackground: "#333333" } : {},
                        suppressErrorRendering: true });
   round += 1;
   for (const [i, figure] of figures.entries()) {
@@ -27,6 +29,10 @@ async function draw() {
         figure.append(box);
       }
       box.innerHTML = svg;
+      // what a screen reader gets: a named picture, and the source (its text alternative) one
+      // click away for everyone, in place of the caption that said the page shows only the source
+      box.firstElementChild?.setAttribute("aria-label", "Diagram; its Mermaid source follows");
+      keepSource(figure, code.closest("pre"));
       figure.classList.add("drawn");
     } catch (err) {
       figure.classList.remove("drawn");
@@ -35,6 +41,17 @@ async function draw() {
       if (caption) caption.textContent = `Mermaid could not draw this diagram (${why}); its source:`;
     }
   }
+}
+
+function keepSource(figure, pre) {
+  if (!pre || pre.parentElement.tagName === "DETAILS") return;
+  const details = document.createElement("details");
+  details.className = "diagram-source";
+  const summary = document.createElement("summary");
+  summary.textContent = "Mermaid source";
+  details.append(summary);
+  details.append(pre);
+  figure.append(details);  // below the drawing
 }
 
 draw();

@@ -29,6 +29,32 @@
     if (box) { e.preventDefault(); box.focus(); }
   });
 
+  // --- boxes that scroll sideways can be scrolled from the keyboard ------
+  // (Chromium makes such a box focusable by itself; Safari does not.) Only boxes that do overflow,
+  // checked again when the window changes size, so Tab does not stop on every code block.
+  // A code block also becomes a named region; a table or a formula keeps its own role and name.
+  function markScrollers() {
+    document.querySelectorAll("main pre, main table, main math").forEach(function (el) {
+      var scrolls = el.scrollWidth > el.clientWidth + 1;
+      if (scrolls && !el.hasAttribute("tabindex")) {
+        var added = ["tabindex"];
+        el.setAttribute("tabindex", "0");
+        if (el.tagName === "PRE" && !el.hasAttribute("role")) {
+          el.setAttribute("role", "region");
+          el.setAttribute("aria-label", "Code (scrolls sideways)");
+          added.push("role", "aria-label");
+        }
+        el.setAttribute("data-scroller", added.join(" "));
+      } else if (!scrolls && el.hasAttribute("data-scroller")) {
+        el.getAttribute("data-scroller").split(" ").forEach(function (a) { el.removeAttribute(a); });
+        el.removeAttribute("data-scroller");
+      }
+    });
+  }
+  markScrollers();
+  var resizing = null;
+  window.addEventListener("resize", function () { clearTimeout(resizing); resizing = setTimeout(markScrollers, 150); });
+
   // --- print: open folded callouts and the contents so nothing is hidden --
   // Paper is white: print the light theme (and its code colours) even in dark mode.
   var reopen = [], themeBeforePrint = null;
