@@ -231,6 +231,20 @@ def test_strip_markup_keeps_words_drops_syntax():
     assert strip_markup("See [x](http://e.org) and ![[img.png]] %%c%% `code_id` ==hi==") == "See x and code_id hi"
 
 
+def test_deeply_quoted_lines_strip_at_once():
+    """An imported mail thread quoted 40 deep: the quote runs of _MARKS once backtracked over every way
+    to split the spaces between the ">" (3 s at 24 levels, doubling with each): this would not end."""
+    assert strip_markup(("> " * 40 + "reply\n") * 3).split() == ["reply"] * 3
+
+
+def test_snippet_keeps_code_spans_as_written(tmp_path):
+    files = vault(24)
+    files["shell.md"] = "# Shell\n\nType `\\(x\\)` or `$HOME` and `\\[a+b\\]` in the shell, and $y^2$ here.\n"
+    r = build_hash(tmp_path, files)
+    (chunk,) = [c for c in r.ctx.extra["search"].chunks if c.path == "shell.md"]
+    assert chunk.snippet == "Type \\(x\\) or $HOME and \\[a+b\\] in the shell, and $y^2$ here."
+
+
 @pytest.mark.parametrize("n", [5, 50])
 def test_small_vault_uses_int8_fallback_and_finds_notes(tmp_path, capsys, n):
     r = build_hash(tmp_path, vault(n))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from kb.model import Note
 from kb.paths import anchor as make_anchor
-from kb.plaintext import _MARKS, _WS, fence_after, for_display, heading_text, strip_comments, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
+from kb.plaintext import _MARKS, _WS, code_spans_escaped, fence_after, for_display, heading_text, strip_comments, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
 
 MAX_PIECES = 254  # the model's 256 minus [CLS] and [SEP]
 
@@ -121,10 +121,16 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
             continue
         paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()] or [""]
         budget = max(32, MAX_PIECES - count(prefix) - 1)
-        for part in _split_long(paras, budget, count):
+        # `\(x\)` or `$HOME` in a code span is not math: strip_markup has dropped the backticks, so a
+        # section with such code shows its snippet from its markdown with those escaped (its first part;
+        # the rest of a long section, rarely shown, from the stripped text)
+        escaped = code_spans_escaped(body)
+        shown = for_display(strip_markup(escaped), math="keep") if escaped != body else None
+        for i, part in enumerate(_split_long(paras, budget, count)):
             ordinal = seen.get(anc, 0)
             seen[anc] = ordinal + 1
-            plain = for_display(part, math="keep")  # for the eye only: the embedded text keeps the markup it has
+            # for the eye only: the embedded text keeps the markup it has
+            plain = shown if i == 0 and shown is not None else for_display(part, math="keep")
             snippet = plain[:200].rsplit(" ", 1)[0] + "…" if len(plain) > 200 else plain
             chunks.append(Chunk(f"{note.path}#{anc}:{ordinal}", note.path, heading, anc, f"{prefix}\n{part}".strip(), snippet))
     if not chunks:  # a note with only a title still deserves to be found
