@@ -23,7 +23,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Base = yaml.SafeLoader
 
 
-class _Loader(_Base):  # type: ignore[misc,valid-type]
+class FrontmatterLoader(_Base):  # type: ignore[misc,valid-type]
     """The safe loader, except that a timestamp no calendar has (`date: 2023-02-29`) stays text,
     which make_note reports, instead of a ValueError that PyYAML raises from the whole document."""
 
@@ -35,7 +35,7 @@ def _timestamp(loader: Any, node: yaml.Node) -> Any:
         return loader.construct_scalar(node)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)  # on the subclass only
+FrontmatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)  # on the subclass only
 
 NOTE_EXT = ".md"
 _FM_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
@@ -105,7 +105,7 @@ _YAML_CONTEXT = {  # PyYAML's context -> what the user wrote on the line the mes
 
 def parse_yaml(fm: str, rel: str) -> tuple[dict[str, Any], Diagnostic | None]:
     try:
-        data = yaml.load(fm, Loader=_Loader)
+        data = yaml.load(fm, Loader=FrontmatterLoader)
     except yaml.YAMLError as exc:
         # an unclosed [ or quote is noticed lines later (problem_mark): the construct left open
         # (context_mark) is where the mistake is, so point there when there is one

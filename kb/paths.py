@@ -12,13 +12,22 @@ from urllib.parse import unquote
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
 
-def umask() -> int:
-    """The process's umask, for files and folders kb creates with a fixed mode (mkstemp's
-    0600, mkdtemp's 0700) that must end up as open() and mkdir() would make them."""
+def _read_umask() -> int:
     # the only way to read the umask is to set it; set it back at once
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+# read once, at import (in the main thread): setting it later, even for an instant, would change the
+# mode of files that kb serve's other threads (the search refresh) create in that instant
+_UMASK = _read_umask()
+
+
+def umask() -> int:
+    """The process's umask, for files and folders kb creates with a fixed mode (mkstemp's
+    0600, mkdtemp's 0700) that must end up as open() and mkdir() would make them."""
+    return _UMASK
 
 
 def slugify(text: str) -> str:

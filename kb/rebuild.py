@@ -28,7 +28,6 @@ from kb.emit.pages import emit_lists, emit_notes
 from kb.incremental import Affected, NoteInfo, affected, snapshot
 from kb.load import read_note
 from kb.model import Backlink, BuildContext, Diagnostic, Note
-from kb.paths import umask
 from kb.theme import make_env
 from kb.transform.parse import Renderer
 from kb.transform.resolve import resolve_links, tag_index
@@ -331,7 +330,6 @@ class Rebuilder:
             mark_site(tmp)
             if (out_dir / "search").is_dir():
                 shutil.copytree(out_dir / "search", tmp / "search")
-            os.chmod(tmp, 0o777 & ~umask())  # mkdtemp made it 0700: a folder gets what mkdir gives
             ctx.out = out_dir
             swap_in(tmp, out_dir)
         except BaseException:

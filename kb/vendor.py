@@ -13,12 +13,13 @@ import base64
 import hashlib
 import io
 import os
+import shutil
 import sys
 import tarfile
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 
 class Unavailable(Exception):
@@ -108,6 +109,47 @@ def extract(pkg: NpmPackage, select: Callable[[str], str | None], required: Iter
     if missing:
         raise Unavailable(f"{pkg.label}: {', '.join(missing)} missing from the tarball")
     return out
+
+
+def extract_cached(pkg: NpmPackage, tag: str, select: Callable[[str], str | None], required: Iterable[str] = (),
+                   fetch: bool = True) -> dict[str, bytes]:
+    """extract(), kept unpacked in the user cache under `tag` (which names the selection): a build then
+    reads the files instead of gunzipping the whole tarball again (mermaid: 0.75 s for 107 of its
+    1,405 files, on every build of a vault with a diagram)."""
+    folder = user_cache() / f"{pkg.name}-{pkg.version}-{tag}"
+    listing = folder / ".files"
+    if listing.is_file():
+        names = listing.read_text(encoding="utf-8").splitlines()
+        if names and all(_inside(n) for n in names):
+            try:
+                return {n: (folder / n).read_bytes() for n in names}
+            except OSError:
+                pass  # a file gone: unpack again
+    files = extract(pkg, select, required, fetch)
+    _unpack(folder, files)
+    return files
+
+
+def _inside(name: str) -> bool:
+    """A cached file's name stays below its folder."""
+    parts = PurePosixPath(name).parts
+    return bool(parts) and not PurePosixPath(name).is_absolute() and ".." not in parts
+
+
+def _unpack(folder: Path, files: dict[str, bytes]) -> None:
+    """Write `files` into `folder` whole or not at all (the listing last, then a rename); an
+    unwritable cache only costs the next build the unpacking."""
+    tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for name, data in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_bytes(data)
+        (tmp / ".files").write_text("\n".join(sorted(files)) + "\n", encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def fetch_command(argv: list[str], module: str, label: str, get: Callable[[], dict[str, bytes]]) -> int:

@@ -194,8 +194,11 @@ def test_byte_identical_rebuild(tmp_path):
     assert all((tmp_path / "s1" / f).read_bytes() == (tmp_path / "s2" / f).read_bytes() for f in files1)
 
 
-def test_site_and_init_files_get_the_umasks_modes(tmp_path):
-    old = os.umask(0o002)  # a group-writable umask: the site folder must not be narrowed to 0755
+def test_site_and_init_files_get_the_umasks_modes(tmp_path, monkeypatch):
+    # a group-writable umask: the site folder must not be narrowed to 0755. kb reads the umask once,
+    # as a process starting with it would (kb.paths._UMASK)
+    monkeypatch.setattr("kb.paths._UMASK", 0o002)
+    old = os.umask(0o002)
     try:
         assert main(["init", str(tmp_path / "new")]) == 0
         build(tmp_path / "new", tmp_path / "s", Config(), embed=False)

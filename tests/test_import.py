@@ -165,8 +165,9 @@ def test_user_edit_survives_reimport_of_updated_feed(tmp_path, capsys):
     assert forced.updated == [note.name] and "My own note" not in note.read_text(encoding="utf-8")
 
 
-def test_notes_get_a_normal_files_mode_and_keep_the_users(tmp_path):
+def test_notes_get_a_normal_files_mode_and_keep_the_users(tmp_path, monkeypatch):
     vault = tmp_path / "vault"
+    monkeypatch.setattr("kb.paths._UMASK", 0o027)  # kb reads the umask once, as a process starting with it would
     old = os.umask(0o027)
     try:
         import_source(str(FIX / "hashnode_code.xml"), vault)
@@ -427,3 +428,15 @@ def test_plain_text_mathjax_delimiters_become_math(tmp_path):
     assert "It costs \\$5, not $x_1$ dollars." in note
     html = page(built(vault, tmp_path), "kl-divergence")
     assert html.count("<math") == 3 and "\\(" not in html and "\\[" not in html
+
+
+def test_post_with_a_date_no_calendar_has_is_imported_and_the_build_says_so(tmp_path):
+    """PyYAML raised ValueError for 2023-02-29 from the whole frontmatter: the post was not imported."""
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    (posts / "2023-02-28-leap.md").write_text("---\ntitle: Leap\ndate: 2023-02-29\n---\nHello leap.\n", encoding="utf-8")
+    report = import_source(str(posts), tmp_path / "vault")
+    assert report.created == ["leap.md"] and not report.errors
+    assert "date: '2023-02-29'" in (tmp_path / "vault" / "leap.md").read_text(encoding="utf-8")
+    r = build(tmp_path / "vault", tmp_path / "site", Config(), embed=False)
+    assert [d.message for d in r.diagnostics] == ["date: '2023-02-29' is no day of the calendar; the note goes without it"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from kb.model import BuildContext, Note
-from kb.vendor import NpmPackage, Unavailable, extract, fetch_command
+from kb.vendor import NpmPackage, Unavailable, extract_cached, fetch_command
 
 # sha512 integrity of mermaid-12.3.0.tgz, as registry.npmjs.org publishes it (dist.integrity)
 MERMAID = NpmPackage("mermaid", "12.3.0",
@@ -50,7 +50,7 @@ def prepare_diagrams(ctx: BuildContext) -> bool:
         return False
     if "mermaid_files" not in ctx.extra:  # once per process: kb serve rebuilds often
         try:
-            ctx.extra["mermaid_files"] = extract(MERMAID, _select, (ENTRY, "LICENSE"))
+            ctx.extra["mermaid_files"] = extract_cached(MERMAID, "esm", _select, (ENTRY, "LICENSE"))
         except Unavailable as exc:
             ctx.extra["mermaid_files"] = {}
             print(f"kb: mermaid diagrams show as source: {exc}", file=sys.stderr)
@@ -66,4 +66,4 @@ def diagram_files(ctx: BuildContext) -> dict[str, bytes]:
 
 
 if __name__ == "__main__":
-    sys.exit(fetch_command(sys.argv[1:], "kb.emit.diagrams", MERMAID.label, lambda: extract(MERMAID, _select, (ENTRY, "LICENSE"))))
+    sys.exit(fetch_command(sys.argv[1:], "kb.emit.diagrams", MERMAID.label, lambda: extract_cached(MERMAID, "esm", _select, (ENTRY, "LICENSE"))))

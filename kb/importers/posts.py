@@ -19,7 +19,7 @@ import yaml
 
 from kb.importers.body import summary_of
 from kb.importers.item import ImportedItem, normalize_tags
-from kb.load import as_list
+from kb.load import FrontmatterLoader, as_list
 
 POST_EXT = {".md", ".markdown", ".mdown", ".mkd"}
 _JEKYLL_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
@@ -47,7 +47,7 @@ class FrontmatterError(ValueError):
 
 def _load_frontmatter(fm_text: str, fmt: str) -> Any:
     try:
-        return tomllib.loads(fm_text) if fmt == "toml" else yaml.safe_load(fm_text)
+        return tomllib.loads(fm_text) if fmt == "toml" else yaml.load(fm_text, Loader=FrontmatterLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -222,7 +222,8 @@ class Session:
 
     def _process(self, batch: dict[str, str], rescan: bool) -> None:
         kinds = set(batch.values())
-        if set(batch) == {f"{CONFIG}:{OBSIDIAN_APP}"} and self._same_line_breaks():
+        # an Obsidian setting other than line breaks changed, and nothing else (a folder rescan counts)
+        if not rescan and set(batch) == {f"{CONFIG}:{OBSIDIAN_APP}"} and self._same_line_breaks():
             return None
         if CONFIG in kinds or self.rebuilder is None:
             return self._full_build()
