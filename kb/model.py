@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kb.transform.htmltext import html_to_text
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
@@ -77,7 +79,6 @@ class Note:
     title_anchor: str = ""  # id of the leading H1 that repeated the title: the page's title carries it
     block_ids: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)  # vault paths of referenced files
-    text: str = ""  # all the page's text, plain (kb.transform.htmltext)
     summary: str = ""  # its opening prose, at most 160 characters: the page's meta description without a `description`
     # --- resolve ---
     backlinks: list[Backlink] = field(default_factory=list)
@@ -90,6 +91,11 @@ class Note:
     def url(self) -> str:
         """Site-relative URL (no leading slash; prefix added by templates)."""
         return f"{self.slug}/" if self.slug else ""
+
+    @property
+    def text(self) -> str:
+        """All the page's text, plain, for a template that wants it (no part of kb reads it: made when asked)."""
+        return html_to_text(self.html)
 
     @property
     def stem(self) -> str:

@@ -25,6 +25,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from kb.plaintext import heading_text, park_escapes
+from kb.transform.htmltext import cut_at_word
 
 # container marks (blockquote '>', list bullets/numbers, indentation) before an ATX heading's #s
 _ATX = re.compile(r"^((?:[ \t]*(?:>|[-+*][ \t]|\d{1,9}[.)][ \t]))*[ \t]*)(#{1,6})(?=[ \t]|$)")
@@ -137,10 +138,7 @@ def summary_of(body: str) -> str:
         words += text.split()
         if not more and len(" ".join(words)) >= SUMMARY_MIN:
             break
-    text = " ".join(words)
-    if len(text) > SUMMARY_MAX:
-        text = text[: SUMMARY_MAX + 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-    return text
+    return cut_at_word(" ".join(words), SUMMARY_MAX + 1)  # the words that fit, then "…"
 
 
 def _before_more(body: str) -> str | None:

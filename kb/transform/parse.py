@@ -24,7 +24,7 @@ from kb.parallel import fork_map
 from kb.paths import Resolver, anchor
 from kb.plaintext import fence_after, heading_text
 from kb.sanitize import clean_html
-from kb.transform.htmltext import html_to_text, summary
+from kb.transform.htmltext import summary
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
@@ -177,10 +177,10 @@ class Renderer:
             page = self.to_html(note.source, env, note.title)
         except Exception as exc:  # one broken note must never stop the build
             err = Diagnostic(note.path, note.body_line, "error", "parse", f"could not render: {exc!r}")
-            return ParseResult(f"<pre>{html.escape(note.source)}</pre>", note.source, diagnostics=[err])
+            return ParseResult(f"<pre>{html.escape(note.source)}</pre>", diagnostics=[err])
         tags = list(note.tags) + [t for t in dict.fromkeys(env.tags) if t not in note.tags]
         return ParseResult(
-            page, html_to_text(page), env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics,
+            page, env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics,
             env.title_anchor, summary(page),
         )
 
@@ -192,7 +192,6 @@ class Renderer:
 @dataclass
 class ParseResult:
     html: str
-    text: str
     links: list[Link] = field(default_factory=list)
     tags: list[str] | None = None  # None: leave the note's (frontmatter) tags
     headings: list[Heading] = field(default_factory=list)
@@ -203,7 +202,7 @@ class ParseResult:
     summary: str = ""
 
     def apply(self, note: Note) -> list[Diagnostic]:
-        note.html, note.text, note.summary, note.links = self.html, self.text, self.summary, self.links
+        note.html, note.summary, note.links = self.html, self.summary, self.links
         if self.tags is not None:
             note.tags = self.tags
         note.headings, note.block_ids, note.attachments = self.headings, self.block_ids, self.attachments

@@ -19,7 +19,6 @@ async function draw() {
     const code = figure.querySelector("pre code");
     if (!code) continue;
     const caption = figure.querySelector("figcaption");
-    figure.dataset.caption ??= caption ? caption.textContent : "";
     let box = figure.querySelector(".diagram");
     try {
       const { svg } = await mermaid.render(`kb-mermaid-${round}-${i}`, code.textContent);
@@ -54,6 +53,7 @@ function keepSource(figure, pre) {
   figure.append(details);  // below the drawing
 }
 
-draw();
-// the theme toggle: draw again in the other palette
-new MutationObserver(draw).observe(root, { attributes: true, attributeFilter: ["data-theme"] });
+// one drawing at a time: a theme toggle during a draw waits for it, then draws in the other palette
+let drawing = draw();
+new MutationObserver(() => { drawing = drawing.then(draw); })
+  .observe(root, { attributes: true, attributeFilter: ["data-theme"] });
