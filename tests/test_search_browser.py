@@ -4,6 +4,7 @@ and a clear message (not a broken page) when the index is missing or malformed."
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -142,7 +143,17 @@ def test_results_popup_closes_like_a_popup(tmp_path, serve, browser):
     page.close()
 
 
-def test_results_are_link_options_with_short_names(tmp_path, serve, browser):
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two computed `rgb(r, g, b)` colours."""
+    def lum(c: str) -> float:
+        rgb = [int(x) / 255 for x in re.findall(r"\d+", c)[:3]]
+        lin = [x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4 for x in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_results_are_link_options_with_short_names_and_a_visible_choice(tmp_path, serve, browser):
     out = site(tmp_path, vault(10, sections=2), "hash")
     page = browser.new_page()
     page.goto(serve(out))
@@ -170,6 +181,19 @@ def test_results_are_link_options_with_short_names(tmp_path, serve, browser):
         name, desc = n["name"]["value"], n.get("description", {}).get("value", "")
         assert name.startswith(title) and len(name) < len(title) + 40 and snippet not in name, name
         assert desc == snippet
+    # the arrow keys' choice is marked by more than the hover tint: an outline of 3:1 or more against
+    # both the popup and the row's own background, in both themes; a hovered row has none
+    page.hover("#search-results li:nth-child(1)")
+    look = """id => { const o = document.getElementById(id), mark = getComputedStyle(o, '::after');
+      const first = getComputedStyle(document.querySelector('#search-results [role=option]'), '::after');
+      return [mark.outlineColor, parseFloat(mark.outlineWidth), mark.outlineStyle, first.outlineStyle,
+              getComputedStyle(o.parentElement).backgroundColor,
+              getComputedStyle(document.getElementById('search-popup')).backgroundColor]; }"""
+    for theme in ("light", "dark"):
+        page.evaluate("t => document.documentElement.setAttribute('data-theme', t)", theme)
+        colour, width, style, hovered_style, row, popup = page.evaluate(look, active)
+        assert width >= 2 and style == "solid" and hovered_style == "none", theme
+        assert min(contrast(colour, row), contrast(colour, popup)) >= 3, (theme, colour, row, popup)
     # a click anywhere on the row, its snippet included, follows the link
     href = page.get_attribute("#" + active, "href")
     box = page.locator(f"#{active} ~ .r-snippet").bounding_box()
