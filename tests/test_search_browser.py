@@ -4,6 +4,7 @@ and a clear message (not a broken page) when the index is missing or malformed."
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -86,7 +87,7 @@ def test_keyboard_navigation_opens_result(tmp_path, serve, browser):
     page.keyboard.type("sourdough flour")
     assert results(page, "sourdough flour")[0].startswith("Bread note")
     page.keyboard.press("ArrowDown")
-    selected = page.locator("#search-results li[aria-selected=true] a")
+    selected = page.locator("#search-results a[role=option][aria-selected=true]")
     assert selected.count() == 1
     href = selected.get_attribute("href")
     page.keyboard.press("Enter")
@@ -132,13 +133,74 @@ def test_results_popup_closes_like_a_popup(tmp_path, serve, browser):
     assert page.get_attribute("#search-input", "aria-activedescendant") is None
     page.keyboard.press("ArrowDown")  # reopens the list; nothing hidden was chosen meanwhile
     assert page.locator("#search-results").is_visible()
-    assert page.locator("#search-results li[aria-selected=true]").count() == 0
+    assert page.locator("#search-results [aria-selected=true]").count() == 0
     page.mouse.click(5, 650)  # a tap elsewhere closes it
     assert page.locator("#search-popup").is_hidden()
     page.click("#search-input")
     assert page.locator("#search-results").is_visible()
     page.keyboard.press("Tab")  # and so does leaving the box
     assert page.locator("#search-popup").is_hidden()
+    page.close()
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two computed `rgb(r, g, b)` colours."""
+    def lum(c: str) -> float:
+        rgb = [int(x) / 255 for x in re.findall(r"\d+", c)[:3]]
+        lin = [x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4 for x in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_results_are_link_options_with_short_names_and_a_visible_choice(tmp_path, serve, browser):
+    out = site(tmp_path, vault(10, sections=2), "hash")
+    page = browser.new_page()
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.keyboard.type("sourdough flour")
+    titles = results(page, "sourdough flour")
+    options = page.locator("#search-results [role=option]")
+    assert options.count() == len(titles) > 1
+    # the option is the link itself: nothing focusable nested in it (axe nested-interactive), and the
+    # listbox's other elements are out of the accessibility tree
+    assert page.locator("#search-results [role=option] :is(a, button, input, [tabindex])").count() == 0
+    assert page.evaluate("""() => Array.from(document.querySelectorAll('#search-results [role=option]'))
+      .every(o => o.matches('a[href]') && o.parentElement.getAttribute('role') === 'presentation')""")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    active = page.get_attribute("#search-input", "aria-activedescendant")
+    assert page.evaluate("id => document.getElementById(id).matches('[role=option][aria-selected=true]')", active)
+    # names: title and heading, not the snippet; the snippet is the description
+    cdp = page.context.new_cdp_session(page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    named = [n for n in nodes if n.get("role", {}).get("value") == "option" and not n.get("ignored")]
+    snippets = page.locator("#search-results .r-snippet").all_inner_texts()
+    assert len(named) == len(titles) and len(snippets) == len(titles)
+    for n, title, snippet in zip(named, titles, snippets, strict=True):
+        name, desc = n["name"]["value"], n.get("description", {}).get("value", "")
+        assert name.startswith(title) and len(name) < len(title) + 40 and snippet not in name, name
+        assert desc == snippet
+    # the arrow keys' choice is marked by more than the hover tint: an outline of 3:1 or more against
+    # both the popup and the row's own background, in both themes; a hovered row has none
+    page.hover("#search-results li:nth-child(1)")
+    look = """id => { const o = document.getElementById(id), mark = getComputedStyle(o, '::after');
+      const first = getComputedStyle(document.querySelector('#search-results [role=option]'), '::after');
+      return [mark.outlineColor, parseFloat(mark.outlineWidth), mark.outlineStyle, first.outlineStyle,
+              getComputedStyle(o.parentElement).backgroundColor,
+              getComputedStyle(document.getElementById('search-popup')).backgroundColor]; }"""
+    for theme in ("light", "dark"):
+        page.evaluate("t => document.documentElement.setAttribute('data-theme', t)", theme)
+        colour, width, style, hovered_style, row, popup = page.evaluate(look, active)
+        assert width >= 2 and style == "solid" and hovered_style == "none", theme
+        assert min(contrast(colour, row), contrast(colour, popup)) >= 3, (theme, colour, row, popup)
+    # a click anywhere on the row, its snippet included, follows the link
+    href = page.get_attribute("#" + active, "href")
+    box = page.locator(f"#{active} ~ .r-snippet").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    assert page.evaluate("([x, y, id]) => document.elementFromPoint(x, y).id === id", [x, y, active])
+    page.mouse.click(x, y)
+    page.wait_for_url("**" + href)
     page.close()
 
 

@@ -451,22 +451,32 @@
     list.textContent = "";
     say("Search is unavailable: " + (err && err.message ? err.message : err) + ". Rebuild the site to fix the index.");
   }
+  function options() { return list.querySelectorAll("[role=option]"); }
   function setActive(i) {
-    var items = list.querySelectorAll("li");
+    var items = options();
     active = i < 0 || !items.length ? -1 : (i + items.length) % items.length;
-    items.forEach(function (li, j) { li.setAttribute("aria-selected", j === active ? "true" : "false"); });  // on the role=option
+    items.forEach(function (o, j) { o.setAttribute("aria-selected", j === active ? "true" : "false"); });
     if (active < 0) { input.removeAttribute("aria-activedescendant"); return; }
     input.setAttribute("aria-activedescendant", items[active].id);
-    items[active].scrollIntoView({ block: "nearest" });
+    items[active].parentNode.scrollIntoView({ block: "nearest" });  // the row, snippet included
   }
   function render(results) {
     list.textContent = "";
     active = -1;
     results.forEach(function (r, i) {
+      // The link itself is the option (ARIA in HTML allows role=option on a[href]): a link inside an
+      // option would be an interactive element nested in another (axe nested-interactive), and a
+      // plain option would lose what a link gives: open in a new tab, copy link address.
+      // The option holds only the title and heading, so its name (from its content) is short and is
+      // all of its visible text (WCAG 2.5.3, axe label-content-name-mismatch). The snippet sits next
+      // to it as its description, hidden from the tree so it is not stray text in the listbox; the
+      // link's ::after (style.css) stretches over the whole row, so a click on the snippet opens it too.
       var li = document.createElement("li");
-      li.id = "search-result-" + i;
-      li.setAttribute("role", "option");
-      var a = document.createElement("a");
+      li.setAttribute("role", "presentation");  // keeps the list markup out of the listbox's tree
+      var a = document.createElement("a"), id = "search-result-" + i;
+      a.id = id;
+      a.setAttribute("role", "option");
+      a.setAttribute("aria-selected", "false");
       a.href = prefix + r.url + (r.anchor ? "#" + r.anchor : "");
       a.tabIndex = -1;  // options are reached with the arrow keys (combobox); Tab leaves the box
       var t = document.createElement("span");
@@ -479,13 +489,16 @@
         h.textContent = r.heading;
         a.appendChild(h);
       }
+      li.appendChild(a);
       if (r.snippet) {
         var p = document.createElement("span");
         p.className = "r-snippet";
+        p.id = id + "-snippet";
+        p.setAttribute("aria-hidden", "true");  // aria-describedby still reads it (accname: referenced directly)
         p.textContent = r.snippet;
-        a.appendChild(p);
+        li.appendChild(p);
+        a.setAttribute("aria-describedby", p.id);
       }
-      li.appendChild(a);
       list.appendChild(li);
     });
     // no note contains any of the query's words (gibberish, or a word the vault never uses): the
@@ -509,8 +522,8 @@
     }, fail);
   }
   function go(i) {
-    var pick = list.querySelectorAll("li")[i];
-    if (pick) window.location.href = pick.querySelector("a").href;
+    var pick = options()[i];
+    if (pick) window.location.href = pick.href;
   }
   // [search] browser_model = "full": search-model.js loads the model; the static encoder answers meanwhile.
   function startModel() {
@@ -535,7 +548,7 @@
     timer = setTimeout(run, 80);
   });
   input.addEventListener("keydown", function (ev) {
-    var items = list.querySelectorAll("li");
+    var items = options();
     if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
       ev.preventDefault();
       if (!open) { show(); return; }  // a closed list opens first; nothing hidden gets selected
