@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.config import Config
+from kb.config import OBSIDIAN_APP, Config, ConfigError, obsidian_line_breaks
 from kb.diagnostics import by_note, plural, unique_sorted
 from kb.emit.assets import emit_assets
 from kb.emit.common import fresh_output
@@ -224,6 +224,18 @@ def check_output(vault: Path, out: Path) -> None:
                          "output folder whole, so choose a new or empty folder, or remove this one yourself")
 
 
+def check_obsidian_settings(ctx: BuildContext) -> None:
+    """A broken .obsidian/app.json is reported (the build goes on with Obsidian's default, strict line
+    breaks, as line_breaks_of does), unless kb.toml's line_breaks makes the file irrelevant."""
+    if ctx.config.line_breaks is not None:
+        return
+    try:
+        obsidian_line_breaks(ctx.vault)
+    except ConfigError as exc:
+        ctx.warn(OBSIDIAN_APP, 0, "config", f"{str(exc).removeprefix(str(ctx.vault / OBSIDIAN_APP) + ': ')}; "
+                 "using Obsidian's default (strict line breaks)")
+
+
 def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict | None) -> BuildResult:
     start = time.perf_counter()
     if not vault.is_dir():
@@ -238,6 +250,7 @@ def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict |
     ctx.extra.update(extra or {})
     try:
         load(ctx)
+        check_obsidian_settings(ctx)
         transform(ctx)
         with fresh_output(tmp):
             written = emit(ctx)

@@ -80,7 +80,7 @@ def line_breaks_of(config: Config, vault: Path) -> bool:
 def obsidian_line_breaks(vault: Path) -> bool:
     """.obsidian/app.json writes "strictLineBreaks": false when "Strict line breaks" is turned
     off; Obsidian's default is on, so no file means False. ConfigError when the file is there
-    but unreadable (kb serve reports it; kb build quietly uses the default)."""
+    but unreadable (kb serve and kb build report it; line_breaks_of then uses the default)."""
     path = vault / OBSIDIAN_APP
     try:
         app = json.loads(path.read_text(encoding="utf-8"))

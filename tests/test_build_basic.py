@@ -101,9 +101,12 @@ def test_line_breaks_follow_the_vaults_obsidian_setting_unless_kb_toml_says(tmp_
     (vault / ".obsidian/app.json").write_text('{"strictLineBreaks": true, "foldHeading": true}')
     page = (build(vault, tmp_path / "s3", Config(), embed=False).ctx.out / "poem/index.html").read_text()
     assert "first line\nsecond line</p>" in page
-    (vault / ".obsidian/app.json").write_text("{not json")  # unreadable: the default, CommonMark
-    page = (build(vault, tmp_path / "s4", Config(), embed=False).ctx.out / "poem/index.html").read_text()
-    assert "first line\nsecond line</p>" in page
+    (vault / ".obsidian/app.json").write_text("{not json")  # unreadable: the default, CommonMark, and said so
+    r = build(vault, tmp_path / "s4", Config(), embed=False)
+    assert "first line\nsecond line</p>" in (r.ctx.out / "poem/index.html").read_text()
+    (d,) = r.diagnostics
+    assert (d.path, d.code) == (".obsidian/app.json", "config") and d.message.endswith("using Obsidian's default (strict line breaks)")
+    assert not build(vault, tmp_path / "s5", Config(line_breaks=True), embed=False).diagnostics  # kb.toml decides: not read
 
 
 def test_line_breaks_in_kb_toml(tmp_path):

@@ -19,7 +19,9 @@ from kb.vendor import NpmPackage, Unavailable, extract_cached, fetch_command
 # sha512 integrity of mermaid-12.3.0.tgz, as registry.npmjs.org publishes it (dist.integrity)
 MERMAID = NpmPackage("mermaid", "12.3.0",
                      "sha512-4113TdXeLAsMruJ79OpFL5O8+LTFXhQqZ260rF3tgUmiNAtRm4Uume04I+65PRN6yZ69J4f8rVYWW8zRk65UYw==")
-MARK = 'data-diagram="mermaid"'  # what kb.markdown puts on a diagram's figure
+# the figure kb.markdown writes for a diagram, whole: a formula's \text{data-diagram="mermaid"} is no diagram
+# (raw HTML cannot forge it: the sanitizer drops data-diagram)
+MARK = '<figure class="plugin-block" data-diagram="mermaid">'
 ENTRY = "mermaid.esm.min.mjs"
 MERMAID_DIR = "static/mermaid"  # in the site
 _CHUNKS = "package/dist/chunks/mermaid.esm.min/"

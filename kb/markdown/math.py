@@ -63,7 +63,7 @@ def to_mathml(tex: str, display: bool) -> tuple[str, str]:
         # latex2mathml lacks \arg (it knows \max, \log...): write it as the operator it is
         out = convert(amsmath_as_array(_ARG.sub(r"\\operatorname{arg}", tex)), display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises many types on bad input
-        return "", _describe(exc)
+        return "", _describe(exc, tex)
     unknown = _UNKNOWN.search(out)
     if unknown:
         return "", f"unknown command {unknown.group(1)}"
@@ -139,7 +139,7 @@ def _escape_text(m: re.Match[str]) -> str:
 # latex2mathml's exceptions name what its parser ran into, not what is wrong in the TeX
 # ("no available tokens" for `\frac{1}{`): say the latter for the ones a typo commonly causes
 _PLAIN_ERRORS = {
-    "NoAvailableTokensError": "unbalanced braces or a command missing its argument",
+    "NoAvailableTokensError": "a command missing its argument",  # after _unbalanced found nothing
     "MissingSuperScriptOrSubscriptError": "^ or _ with nothing after it",
     "DoubleSubscriptsError": "two subscripts in a row (group one in braces: {a_1}_2 or a_{1_2})",
     "DoubleSuperscriptsError": "two superscripts in a row (group one in braces: {a^1}^2 or a^{1^2})",
@@ -151,15 +151,28 @@ _PLAIN_ERRORS = {
 }
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception, tex: str = "") -> str:
     """A latex2mathml exception -> what is wrong in the TeX, for the common ones; otherwise its own
     words: NoAvailableTokensError('') -> 'no available tokens' (its messages are often empty)."""
     name = type(exc).__name__
     if name in _PLAIN_ERRORS and type(exc).__module__.startswith("latex2mathml"):
-        return _PLAIN_ERRORS[name]
+        # "ran out of tokens" has several causes: name the one the TeX shows, if it shows one
+        return (name == "NoAvailableTokensError" and _unbalanced(tex)) or _PLAIN_ERRORS[name]
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Error")).lower()
     detail = str(exc).strip()
     return f"{words}: {detail}" if detail else words
+
+
+def _unbalanced(tex: str) -> str:
+    """What is left open in `tex` ("" if nothing): a \\begin without its \\end, or a brace."""
+    if tex.count("\\begin{") > tex.count("\\end{"):
+        return _PLAIN_ERRORS["MissingEndError"]
+    depth = 0
+    for m in re.finditer(r"\\.|[{}]", tex):  # \{ and \} are characters, not groups
+        depth += {"{": 1, "}": -1}.get(m.group(0), 0)
+        if depth < 0:
+            return "a } without its {"
+    return "a { without its }" if depth else ""
 
 
 def _bracket_inline(state: StateInline, silent: bool) -> bool:
