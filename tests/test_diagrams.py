@@ -62,14 +62,16 @@ def test_mermaid_vendored_only_for_pages_with_a_diagram(tmp_path):
     assert "diagrams.js" not in page and "flowchart LR" in page  # the source, as before
 
 
-def test_unreachable_mermaid_keeps_the_source_and_says_why(tmp_path, monkeypatch, capsys):
+def test_unreachable_mermaid_keeps_the_source_and_says_why(tmp_path, monkeypatch):
     srv = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
     port = srv.server_address[1]
     srv.server_close()  # a registry nobody listens on
     monkeypatch.setenv("KB_CACHE_HOME", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("KB_NPM_REGISTRY", f"http://127.0.0.1:{port}")
-    site = build(write_vault(tmp_path / "v", {"d.md": "# D\n\n" + FLOW}), tmp_path / "s", CFG).ctx.out
-    assert "kb: mermaid diagrams show as source: cannot fetch" in capsys.readouterr().err
+    r = build(write_vault(tmp_path / "v", {"d.md": "# D\n\n" + FLOW}), tmp_path / "s", CFG)
+    site = r.ctx.out
+    (d,) = r.diagnostics  # a warning like any other: --strict fails on it
+    assert (d.path, d.code) == ("d.md", "mermaid") and d.message.startswith("diagrams show as their source: cannot fetch")
     assert not (site / MERMAID_DIR).exists()
     page = (site / "d" / "index.html").read_text()
     assert "diagrams.js" not in page and "Mermaid diagram source" in page

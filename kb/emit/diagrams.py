@@ -50,12 +50,14 @@ def prepare_diagrams(ctx: BuildContext) -> bool:
     if not ctx.config.mermaid or not any(has_diagram(n) for n in ctx.notes.values()):
         ctx.extra["mermaid"] = False
         return False
-    if "mermaid_files" not in ctx.extra:  # once per process: kb serve rebuilds often
+    if "mermaid_files" not in ctx.extra:  # once per build: kb serve's edits reuse its context
         try:
             ctx.extra["mermaid_files"] = extract_cached(MERMAID, "esm", _select, (ENTRY, "LICENSE"))
         except Unavailable as exc:
             ctx.extra["mermaid_files"] = {}
-            print(f"kb: mermaid diagrams show as source: {exc}", file=sys.stderr)
+            # a warning like any other (so --strict fails), on the first note that shows a diagram's source
+            first = next(n.path for n in ctx.notes.values() if has_diagram(n))
+            ctx.warn(first, 0, "mermaid", f"diagrams show as their source: {exc}")
     ctx.extra["mermaid"] = bool(ctx.extra["mermaid_files"])
     return ctx.extra["mermaid"]
 
