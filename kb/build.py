@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kb.config import OBSIDIAN_APP, Config, ConfigError, obsidian_line_breaks
@@ -224,16 +224,19 @@ def check_output(vault: Path, out: Path) -> None:
                          "output folder whole, so choose a new or empty folder, or remove this one yourself")
 
 
-def check_obsidian_settings(ctx: BuildContext) -> None:
-    """A broken .obsidian/app.json is reported (the build goes on with Obsidian's default, strict line
-    breaks, as line_breaks_of does), unless kb.toml's line_breaks makes the file irrelevant."""
+def pin_line_breaks(ctx: BuildContext) -> None:
+    """Decide line breaks once for the build (kb.toml's, else .obsidian/app.json's) and keep the answer in
+    ctx.config, so the parser (kb.config.line_breaks_of) does not read the file again. A broken app.json
+    is reported, and the build goes on with Obsidian's default, strict line breaks."""
     if ctx.config.line_breaks is not None:
         return
     try:
-        obsidian_line_breaks(ctx.vault)
+        breaks = obsidian_line_breaks(ctx.vault)
     except ConfigError as exc:
         ctx.warn(OBSIDIAN_APP, 0, "config", f"{str(exc).removeprefix(str(ctx.vault / OBSIDIAN_APP) + ': ')}; "
                  "using Obsidian's default (strict line breaks)")
+        breaks = False
+    ctx.config = replace(ctx.config, line_breaks=breaks)
 
 
 def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict | None) -> BuildResult:
@@ -250,7 +253,7 @@ def _build(vault: Path, out: Path, config: Config, *, embed: bool, extra: dict |
     ctx.extra.update(extra or {})
     try:
         load(ctx)
-        check_obsidian_settings(ctx)
+        pin_line_breaks(ctx)
         transform(ctx)
         with fresh_output(tmp):
             written = emit(ctx)
