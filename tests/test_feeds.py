@@ -109,3 +109,19 @@ def test_sitemap_lastmod_is_the_notes_own_date(make_site):
     assert "<loc>https://example.org/a/</loc><lastmod>2024-06-02</lastmod>" in sitemap
     assert "<loc>https://example.org/b/</loc><lastmod>2023-01-09</lastmod>" in sitemap
     assert "<loc>https://example.org/c/</loc></url>" in sitemap  # undated: no lastmod
+
+
+def test_feeds_carry_boxed_and_cancel_as_standard_menclose(make_site):
+    """The pages draw \\boxed with <mrow class="menclose-box"> and style.css; a feed reader has no
+    style.css, so the feed gets MathML's own <menclose>, closed where its box ends (not at an inner row)."""
+    r = make_site({"a.md": "---\ndate: 2024-05-01\n---\nSo $\\boxed{(a+b)^2} = \\xcancel{x}$ holds.\n"})
+    page = (r.ctx.out / "a" / "index.html").read_text(encoding="utf-8")
+    assert 'class="menclose-box"' in page and "<menclose" not in page
+    rss = ET.parse(r.ctx.out / "rss.xml").find("channel/item/description")
+    atom = ET.parse(r.ctx.out / "atom.xml").find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}content")
+    for content in (rss.text, atom.text):
+        assert "menclose-" not in content
+        box = re.search(r'<menclose notation="box">(.*?)</menclose>', content)
+        assert box and box.group(1).count("<mrow") == box.group(1).count("</mrow>") and "<mo" in box.group(1)
+        assert '<menclose notation="updiagonalstrike downdiagonalstrike">' in content
+        assert content.count("<menclose") == content.count("</menclose>") == 2

@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 
 from kb.emit.common import write
 from kb.emit.pages import by_date, tag_url
+from kb.markdown.math import standard_enclosures
 from kb.model import BuildContext, Note
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -30,6 +31,12 @@ def absolutize(html: str, ctx: BuildContext, page: str = "") -> str:
     return html.replace('href="#', f'href="{escape(page)}#') if page else html
 
 
+def feed_html(n: Note, ctx: BuildContext) -> str:
+    """A note's page HTML as a feed reader needs it: absolute URLs, and \\boxed or \\cancel as standard
+    <menclose> (the pages' <mrow class> is drawn by style.css, which a reader does not have)."""
+    return absolutize(standard_enclosures(n.html), ctx, _abs(ctx, n.url))
+
+
 def feed_notes(ctx: BuildContext) -> list[Note]:
     return [n for n in by_date(ctx.notes.values()) if n.date][: ctx.config.feed_items]
 
@@ -44,7 +51,7 @@ def rss(ctx: BuildContext) -> str:
         items.append(
             f"<item><title>{escape(n.title)}</title><link>{link}</link>"
             f'<guid isPermaLink="true">{link}</guid><pubDate>{format_datetime(n.date or EPOCH)}</pubDate>'
-            f"{cats}<description>{escape(absolutize(n.html, ctx, _abs(ctx, n.url)))}</description></item>"
+            f"{cats}<description>{escape(feed_html(n, ctx))}</description></item>"
         )
     # no dated note: no lastBuildDate (optional in RSS) rather than 1970 (the build time would break determinism)
     last = f"<lastBuildDate>{format_datetime(notes[0].date)}</lastBuildDate>" if notes and notes[0].date else ""
@@ -69,7 +76,7 @@ def atom(ctx: BuildContext) -> str:
         entries.append(
             f"<entry><title>{escape(n.title)}</title><link href=\"{link}\"/><id>{link}</id>"
             f"<published>{(n.date or EPOCH).isoformat()}</published><updated>{(n.updated or n.date or EPOCH).isoformat()}</updated>"
-            f'{cats}<content type="html">{escape(absolutize(n.html, ctx, _abs(ctx, n.url)))}</content></entry>'
+            f'{cats}<content type="html">{escape(feed_html(n, ctx))}</content></entry>'
         )
     author = f"<author><name>{escape(cfg.author or cfg.title)}</name></author>"
     return (

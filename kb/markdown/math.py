@@ -84,6 +84,28 @@ def styled_enclosures(mathml: str) -> str:
     return mathml.replace("</menclose>", "</mrow>")
 
 
+_MROW_TAG = re.compile(r'<mrow(?: class="([^"]*)")?>|</mrow>')
+
+
+def standard_enclosures(html: str) -> str:
+    """The inverse of styled_enclosures, for feeds: a feed reader has no style.css, so `<mrow
+    class="menclose-box">` would lose its box there, while readers that draw MathML know <menclose>.
+    A stack pairs each </mrow> with its opening tag, so only the enclosures' own ends change."""
+    if "menclose-" not in html:
+        return html
+    stack: list[bool] = []
+
+    def swap(m: re.Match[str]) -> str:
+        if m.group(0) == "</mrow>":
+            return "</menclose>" if stack and stack.pop() else m.group(0)
+        words = (m.group(1) or "").split()
+        enclosure = bool(words) and all(w.startswith("menclose-") for w in words)
+        stack.append(enclosure)
+        return f'<menclose notation="{" ".join(w[9:] for w in words)}">' if enclosure else m.group(0)
+
+    return _MROW_TAG.sub(swap, html)
+
+
 def _enclosure_classes(notation: str | None) -> str:
     """"updiagonalstrike downdiagonalstrike" (\\xcancel) -> one class a line, drawn on top of each other."""
     return " ".join(f"menclose-{word}" for word in (notation or "").split() if word.isalpha())
