@@ -77,6 +77,8 @@ def render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options:
         tok.attrSet("width", w)
         if h:
             tok.attrSet("height", h)
+    # like the ![[embed]] images (kb.markdown.env): a long note's images below the fold wait until scrolled to
+    tok.attrSet("loading", "lazy")
     return self.renderToken(tokens, idx, options, env)
 
 
