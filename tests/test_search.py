@@ -552,3 +552,39 @@ def test_chunks_of_headings_with_math_link_to_their_own_ids(tmp_path):
     r = build_hash(tmp_path, {"c.md": src, "other.md": "# Other\n\nSomething else.\n"})
     chunks = [c for c in r.ctx.extra["search"].chunks if c.path == "c.md"]
     assert [(c.anchor, c.heading) for c in chunks] == [("", ""), ("using-alpha", "Using \\alpha"), ("using-alpha-1", "Using \\alpha")]
+
+
+@pytest.fixture(scope="module")
+def listed_site(tmp_path_factory):
+    """240 notes with NOTE_SCAN at 60 and lists of about 16 notes: the index of a vault past NOTE_SCAN."""
+    import kb.search.quantize as qz
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(qz, "NOTE_SCAN", 60)
+        mp.setattr(qz, "NOTES_PER_LIST", 16)
+        return build_hash(tmp_path_factory.mktemp("lists"), vault(240, 8)).ctx.out
+
+
+def test_vault_past_note_scan_reads_only_its_best_note_lists(listed_site):
+    m = json.loads((listed_site / "search" / "manifest.json").read_text())
+    assert m["mode"] == "pq" and m["note_lists"] == 15 and m["note_probe"] == 4  # ceil(15 lists x 60 / 240 notes)
+    assert not (listed_site / "search" / "notes.bin").exists()
+    ids = [unpack((listed_site / "search" / "notes" / f"{li}.bin").read_bytes(), "notes")[1]["ids"] for li in range(15)]
+    assert sorted(int(i) for part in ids for i in part) == list(range(240))  # each note in exactly one list
+    idx = SiteIndex(listed_site)
+    res = idx.search("sourdough crust", k=5)
+    assert res and all(x.path.startswith("bread/") for x in res)
+    read = [f for f in idx.fetched if f.startswith("notes/")]
+    assert len(read) == 4 and "note-lists.bin" in idx.fetched and "notes.bin" not in idx.fetched
+    scanned = sum(len(ids[int(f[len("notes/") : -len(".bin")])]) for f in read)
+    assert scanned < 240  # the point: a query no longer reads every note's code
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_python_and_javascript_read_the_same_note_lists(listed_site):
+    js = node_search(listed_site, QUERIES)
+    for q, got in zip(QUERIES, js, strict=True):
+        py = SiteIndex(listed_site).search(q, k=10)
+        assert [p for p, _, _ in got] == [x.path for x in py], q
+        assert all(abs(s - x.score) < 1e-6 for (_, s, _), x in zip(got, py, strict=True))
+    assert any(got for got in js)

@@ -4,6 +4,9 @@
     search/index.bin            note->chunk counts, coarse centroids, codebooks / int8 scales
     search/lists/0.bin          int8 mode: chunk ids and codes of all chunks
     search/notes.bin            pq mode: a 4-bit PQ code per note vector (scanned by every query)
+    search/note-lists.bin       pq mode, vaults past NOTE_SCAN notes (instead of notes.bin): each list's
+                                centroid, coded like a note; a query scores them and reads the best note_probe
+    search/notes/<l>.bin        ... lists: the ids and codes of the notes in list l
     search/chunks/<n>.bin       pq mode: the chunk codes of note n (fetched for the best notes only)
     search/meta/<b>.json        note path, url, title, heading, anchor, snippet of chunks b*64..
     search/bm25/<s>.json        BM25 postings of the terms hashing to shard s (weights x100, ints)
@@ -153,6 +156,7 @@ def write_index(
         "format": "kb-search", "version": 2, "mode": "lexical", "model": None, "dims": 0,
         "chunks": len(chunks), "notes": len(notes), "meta_block": META_BLOCK, "rows_block": ROWS_BLOCK,
         "bm25_shards": nshards, "rrf_k": RRF_K, "bm25_coverage": BM25_COVERAGE, "candidates": CANDIDATES, "nlist": 0, "nprobe": 0,
+        "note_lists": 0, "note_probe": 0,
         "prefix": prefix,
     }
     arrays: dict[str, np.ndarray] = {"note_chunks": counts.astype(np.uint16) if counts.max(initial=0) < 65536 else counts}
@@ -172,7 +176,15 @@ def write_index(
                             note_m=[int(b.shape[0]) for b in q.note_books])
             arrays.update(codebooks=np.stack(q.codebooks).astype(np.float16), chunk_dims=q.chunk_dims.astype(np.uint16))
             arrays.update({f"note_codebook_{s}": b for s, b in enumerate(q.note_books)})
-            files["notes.bin"] = pack("notes", {"codes": q.note_codes})
+            if len(q.note_list):  # past NOTE_SCAN notes: lists of notes, a query reads the best few
+                nlists = len(q.list_codes)
+                manifest.update(note_lists=nlists, note_probe=q.note_probe)
+                files["note-lists.bin"] = pack("notes", {"codes": q.list_codes})
+                for li in range(nlists):
+                    ids = np.flatnonzero(q.note_list == li).astype(np.uint32)
+                    files[f"notes/{li}.bin"] = pack("notes", {"ids": ids, "codes": q.note_codes[ids]}, list=li)
+            else:
+                files["notes.bin"] = pack("notes", {"codes": q.note_codes})
             start = 0
             for ni, count in enumerate(counts.tolist()):  # raw codes of the note's chunks, in chunk order
                 files[f"chunks/{ni}.bin"] = q.codes[start : start + count].tobytes()

@@ -65,6 +65,15 @@ NOTE_M2 = 0
 # over 3 quantizer seeds against 0.468 / 0.470 / 0.454 with these: not used.
 NOTE_ETA = 4.0
 CHUNK_ETA = 4.0
+# Vaults of more notes than NOTE_SCAN: the note codes are split into lists (spherical k-means over the note
+# vectors, about NOTES_PER_LIST notes a list), and a query scores the lists' coded centroids, then reads
+# only enough of the best lists to scan about NOTE_SCAN notes. So the bytes a query reads stop growing with
+# the vault: NOTE_SCAN x 16 B of note codes (115 kB, incompressible) plus 16 B per list centroid (1/16 B per
+# note) and the list files' note ids. Up to NOTE_SCAN every note is scanned, as on obsidian-hub (6,571
+# notes): what a 300 kB cold query holds there (bench/README.md, "How the bytes per query grow").
+NOTE_SCAN = 7168
+NOTES_PER_LIST = 256  # larger lists: fewer files a query (~NOTE_SCAN / 256 = 28), coarser routing
+LIST_ROUNDS = 10
 ANISO_ROUNDS = 5  # refinements (codebooks, then codes) after k-means
 ENCODE_ROUNDS = 3  # coordinate-descent passes over the sub-spaces when coding
 
@@ -82,6 +91,9 @@ class Quantized:
     codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # (n, bytes per chunk)
     note_books: list[np.ndarray] = field(default_factory=list)  # pq: per note stage (M', 16, d/M') float16
     note_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # pq: (notes, sum M'/2)
+    note_list: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # pq past NOTE_SCAN: each note's list
+    list_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))  # its lists' centroids, coded as notes
+    note_probe: int = 0  # how many lists a query reads: enough to scan about NOTE_SCAN notes
 
     @property
     def bytes_per_chunk(self) -> int:
@@ -306,7 +318,39 @@ def quantize_pq(x: np.ndarray, note_vecs: np.ndarray | None, m: int = 96, note_m
         nr = (note_vecs @ rot.T).astype(np.float32)
         note_ms = [note_m] + ([NOTE_M2] if NOTE_M2 and d % NOTE_M2 == 0 else [])
         q.note_books, q.note_codes = residual_stages(nr, note_ms, 77, eta=NOTE_ETA)
+        q.note_list, q.list_codes, q.note_probe = note_lists(nr, q.note_books)
     return q
+
+
+def decode_notes(codes: np.ndarray, books: list[np.ndarray]) -> np.ndarray:
+    """Note codes (residual stages, books[s] with its own sub-space count) -> vectors in rotated space."""
+    out, col = 0.0, 0
+    for book in books:
+        m = book.shape[0]
+        out = out + _decode_stage(book.astype(np.float32), unpack4(codes[:, col : col + m // 2]))
+        col += m // 2
+    return np.asarray(out, np.float32)
+
+
+def note_lists(nr: np.ndarray, books: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Past NOTE_SCAN notes: (each note's list, the lists' centroids coded with the note codebooks, how many
+    lists a query reads), else empty arrays and 0. Spherical k-means (the scores are inner products); each note then joins the list whose
+    *coded* centroid is nearest, since that code is what a query scores to choose the lists."""
+    n = len(nr)
+    if n <= NOTE_SCAN:
+        return np.zeros(0, np.int32), np.zeros((0, 0), np.uint8), 0
+    x = nr / np.maximum(np.linalg.norm(nr, axis=1, keepdims=True), 1e-12)
+    c = -(-n // NOTES_PER_LIST)
+    cent = x[np.sort(np.random.default_rng(11).choice(n, c, replace=False))].copy()
+    for _ in range(LIST_ROUNDS):
+        assign = np.argmax(x @ cent.T, axis=1)
+        sums = np.zeros_like(cent)
+        np.add.at(sums, assign, x)
+        kept = np.linalg.norm(sums, axis=1) > 0  # an emptied list keeps its centroid
+        cent[kept] = sums[kept] / np.linalg.norm(sums[kept], axis=1, keepdims=True)
+    codes = encode_stages(cent, books, eta=NOTE_ETA)
+    probe = min(c, -(-c * NOTE_SCAN // n))
+    return np.argmax(x @ decode_notes(codes, books).T, axis=1).astype(np.int32), codes, probe
 
 
 def reconstruct(q: Quantized) -> np.ndarray:
@@ -333,7 +377,9 @@ def requantize(prev: Quantized, x: np.ndarray, note_vecs: np.ndarray | None) -> 
                   chunk_dims=prev.chunk_dims)
     if note_vecs is not None:
         q.note_books = prev.note_books
-        q.note_codes = encode_stages((note_vecs @ prev.rotation.T).astype(np.float32), prev.note_books, eta=NOTE_ETA)
+        nr = (note_vecs @ prev.rotation.T).astype(np.float32)
+        q.note_codes = encode_stages(nr, prev.note_books, eta=NOTE_ETA)
+        q.note_list, q.list_codes, q.note_probe = note_lists(nr, prev.note_books)
     return q
 
 

@@ -3,8 +3,9 @@
 Both follow the same steps with float64 arithmetic and integer BM25 weights, so
 `kb search` ranks exactly as the browser does:
   1. tokens -> static encoder rows -> q = normalize(sum of rows)   (or the full model, rotated)
-  2. int8: score every chunk (one list). pq: score every note's code (lookup tables), fetch the
-     chunk codes of the best `rerank` notes and score those chunks (two-stage lookup tables)
+  2. int8: score every chunk (one list). pq: score every note's code (lookup tables; past NOTE_SCAN
+     notes, only the notes of the lists whose centroids score best), fetch the chunk codes of the
+     best `rerank` notes and score those chunks (two-stage lookup tables)
   3. best chunk per note
   4. BM25 over the query terms' postings, best chunk per note
   5. reciprocal-rank fusion of the two note rankings (top `candidates` of each)
@@ -147,20 +148,10 @@ class SiteIndex:
         stages, m, _, dsub = books.shape
         qc = q[self.arrays["chunk_dims"].astype(np.int64)]  # chunk codes cover the dimensions in this order
         tables = np.einsum("smkd,md->smk", books, qc.reshape(m, dsub))
-        _, arr = unpack(self.get("notes.bin"), "notes", "notes.bin")
-        ncodes = arr["codes"]
-        nscores_f = np.zeros(len(ncodes))
-        col = 0
-        for s in range(len(self.manifest["note_m"])):  # residual stages: a note's score is the sum over stages
-            nb = self.arrays[f"note_codebook_{s}"].astype(np.float64)  # (m', 16, d/m')
-            nm = nb.shape[0]
-            ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))
-            c = unpack4(ncodes[:, col : col + nm // 2])
-            nscores_f += ntable[np.arange(nm)[None, :], c].sum(1)
-            col += nm // 2
-        nscores = [qround(float(v)) for v in nscores_f]
-        best = rerank_notes(sorted(range(len(nscores)), key=lambda i: (-nscores[i], i)),
-                            self.arrays["note_chunks"], self.manifest["rerank"], self.manifest.get("rerank_chunks", 0))
+        note_ids, nscores = self.note_scores(q)
+        order = sorted(range(len(nscores)), key=lambda i: (-nscores[i], note_ids[i]))
+        best = rerank_notes([note_ids[i] for i in order], self.arrays["note_chunks"], self.manifest["rerank"],
+                            self.manifest.get("rerank_chunks", 0))
         bpc = self.manifest["bytes_per_chunk"]
         out: dict[int, int] = {}
         for n in best:
@@ -177,6 +168,36 @@ class SiteIndex:
             for j, v in enumerate(s.tolist()):
                 out[first + j] = qround(v)
         return out
+
+    def note_scores(self, q: np.ndarray) -> tuple[list[int], list[int]]:
+        """(note ids, quantized scores) of the notes the query scans: every note (notes.bin), or past
+        NOTE_SCAN notes those of the `note_probe` lists whose coded centroids score best."""
+        if not self.manifest.get("note_lists"):
+            _, arr = unpack(self.get("notes.bin"), "notes", "notes.bin")
+            return list(range(len(arr["codes"]))), self._code_scores(arr["codes"], q)
+        _, arr = unpack(self.get("note-lists.bin"), "notes", "note-lists.bin")
+        cs = self._code_scores(arr["codes"], q)
+        probe = sorted(sorted(range(len(cs)), key=lambda i: (-cs[i], i))[: self.manifest["note_probe"]])
+        ids: list[int] = []
+        scores: list[int] = []
+        for li in probe:
+            _, lst = unpack(self.get(f"notes/{li}.bin"), "notes", f"notes/{li}.bin")
+            ids += lst["ids"].tolist()
+            scores += self._code_scores(lst["codes"], q)
+        return ids, scores
+
+    def _code_scores(self, codes: np.ndarray, q: np.ndarray) -> list[int]:
+        """Quantized scores of note codes (or list centroids, coded the same way) for q."""
+        out = np.zeros(len(codes))
+        col = 0
+        for s in range(len(self.manifest["note_m"])):  # residual stages: a note's score is the sum over stages
+            nb = self.arrays[f"note_codebook_{s}"].astype(np.float64)  # (m', 16, d/m')
+            nm = nb.shape[0]
+            ntable = np.einsum("mkd,md->mk", nb, q.reshape(nm, -1))
+            c = unpack4(codes[:, col : col + nm // 2])
+            out += ntable[np.arange(nm)[None, :], c].sum(1)
+            col += nm // 2
+        return [qround(float(v)) for v in out]
 
     def _int8_scores(self, q: np.ndarray) -> dict[int, int]:
         out: dict[int, int] = {}

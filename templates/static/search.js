@@ -309,16 +309,7 @@
       var nb = self.arrays["note_codebook_" + st];
       return { M: nm, tables: lookupTables(nb, q, 1, nm, nb.shape[2]) };
     });
-    return this.bin("notes.bin", "notes").then(function (notes) {
-      var codes = notes.arrays.codes, per = codes.shape[1], n = codes.shape[0], scored = [];
-      for (var i = 0; i < n; i++) {
-        var s = 0, off = i * per;
-        for (var st = 0; st < nstages.length; st++) {
-          s += adc(nstages[st].tables, codes, off, 1, nstages[st].M);
-          off += nstages[st].M / 2;
-        }
-        scored.push([qround(s), i]);
-      }
+    return this.noteScores(nstages).then(function (scored) {
       scored.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
       // the best notes, skipping one whose chunks would take the total above rerank_chunks (kb/search/query.py rerank_notes)
       var best = [], total = 0, cap = m.rerank_chunks || 0;
@@ -337,6 +328,35 @@
         });
       }));
     }).then(function () { return out; });
+  };
+
+  // [score, note id] of each code in a "notes" file (note codes, or list centroids coded the same way)
+  function codeScores(file, nstages, ids) {
+    var codes = file.arrays.codes, per = codes.shape[1], n = codes.shape[0], out = [];
+    for (var i = 0; i < n; i++) {
+      var s = 0, off = i * per;
+      for (var st = 0; st < nstages.length; st++) {
+        s += adc(nstages[st].tables, codes, off, 1, nstages[st].M);
+        off += nstages[st].M / 2;
+      }
+      out.push([qround(s), ids ? ids[i] : i]);
+    }
+    return out;
+  }
+
+  // The notes a query scans, as [score, note id]: every note (notes.bin), or past NOTE_SCAN notes those of
+  // the note_probe lists whose coded centroids score best (kb/search/query.py note_scores)
+  Index.prototype.noteScores = function (nstages) {
+    var self = this, m = this.m;
+    if (!m.note_lists) return this.bin("notes.bin", "notes").then(function (f) { return codeScores(f, nstages); });
+    return this.bin("note-lists.bin", "notes").then(function (lists) {
+      var cs = codeScores(lists, nstages);
+      cs.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
+      var probe = cs.slice(0, m.note_probe).map(function (p) { return p[1]; }).sort(function (a, b) { return a - b; });
+      return Promise.all(probe.map(function (li) { return self.bin("notes/" + li + ".bin", "notes"); }));
+    }).then(function (files) {
+      return files ? [].concat.apply([], files.map(function (f) { return codeScores(f, nstages, f.arrays.ids); })) : [];
+    });
   };
 
   // BM25: chunk id -> score (the terms' integer weights summed), chunk id -> how many of the
