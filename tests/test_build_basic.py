@@ -173,6 +173,23 @@ def test_meta_description_is_the_opening_prose_cut_at_a_word(make_site):
     assert '<meta name="description" content="' + (r.ctx.config.description or r.ctx.config.title) in read(r.ctx.out, "empty/index.html")
 
 
+def test_meta_description_shows_formulas_as_their_tex(make_site):
+    """A formula's MathML read as text runs it together ("a2+b2=c2"): the description shows its TeX,
+    inline or display, in the note itself or in an embed at its top. The page keeps its MathML."""
+    src = ("# Pythagoras\n\nIn a right triangle $a^2+b^2=c^2$, so $$c=\\sqrt{a^2+b^2}$$ and \\(x<y\\) when\n"
+           "$$\n\\frac{x}{y} < 1\n$$\nholds.\n")
+    r = make_site({"pythagoras.md": src, "euler.md": "![[identity]]\n", "identity.md": "Euler: $e^{i\\pi}+1=0$.\n"})
+    assert r.ctx.notes["pythagoras.md"].summary == "In a right triangle a^2+b^2=c^2, so c=\\sqrt{a^2+b^2} and x<y when \\frac{x}{y} < 1 holds."
+    assert r.ctx.notes["euler.md"].summary == "Euler: e^{i\\pi}+1=0."
+    page = read(r.ctx.out, "pythagoras/index.html")
+    assert '<meta name="description" content="In a right triangle a^2+b^2=c^2, so c=\\sqrt{a^2+b^2} and x&lt;y when' in page
+    assert page.count("<math ") == 4 and "a^2" not in page.split("</head>")[1]
+    from kb.transform.htmltext import summary
+
+    known = {"<math><mi>b</mi></math>": "b_0"}  # MathML kb did not write (raw HTML) reads as text
+    assert summary("<p>A <math><mi>a</mi></math> and <math><mi>b</mi></math></p>", formulas=known) == "A a and b_0"
+
+
 def test_summary_and_text_of_html():
     from kb.transform.htmltext import cut_at_word, html_to_text, summary
 

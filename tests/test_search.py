@@ -245,6 +245,23 @@ def test_snippet_keeps_code_spans_as_written(tmp_path):
     assert chunk.snippet == "Type \\(x\\) or $HOME and \\[a+b\\] in the shell, and $y^2$ here."
 
 
+_FILLER = " ".join(["shell"] * 250)  # one word piece each: 250 fill a part
+_CODE = "Type `\\(x\\)` or `echo $HOME and $PATH` and `\\[a+b\\]` in the shell, and $y^2$ here."
+
+
+@pytest.mark.parametrize("src", [f"{_FILLER}\n\n{_FILLER}\n\n{_CODE}\n", f"{_FILLER} {_CODE}\n"],
+                         ids=["third-paragraph", "one-long-paragraph"])
+def test_later_parts_of_a_long_section_keep_code_spans_as_written(wp, src):
+    """A section too long for one chunk: the code spans of its later parts are not math in their
+    snippets either, whether the parts are whole paragraphs or the words of one long paragraph."""
+    chunks = note_chunks(make_note("shell.md", src.encode())[0], lambda s: len(wp.encode(s)))
+    assert len(chunks) >= 2 and [c.id for c in chunks] == [f"shell.md#:{i}" for i in range(len(chunks))]
+    # the last part starts before the first code span ("Type" may end the part before it)
+    assert chunks[-1].snippet.endswith("\\(x\\) or echo $HOME and $PATH and \\[a+b\\] in the shell, and $y^2$ here.")
+    # what gets embedded is what strip_markup left, not the escaped code
+    assert " ".join(c.text.removeprefix("shell\n") for c in chunks).split() == strip_markup(src).split()
+
+
 @pytest.mark.parametrize("n", [5, 50])
 def test_small_vault_uses_int8_fallback_and_finds_notes(tmp_path, capsys, n):
     r = build_hash(tmp_path, vault(n))

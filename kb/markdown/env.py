@@ -40,6 +40,9 @@ class RenderEnv:
     attachments: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     embeds: list[int] = field(default_factory=lambda: [0])  # shared by a page and its embeds: unique footnote ids
+    # the MathML of each formula on the page (embeds too) -> its TeX, which the page's summary shows:
+    # MathML read as text runs a formula together ("a2+b2" for $a^2+b^2$)
+    formulas: dict[str, str] = field(default_factory=dict)
     root: tuple[str, int] = ("", 0)  # inside embeds: (page note, file line of its top-level embed)
     # vault path of a note -> (headings, block ids) of its page; None: link fragments are not checked
     anchors_of: Callable[[str], tuple[Sequence[Heading], Collection[str]]] | None = None

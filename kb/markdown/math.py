@@ -248,9 +248,11 @@ def _render(tokens: Sequence[Token], idx: int, env: dict[str, Any], display: boo
     tok = tokens[idx]
     tex = tok.content.strip()
     out, error = to_mathml(tex, display)
-    if not error:
-        return out
     kb: RenderEnv | None = env.get("kb")
+    if not error:
+        if kb is not None:
+            kb.formulas[out] = tex
+        return out
     if kb is not None:
         rel = tok.map[0] if tok.map else int((tok.meta or {}).get("line", 0))
         kb.warn(rel, "math", f"bad math {tok.markup}{tex}{_closing(tok.markup)}: {error}")

@@ -55,39 +55,67 @@ def sections(source: str) -> list[tuple[list[str], str]]:
     return out
 
 
-def _split_long(paras: list[str], budget: int, count: Callable[[str], int]) -> list[str]:
-    """Pack paragraphs into parts of at most `budget` pieces; split oversize paragraphs by words."""
-    parts: list[str] = []
-    cur: list[str] = []
+# one paragraph of a part: its index, and the slice of its words when it was too long to take whole
+_Span = tuple[int, slice | None]
+
+
+def _split_long(paras: list[str], budget: int, count: Callable[[str], int]) -> list[list[_Span]]:
+    """Pack paragraphs into parts of at most `budget` pieces; split oversize paragraphs by words.
+    A part is given by the paragraphs it covers (`_part_texts` writes it), so that the same layout can
+    be read from a second text with the same paragraphs and words (the snippet's, code spans escaped)."""
+    parts: list[list[_Span]] = []
+    cur: list[_Span] = []
     used = 0
-    for p in paras:
+    for i, p in enumerate(paras):
         n = count(p)
+        span: _Span = (i, None)
         if n > budget:
             words = p.split()
-            piece: list[str] = []
-            pn = 0
-            for w in words:
+            start = pn = 0
+            for j, w in enumerate(words):
                 wn = count(w)
-                if piece and pn + wn > budget:
-                    paras_piece = " ".join(piece)
+                if j > start and pn + wn > budget:
                     if cur:
-                        parts.append("\n".join(cur))
+                        parts.append(cur)
                         cur, used = [], 0
-                    parts.append(paras_piece)
-                    piece, pn = [], 0
-                piece.append(w)
+                    parts.append([(i, slice(start, j))])
+                    start, pn = j, 0
                 pn += wn
-            p, n = " ".join(piece), pn
-            if not p:
+            if not words:
                 continue
+            span, n = (i, slice(start, None)), pn
         if cur and used + n > budget:
-            parts.append("\n".join(cur))
+            parts.append(cur)
             cur, used = [], 0
-        cur.append(p)
+        cur.append(span)
         used += n
     if cur:
-        parts.append("\n".join(cur))
+        parts.append(cur)
     return parts
+
+
+def _part_texts(layout: list[list[_Span]], paras: list[str]) -> list[str]:
+    """The text of each part of _split_long's layout of `paras`: whole paragraphs as written, a long
+    one's words one space apart (each long paragraph split once, however many parts it fills)."""
+    words: dict[int, list[str]] = {}
+
+    def text(i: int, cut: slice | None) -> str:
+        if cut is None:
+            return paras[i]
+        if i not in words:
+            words[i] = paras[i].split()
+        return " ".join(words[i][cut])
+
+    return ["\n".join(text(i, cut) for i, cut in part) for part in layout]
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in re.split(r"\n\s*\n", text) if p.strip()] or [""]
+
+
+def _same_words(a: list[str], b: list[str]) -> bool:
+    """Whether a layout of `a` reads the same in `b`: as many paragraphs, each with as many words."""
+    return len(a) == len(b) and all(len(x.split()) == len(y.split()) for x, y in zip(a, b, strict=True))
 
 
 def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
@@ -119,18 +147,21 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
         # default hit@10 0.655 -> 0.621, within the quantizer-seed spread 0.621-0.678)
         if not text and not path:
             continue
-        paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()] or [""]
+        paras = _paragraphs(text)
         budget = max(32, MAX_PIECES - count(prefix) - 1)
+        layout = _split_long(paras, budget, count)
+        parts = _part_texts(layout, paras)
         # `\(x\)` or `$HOME` in a code span is not math: strip_markup has dropped the backticks, so a
-        # section with such code shows its snippet from its markdown with those escaped (its first part;
-        # the rest of a long section, rarely shown, from the stripped text)
+        # section with such code shows its snippets from its markdown with those escaped, each part from
+        # the same paragraphs and words (escaping adds neither; if it ever did, from the stripped text)
         escaped = code_spans_escaped(body)
-        shown = for_display(strip_markup(escaped), math="keep") if escaped != body else None
-        for i, part in enumerate(_split_long(paras, budget, count)):
+        shown = _paragraphs(strip_markup(escaped)) if escaped != body else paras
+        shown_parts = _part_texts(layout, shown) if shown is not paras and _same_words(paras, shown) else parts
+        for part, display in zip(parts, shown_parts, strict=True):
             ordinal = seen.get(anc, 0)
             seen[anc] = ordinal + 1
             # for the eye only: the embedded text keeps the markup it has
-            plain = shown if i == 0 and shown is not None else for_display(part, math="keep")
+            plain = for_display(display, math="keep")
             snippet = plain[:200].rsplit(" ", 1)[0] + "…" if len(plain) > 200 else plain
             chunks.append(Chunk(f"{note.path}#{anc}:{ordinal}", note.path, heading, anc, f"{prefix}\n{part}".strip(), snippet))
     if not chunks:  # a note with only a title still deserves to be found

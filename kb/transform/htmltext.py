@@ -2,13 +2,14 @@
 <meta name="description"> shows (`summary`).
 
 Only block-level elements separate words: "<a>Second note</a>," is "Second note,", not
-"Second note ,", and "x<sup>2</sup>" is "x2".
+"Second note ,", and "x<sup>2</sup>" is "x2". A summary shows a formula kb rendered as its TeX.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from html.parser import HTMLParser
 
 # elements that start a new line of text; every other tag (a, code, em, span, sup, math …) is inline
@@ -23,6 +24,7 @@ _SKIP_CLASSES = frozenset({"footnote-ref", "footnotes", "callout-title", "embed-
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*>")
 _WS = re.compile(r"\s+")
+_MATH = re.compile(r"<math\b[^>]*>.*?</math>", re.S)  # MathML has no <math> inside a <math>
 SUMMARY_MAX = 160  # about what search engines show of a description
 
 
@@ -32,9 +34,13 @@ def html_to_text(fragment: str) -> str:
     return _WS.sub(" ", html.unescape(text)).strip()
 
 
-def summary(fragment: str, limit: int = SUMMARY_MAX) -> str:
+def summary(fragment: str, limit: int = SUMMARY_MAX, formulas: Mapping[str, str] | None = None) -> str:
     """The text of the first paragraphs and list items of `fragment`, cut at a word to at most `limit`
-    characters ending in "…" when cut; "" when it has no prose."""
+    characters ending in "…" when cut; "" when it has no prose. `formulas` (RenderEnv.formulas: the
+    MathML of a formula -> its TeX) gives the TeX each formula shows as: its MathML's text runs it
+    together ("a2+b2" for $a^2+b^2$). MathML it does not name (raw HTML) reads as text."""
+    if formulas and "<math" in fragment:
+        fragment = _as_tex(fragment, formulas)
     parser = _Prose(limit)
     for at in range(0, len(fragment), 4096):  # a note's opening is enough: stop reading there
         parser.feed(fragment[at : at + 4096])
@@ -42,6 +48,16 @@ def summary(fragment: str, limit: int = SUMMARY_MAX) -> str:
             break
     parser.close()
     return cut_at_word(" ".join(parser.blocks), limit)
+
+
+def _as_tex(fragment: str, formulas: Mapping[str, str]) -> str:
+    """`fragment` with each formula that `formulas` names as its TeX, escaped: it is read as HTML."""
+
+    def tex(m: re.Match[str]) -> str:
+        source = formulas.get(m.group(0))
+        return m.group(0) if source is None else html.escape(source, quote=False)
+
+    return _MATH.sub(tex, fragment)
 
 
 def cut_at_word(text: str, limit: int) -> str:

@@ -164,7 +164,7 @@ class Renderer:
             parent.warn(line, "missing-heading", f"{what} '#{heading}' not found in {dest} (embed)")
             return ""
         env = self.env_for(target, collect=False, stack=parent.embed_stack + (embed_key(dest, heading),))
-        env.embeds, env.diagnostics = parent.embeds, parent.diagnostics
+        env.embeds, env.diagnostics, env.formulas = parent.embeds, parent.diagnostics, parent.formulas
         env.root = parent.root if not parent.collect else (parent.path, parent.line(line))
         # a whole-note embed drops the note's leading H1 as its page does: the embed's link already names it
         return self.to_html(source, env, "" if heading else target.title)
@@ -181,7 +181,7 @@ class Renderer:
         tags = list(note.tags) + [t for t in dict.fromkeys(env.tags) if t not in note.tags]
         return ParseResult(
             page, env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics,
-            env.title_anchor, summary(page),
+            env.title_anchor, summary(page, formulas=env.formulas),
         )
 
     def parse(self, note: Note) -> list[Diagnostic]:
