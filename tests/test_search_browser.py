@@ -249,3 +249,32 @@ def test_enter_right_after_typing_opens_what_the_box_says(tmp_path, serve, brows
     page.wait_for_timeout(300)
     assert page.url == base
     page.close()
+
+
+def test_a_network_failure_is_retried_and_not_blamed_on_the_index(tmp_path, serve, browser):
+    # a visitor on a flaky connection: one failed fetch must not end search for the page, nor tell
+    # them to rebuild a site that is fine
+    out = site(tmp_path, vault(10), "hash")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.keyboard.type("sourdough")
+    assert results(page, "sourdough")
+    context.set_offline(True)
+    page.fill("#search-input", "metronome guitar")  # shards not fetched yet
+    page.wait_for_function("document.getElementById('search-status').textContent.includes('could not')")
+    status = page.locator("#search-status").inner_text()
+    assert "Rebuild" not in status and "try again" in status
+    assert page.locator("#search-results li").count() == 0  # no stale results under the new query
+    context.set_offline(False)
+    page.keyboard.type(" chords")  # the next keystroke tries again
+    assert results(page, "metronome guitar chords")[0].startswith("Music note")
+    assert page.locator("#search-status").inner_text().endswith(" results")
+    context.set_offline(True)
+    page.fill("#search-input", "tomatoes compost")
+    page.wait_for_function("document.getElementById('search-status').textContent.includes('could not')")
+    context.set_offline(False)  # coming back online is enough: the box searches again by itself
+    assert results(page, "tomatoes compost")[0].startswith("Garden note")
+    context.close()
+
