@@ -278,3 +278,17 @@ def test_a_network_failure_is_retried_and_not_blamed_on_the_index(tmp_path, serv
     assert results(page, "tomatoes compost")[0].startswith("Garden note")
     context.close()
 
+
+def test_one_result_is_one_result(tmp_path, serve, browser):
+    out = tmp_path / "site"
+    from conftest import write_vault
+
+    v = write_vault(tmp_path / "vault", vault(5))
+    build(v, out, Config(base_url="http://127.0.0.1/"), embed=False)  # lexical only: exact matches
+    page = browser.new_page()
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.keyboard.type("metronome")
+    assert len(results(page, "metronome")) == 1
+    assert page.locator("#search-status").inner_text() == "1 result"
+    page.close()

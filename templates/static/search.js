@@ -530,7 +530,8 @@
     // no note contains any of the query's words (gibberish, or a word the vault never uses): the
     // results are only the nearest in meaning, and the reader should know that
     say(!results.length ? "No results" : results.usesWords === false
-      ? "No note contains these words; " + results.length + " closest in meaning" : results.length + " results");
+      ? "No note contains these words; " + results.length + " closest in meaning"
+      : results.length + (results.length === 1 ? " result" : " results"));
   }
   function run(force) {
     var q = input.value.trim(), my = ++seq;
