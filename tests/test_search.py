@@ -363,6 +363,21 @@ def test_cli_json_and_broken_index(tmp_path, capsys, monkeypatch):
                                        "  point at a site with --site DIR, or build one with `kb build` (it writes ./site)\n")
 
 
+@pytest.mark.parametrize("manifest, says", [
+    ('{"format": "kb-search", "version": 2}', "unknown index mode None"),  # valid JSON, the rest gone
+    ('{"format": "kb-search", "version": 2, "mode": "int8", "bm25_shards": 3}', "incomplete, no meta_block"),
+    ('["kb-search"]', "not a version 2 kb search index"),
+    ('\x00{garbage', "unreadable: Expecting value"),  # not "'utf-16-be' codec can't decode"
+])
+def test_cli_reports_a_damaged_manifest_without_a_traceback(tmp_path, capsys, manifest, says):
+    r = build_hash(tmp_path, vault(5))
+    (r.ctx.out / "search" / "manifest.json").write_text(manifest, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["search", "guitar", "--site", str(r.ctx.out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kb search: error: ") and says in err and "rebuild the site" in err, err
+
+
 def test_json_urls_are_the_url_paths_the_text_shows_prefix_included(tmp_path, capsys):
     from conftest import write_vault
 

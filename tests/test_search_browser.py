@@ -204,13 +204,15 @@ def test_results_are_link_options_with_short_names_and_a_visible_choice(tmp_path
     page.close()
 
 
-@pytest.mark.parametrize("damage", ["missing", "malformed"])
+@pytest.mark.parametrize("damage", ["missing", "malformed", "incomplete"])
 def test_broken_index_shows_message(tmp_path, serve, browser, damage):
     out = site(tmp_path, vault(5), "hash")
     if damage == "missing":
         shutil.rmtree(out / "search")
-    else:
+    elif damage == "malformed":
         (out / "search" / "index.bin").write_bytes(b"not an index at all")
+    else:  # valid JSON that lost its entries: named, not a 404 of a file called NaN
+        (out / "search" / "manifest.json").write_text('{"format": "kb-search", "version": 2, "mode": "int8"}')
     errors: list[str] = []
     page = browser.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -219,7 +221,7 @@ def test_broken_index_shows_message(tmp_path, serve, browser, damage):
     page.wait_for_function("document.getElementById('search-status').textContent.includes('unavailable')")
     status = page.locator("#search-status").inner_text()
     assert "Rebuild the site" in status
-    assert ("HTTP 404" in status) if damage == "missing" else ("bad magic" in status)
+    assert {"missing": "HTTP 404", "malformed": "bad magic", "incomplete": "incomplete, no bm25_shards"}[damage] in status
     page.keyboard.type("bread")
     assert page.locator("#search-results").is_hidden() and not errors
     assert page.locator("h1").count() >= 0 and page.title()  # the page itself still works

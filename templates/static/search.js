@@ -114,6 +114,10 @@
     return { header: header, arrays: arrays };
   }
 
+  // the manifest entries a query reads, by index mode (kb/search/query.py MANIFEST_KEYS)
+  var COMMON = ["bm25_shards", "meta_block", "candidates", "rrf_k"], VECTOR = COMMON.concat(["dims", "rows_block", "vocab_shards"]);
+  var MANIFEST_KEYS = { lexical: COMMON, int8: VECTOR.concat(["nprobe"]), pq: VECTOR.concat(["note_m", "rerank", "bytes_per_chunk"]) };
+
   // An index reads files through `load(rel) -> Promise<ArrayBuffer>` and caches them. A load that
   // fails is forgotten, so a later query fetches the file again (a dropped connection is not the
   // index's fault; an error marked `transient` says so to the search box).
@@ -154,7 +158,10 @@
     var self = this;
     if (this.ready) return this.ready;
     var ready = this.ready = this.json("manifest.json").then(function (m) {
-      if (m.format !== "kb-search" || m.version !== 2) throw new Error("manifest.json: not a version 2 kb search index: rebuild the site");
+      if (!m || m.format !== "kb-search" || m.version !== 2) throw new Error("manifest.json: not a version 2 kb search index");
+      if (!Object.prototype.hasOwnProperty.call(MANIFEST_KEYS, m.mode)) throw new Error("manifest.json: unknown index mode " + JSON.stringify(m.mode));
+      var lacking = MANIFEST_KEYS[m.mode].filter(function (k) { return !(k in m); });
+      if (lacking.length) throw new Error("manifest.json: incomplete, no " + lacking.join(", "));
       self.m = m;
       return self.bin("index.bin", "index");
     }).then(function (ix) {
