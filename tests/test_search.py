@@ -567,3 +567,17 @@ def test_chunks_of_headings_with_math_link_to_their_own_ids(tmp_path):
     r = build_hash(tmp_path, {"c.md": src, "other.md": "# Other\n\nSomething else.\n"})
     chunks = [c for c in r.ctx.extra["search"].chunks if c.path == "c.md"]
     assert [(c.anchor, c.heading) for c in chunks] == [("", ""), ("using-alpha", "Using \\alpha"), ("using-alpha-1", "Using \\alpha")]
+
+
+def test_search_disabled_leaves_the_search_box_out(tmp_path):
+    # [search] enabled = false writes no search/: a box on the pages could only say "Search is
+    # unavailable ... Rebuild the site", which no rebuild fixes
+    from conftest import write_vault
+
+    v = write_vault(tmp_path / "vault", vault(3))
+    for enabled in (False, True):
+        out = build(v, tmp_path / f"site-{enabled}", hash_config(enabled=enabled), embed=True).ctx.out
+        assert (out / "search" / "manifest.json").is_file() == enabled
+        for page in (out / "index.html", out / "404.html", next(out.glob("*/note-000/index.html"))):
+            html = page.read_text(encoding="utf-8")
+            assert ('id="search-input"' in html) == enabled and ("static/search.js" in html) == enabled, page
