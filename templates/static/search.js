@@ -436,7 +436,7 @@
   var status = document.getElementById("search-status");
   if (!input || !list) return;
   var prefix = document.body.getAttribute("data-prefix") || "/";
-  var index = new Index(function (rel) {
+  function loader(rel) {
     // a fetch that rejects (offline, connection dropped) or a server error may work next time;
     // a 404 is a file the site lacks
     function transient(msg) { var e = new Error(msg); e.transient = true; return e; }
@@ -447,7 +447,8 @@
       }
       return r.arrayBuffer().catch(function (e) { throw transient("search/" + rel + ": " + e.message); });
     }, function (e) { throw transient("search/" + rel + ": " + e.message); });
-  });
+  }
+  var index = new Index(loader);
   root.kbSearch.site = index;
   var active = -1, timer = null, seq = 0, broken = false, retry = false, open = false, enterPending = false;
   var box = input.closest(".search") || input.parentNode;
@@ -577,6 +578,20 @@
     index.open().then(function () { if (!input.value.trim()) say(""); else run(); startModel(); }, fail);
   });
   window.addEventListener("online", function () { if (retry && input.value.trim()) run(); });
+  // kb serve rewrote search/: forget every file read so far (the manifest and index.bin no longer
+  // match the new shards) and search what the box says again
+  root.kbSearch.refresh = function () {
+    index = root.kbSearch.site = new Index(loader);
+    broken = retry = false;
+    seq++;  // a search still running on the old files is dropped
+    list.removeAttribute("data-query");
+    var focused = document.activeElement === input;
+    if (!focused && !input.value.trim()) return;  // the next focus loads the new index
+    index.open().then(function () {
+      if (input.value.trim()) run(true);
+      if (focused) startModel();
+    }, fail);
+  };
   input.addEventListener("input", function () {
     open = true;
     enterPending = false;
