@@ -581,3 +581,21 @@ def test_search_disabled_leaves_the_search_box_out(tmp_path):
         for page in (out / "index.html", out / "404.html", next(out.glob("*/note-000/index.html"))):
             html = page.read_text(encoding="utf-8")
             assert ('id="search-input"' in html) == enabled and ("static/search.js" in html) == enabled, page
+
+
+def test_cli_output_into_a_closed_pipe_is_not_a_traceback(tmp_path):
+    # `kb search "..." | head -1`: head exits after its line; kb must stop quietly
+    import os
+    import subprocess
+    import sys
+
+    r = build_hash(tmp_path, vault(30, sections=3))
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    for args in (["-k", "30"], ["-k", "30", "--json"]):
+        proc = subprocess.Popen([sys.executable, "-m", "kb", "search", "guitar chords", "--site", str(r.ctx.out), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        proc.stdout.close()  # the reader is gone before kb writes anything
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+        assert proc.wait(60) == 141 and err == "", err
