@@ -105,7 +105,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    code = int(args.func(args) or 0)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # whoever read our output is gone (`kb search "..." | head -1`): stop quietly, with the status
+        # of a program ended by SIGPIPE, and give the buffered rest to /dev/null, not to Python's
+        # "Exception ignored" at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     if argv is None and args.func is cmd_build:
         # the `kb build` process itself (callers such as tests pass argv): freeing the build's
         # millions of objects at interpreter exit took ~0.4 s (5% of an obsidian-hub build)

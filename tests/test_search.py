@@ -380,6 +380,21 @@ def test_cli_json_and_broken_index(tmp_path, capsys, monkeypatch):
                                        "  point at a site with --site DIR, or build one with `kb build` (it writes ./site)\n")
 
 
+@pytest.mark.parametrize("manifest, says", [
+    ('{"format": "kb-search", "version": 2}', "unknown index mode None"),  # valid JSON, the rest gone
+    ('{"format": "kb-search", "version": 2, "mode": "int8", "bm25_shards": 3}', "incomplete, no meta_block"),
+    ('["kb-search"]', "not a version 2 kb search index"),
+    ('\x00{garbage', "unreadable: Expecting value"),  # not "'utf-16-be' codec can't decode"
+])
+def test_cli_reports_a_damaged_manifest_without_a_traceback(tmp_path, capsys, manifest, says):
+    r = build_hash(tmp_path, vault(5))
+    (r.ctx.out / "search" / "manifest.json").write_text(manifest, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["search", "guitar", "--site", str(r.ctx.out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kb search: error: ") and says in err and "rebuild the site" in err, err
+
+
 def test_json_urls_are_the_url_paths_the_text_shows_prefix_included(tmp_path, capsys):
     from conftest import write_vault
 
@@ -605,3 +620,35 @@ def test_python_and_javascript_read_the_same_note_lists(listed_site):
         assert [p for p, _, _ in got] == [x.path for x in py], q
         assert all(abs(s - x.score) < 1e-6 for (_, s, _), x in zip(got, py, strict=True))
     assert any(got for got in js)
+
+
+def test_search_disabled_leaves_the_search_box_out(tmp_path):
+    # [search] enabled = false writes no search/: a box on the pages could only say "Search is
+    # unavailable ... Rebuild the site", which no rebuild fixes
+    from conftest import write_vault
+
+    v = write_vault(tmp_path / "vault", vault(3))
+    for enabled in (False, True):
+        out = build(v, tmp_path / f"site-{enabled}", hash_config(enabled=enabled), embed=True).ctx.out
+        assert (out / "search" / "manifest.json").is_file() == enabled
+        for page in (out / "index.html", out / "404.html", next(out.glob("*/note-000/index.html"))):
+            html = page.read_text(encoding="utf-8")
+            assert ('id="search-input"' in html) == enabled and ("static/search.js" in html) == enabled, page
+
+
+def test_cli_output_into_a_closed_pipe_is_not_a_traceback(tmp_path):
+    # `kb search "..." | head -1`: head exits after its line; kb must stop quietly
+    import os
+    import subprocess
+    import sys
+
+    r = build_hash(tmp_path, vault(30, sections=3))
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    for args in (["-k", "30"], ["-k", "30", "--json"]):
+        proc = subprocess.Popen([sys.executable, "-m", "kb", "search", "guitar chords", "--site", str(r.ctx.out), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        proc.stdout.close()  # the reader is gone before kb writes anything
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+        assert proc.wait(60) == 141 and err == "", err

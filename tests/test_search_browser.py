@@ -204,13 +204,15 @@ def test_results_are_link_options_with_short_names_and_a_visible_choice(tmp_path
     page.close()
 
 
-@pytest.mark.parametrize("damage", ["missing", "malformed"])
+@pytest.mark.parametrize("damage", ["missing", "malformed", "incomplete"])
 def test_broken_index_shows_message(tmp_path, serve, browser, damage):
     out = site(tmp_path, vault(5), "hash")
     if damage == "missing":
         shutil.rmtree(out / "search")
-    else:
+    elif damage == "malformed":
         (out / "search" / "index.bin").write_bytes(b"not an index at all")
+    else:  # valid JSON that lost its entries: named, not a 404 of a file called NaN
+        (out / "search" / "manifest.json").write_text('{"format": "kb-search", "version": 2, "mode": "int8"}')
     errors: list[str] = []
     page = browser.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -219,7 +221,7 @@ def test_broken_index_shows_message(tmp_path, serve, browser, damage):
     page.wait_for_function("document.getElementById('search-status').textContent.includes('unavailable')")
     status = page.locator("#search-status").inner_text()
     assert "Rebuild the site" in status
-    assert ("HTTP 404" in status) if damage == "missing" else ("bad magic" in status)
+    assert {"missing": "HTTP 404", "malformed": "bad magic", "incomplete": "incomplete, no bm25_shards"}[damage] in status
     page.keyboard.type("bread")
     assert page.locator("#search-results").is_hidden() and not errors
     assert page.locator("h1").count() >= 0 and page.title()  # the page itself still works
@@ -248,4 +250,47 @@ def test_enter_right_after_typing_opens_what_the_box_says(tmp_path, serve, brows
     page.keyboard.press("Enter")  # an empty box opens nothing
     page.wait_for_timeout(300)
     assert page.url == base
+    page.close()
+
+
+def test_a_network_failure_is_retried_and_not_blamed_on_the_index(tmp_path, serve, browser):
+    # a visitor on a flaky connection: one failed fetch must not end search for the page, nor tell
+    # them to rebuild a site that is fine
+    out = site(tmp_path, vault(10), "hash")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.keyboard.type("sourdough")
+    assert results(page, "sourdough")
+    context.set_offline(True)
+    page.fill("#search-input", "metronome guitar")  # shards not fetched yet
+    page.wait_for_function("document.getElementById('search-status').textContent.includes('could not')")
+    status = page.locator("#search-status").inner_text()
+    assert "Rebuild" not in status and "try again" in status
+    assert page.locator("#search-results li").count() == 0  # no stale results under the new query
+    context.set_offline(False)
+    page.keyboard.type(" chords")  # the next keystroke tries again
+    assert results(page, "metronome guitar chords")[0].startswith("Music note")
+    assert page.locator("#search-status").inner_text().endswith(" results")
+    context.set_offline(True)
+    page.fill("#search-input", "tomatoes compost")
+    page.wait_for_function("document.getElementById('search-status').textContent.includes('could not')")
+    context.set_offline(False)  # coming back online is enough: the box searches again by itself
+    assert results(page, "tomatoes compost")[0].startswith("Garden note")
+    context.close()
+
+
+def test_one_result_is_one_result(tmp_path, serve, browser):
+    out = tmp_path / "site"
+    from conftest import write_vault
+
+    v = write_vault(tmp_path / "vault", vault(5))
+    build(v, out, Config(base_url="http://127.0.0.1/"), embed=False)  # lexical only: exact matches
+    page = browser.new_page()
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.keyboard.type("metronome")
+    assert len(results(page, "metronome")) == 1
+    assert page.locator("#search-status").inner_text() == "1 result"
     page.close()

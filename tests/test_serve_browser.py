@@ -68,3 +68,45 @@ def _wait_for_client(s: Session, seen: int) -> None:
     while s.http.hub.connects <= seen and time.monotonic() < end:
         time.sleep(0.02)
     assert s.http.hub.connects > seen
+
+
+def test_an_open_page_searches_the_index_kb_serve_rewrote(page, tmp_path):
+    # a page that is not reloaded (its own text did not change) keeps its search box: after the
+    # index is rewritten, its queries must use the new files, not the manifest and index.bin it
+    # read before, with the chunk numbers of the new ones
+    from search_vaults import vault
+
+    from kb.config import SearchConfig
+
+    v = write_vault(tmp_path / "vault", vault(6, sections=2))
+    cfg = Config(base_url="http://localhost/", search=SearchConfig(model="hash"))
+    s = Session(v, tmp_path / "site", cfg, port=0, embed=True, quiet=True)
+    s.start()
+    try:
+        assert s.wait_idle(quiet=0.1) and s.live is not None and s.live.wait_idle(60)
+        page.goto(s.url + "archive/")
+        page.evaluate("window.__kbMarker = 1")
+        _wait_for_client(s, 0)
+
+        def top(query: str) -> str:
+            page.fill("#search-input", query)
+            page.wait_for_function("q => document.getElementById('search-results').getAttribute('data-query') === q"
+                                   " || document.getElementById('search-status').textContent.includes('unavailable')",
+                                   arg=query, timeout=10000)
+            assert "unavailable" not in page.inner_text("#search-status")
+            return page.locator("#search-results li a").first.get_attribute("href")
+
+        page.click("#search-input")
+        assert top("metronome guitar").startswith("/music/")
+        n = len(s.http.hub.sent)
+        new = "".join(f"\n## Part {i}\n\nKangaroo pouch number {i}.\n" for i in range(12))
+        (v / "bread/note-001.md").write_text("# Bread note 1\n" + new, encoding="utf-8")  # 12 chunks ahead of the rest
+        end = time.monotonic() + 60
+        while not any(e == "search" for _, e, _ in s.http.hub.sent[n:]) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert page.evaluate("window.__kbMarker") == 1  # the same page, not reloaded
+        assert top("kangaroo pouch number 0") == "/bread/note-001/#part-0"
+        assert top("python decorators generators").startswith("/python/")
+        assert top("tomatoes compost").startswith("/garden/")
+    finally:
+        s.stop()

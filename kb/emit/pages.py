@@ -39,7 +39,7 @@ def _tag_slug(part: str) -> str:
 
 
 def base_context(ctx: BuildContext) -> dict[str, Any]:
-    return {"site": ctx.config, "prefix": ctx.config.prefix, "tag_url": tag_url, "search": ctx.extra.get("search_enabled", False)}
+    return {"site": ctx.config, "prefix": ctx.config.prefix, "tag_url": tag_url, "search": ctx.config.search.enabled}
 
 
 def note_context(ctx: BuildContext, note: Note) -> dict[str, Any]:

@@ -44,6 +44,15 @@ class Result:
                 "score": self.score}
 
 
+# the manifest entries a query reads, by index mode (search.js checks the same list)
+MANIFEST_KEYS = {
+    "lexical": ("bm25_shards", "meta_block", "candidates", "rrf_k"),
+    "int8": ("bm25_shards", "meta_block", "candidates", "rrf_k", "dims", "rows_block", "vocab_shards", "nprobe"),
+    "pq": ("bm25_shards", "meta_block", "candidates", "rrf_k", "dims", "rows_block", "vocab_shards", "note_m",
+           "rerank", "bytes_per_chunk"),
+}
+
+
 def qround(x: float) -> int:
     """Scores compared as integers of 1e-9, so float summation order cannot reorder results."""
     return math.floor(x * 1e9 + 0.5)
@@ -56,14 +65,17 @@ class SiteIndex:
         self.root = site / "search"
         self.fetched: dict[str, int] = {}
         self._cache: dict[str, bytes] = {}
-        data = self.get("manifest.json")
-        try:
-            self.manifest = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FormatError(f"{self.root / 'manifest.json'}: unreadable: {exc}") from exc
-        if self.manifest.get("format") != "kb-search" or self.manifest.get("version") != 2:
-            raise FormatError(f"{self.root / 'manifest.json'}: not a version 2 kb search index: rebuild the site")
-        self.mode = self.manifest["mode"]
+        self.manifest = self.json("manifest.json")
+        where = self.root / "manifest.json"
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != "kb-search" \
+                or self.manifest.get("version") != 2:
+            raise FormatError(f"{where}: not a version 2 kb search index: rebuild the site")
+        self.mode = self.manifest.get("mode")
+        if self.mode not in MANIFEST_KEYS:
+            raise FormatError(f"{where}: unknown index mode {self.mode!r}: rebuild the site")
+        lacking = [k for k in MANIFEST_KEYS[self.mode] if k not in self.manifest]
+        if lacking:
+            raise FormatError(f"{where}: incomplete, no {', '.join(lacking)}: rebuild the site")
         self.header, self.arrays = unpack(self.get("index.bin"), "index", str(self.root / "index.bin"))
         counts = self.arrays["note_chunks"].astype(np.int64)
         self.note_of_chunk = np.repeat(np.arange(len(counts)), counts)
@@ -83,10 +95,10 @@ class SiteIndex:
         return self._cache[rel]
 
     def json(self, rel: str) -> dict:
-        try:
-            return json.loads(self.get(rel))
+        try:  # UTF-8, as written: json.loads would take a stray NUL byte for UTF-16 and say so
+            return json.loads(self.get(rel).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FormatError(f"{self.root / rel}: unreadable: {exc}") from exc
+            raise FormatError(f"{self.root / rel}: unreadable: {exc}: rebuild the site") from exc
 
     # --- query encoding ---
     def token_ids(self, query: str) -> list[int]:

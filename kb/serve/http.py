@@ -61,6 +61,7 @@ LIVE_JS = """(() => {
     if (d.all || d.urls.includes(here)) location.reload();
   });
   es.addEventListener("state", (e) => state(JSON.parse(e.data)));
+  es.addEventListener("search", () => { if (window.kbSearch && window.kbSearch.refresh) window.kbSearch.refresh(); });
 })();"""
 
 

@@ -367,6 +367,9 @@ class Session:
         assert self.rebuilder is not None
         with self._cond:
             updates, self.related_updates = self.related_updates, {}
+        # a new search/ is in place: open pages drop the index files they read (search.js refresh),
+        # since a page that is not reloaded would otherwise mix them with the new ones
+        self.http.hub.send("search", {})
         written, changed = self.rebuilder.apply_related(updates)
         ctx = self.rebuilder.ctx
         urls = sorted(self.config.prefix + ctx.notes[p].url for p in changed)

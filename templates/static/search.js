@@ -114,21 +114,34 @@
     return { header: header, arrays: arrays };
   }
 
-  // An index reads files through `load(rel) -> Promise<ArrayBuffer>` and caches them.
+  // the manifest entries a query reads, by index mode (kb/search/query.py MANIFEST_KEYS)
+  var COMMON = ["bm25_shards", "meta_block", "candidates", "rrf_k"], VECTOR = COMMON.concat(["dims", "rows_block", "vocab_shards"]);
+  var MANIFEST_KEYS = { lexical: COMMON, int8: VECTOR.concat(["nprobe"]), pq: VECTOR.concat(["note_m", "rerank", "bytes_per_chunk"]) };
+
+  // An index reads files through `load(rel) -> Promise<ArrayBuffer>` and caches them. A load that
+  // fails is forgotten, so a later query fetches the file again (a dropped connection is not the
+  // index's fault; an error marked `transient` says so to the search box).
   function Index(load) {
     this.load = load;
     this.cache = {};
     this.fetched = {};
   }
+  // cache[key] = promise, dropped if it fails
+  function remember(cache, key, make) {
+    if (!cache[key]) {
+      cache[key] = make();
+      cache[key].catch(function () { delete cache[key]; });
+    }
+    return cache[key];
+  }
   Index.prototype.bytes = function (rel) {
     var self = this;
-    if (!this.cache[rel]) {
-      this.cache[rel] = Promise.resolve(this.load(rel)).then(function (buf) {
+    return remember(this.cache, rel, function () {
+      return Promise.resolve(self.load(rel)).then(function (buf) {
         self.fetched[rel] = buf.byteLength;
         return buf;
       });
-    }
-    return this.cache[rel];
+    });
   };
   Index.prototype.json = function (rel) {
     return this.bytes(rel).then(function (buf) {
@@ -136,15 +149,19 @@
     });
   };
   Index.prototype.bin = function (rel, kind) {
-    var key = "bin:" + rel, self = this;
-    if (!this.cache[key]) this.cache[key] = this.bytes(rel).then(function (buf) { return unpack(buf, kind, rel); });
-    return this.cache[key];
+    var self = this;
+    return remember(this.cache, "bin:" + rel, function () {
+      return self.bytes(rel).then(function (buf) { return unpack(buf, kind, rel); });
+    });
   };
   Index.prototype.open = function () {
     var self = this;
     if (this.ready) return this.ready;
-    this.ready = this.json("manifest.json").then(function (m) {
-      if (m.format !== "kb-search" || m.version !== 2) throw new Error("manifest.json: not a version 2 kb search index: rebuild the site");
+    var ready = this.ready = this.json("manifest.json").then(function (m) {
+      if (!m || m.format !== "kb-search" || m.version !== 2) throw new Error("manifest.json: not a version 2 kb search index");
+      if (!Object.prototype.hasOwnProperty.call(MANIFEST_KEYS, m.mode)) throw new Error("manifest.json: unknown index mode " + JSON.stringify(m.mode));
+      var lacking = MANIFEST_KEYS[m.mode].filter(function (k) { return !(k in m); });
+      if (lacking.length) throw new Error("manifest.json: incomplete, no " + lacking.join(", "));
       self.m = m;
       return self.bin("index.bin", "index");
     }).then(function (ix) {
@@ -162,7 +179,8 @@
       self.unk = self.m.unk !== undefined ? self.m.unk : 100;
       return self;
     });
-    return this.ready;
+    ready.catch(function () { if (self.ready === ready) self.ready = null; });
+    return ready;
   };
 
   // Vocabulary shards: "1" (one-letter pieces) and, for each pair of adjacent letters of a word,
@@ -176,14 +194,14 @@
     return Promise.all(Object.keys(need).sort().map(function (s) {
       var rel = "enc/vocab/" + s + ".txt";
       if (!self.vocabLoaded) self.vocabLoaded = {};
-      if (self.vocabLoaded[rel]) return self.vocabLoaded[rel];
-      self.vocabLoaded[rel] = self.bytes(rel).then(function (buf) {
-        new TextDecoder().decode(buf).split("\n").forEach(function (line) {
-          var sp = line.indexOf(" ");
-          if (sp > 0) self.ids[line.slice(sp + 1)] = parseInt(line.slice(0, sp), 10);
+      return remember(self.vocabLoaded, rel, function () {
+        return self.bytes(rel).then(function (buf) {
+          new TextDecoder().decode(buf).split("\n").forEach(function (line) {
+            var sp = line.indexOf(" ");
+            if (sp > 0) self.ids[line.slice(sp + 1)] = parseInt(line.slice(0, sp), 10);
+          });
         });
       });
-      return self.vocabLoaded[rel];
     }));
   };
 
@@ -194,14 +212,14 @@
     if (n) words.forEach(function (w) { need[String(fnv1a(w) % n)] = true; });
     return Promise.all(Object.keys(need).sort().map(function (s) {
       var rel = "enc/words/" + s + ".txt";
-      if (self.wordsLoaded[rel]) return self.wordsLoaded[rel];
-      self.wordsLoaded[rel] = self.bytes(rel).then(function (buf) {
-        new TextDecoder().decode(buf).split("\n").forEach(function (line) {
-          var parts = line.split(" ");
-          if (parts.length > 1) self.wordIds[parts[0]] = parts.slice(1).map(function (x) { return parseInt(x, 10); });
+      return remember(self.wordsLoaded, rel, function () {
+        return self.bytes(rel).then(function (buf) {
+          new TextDecoder().decode(buf).split("\n").forEach(function (line) {
+            var parts = line.split(" ");
+            if (parts.length > 1) self.wordIds[parts[0]] = parts.slice(1).map(function (x) { return parseInt(x, 10); });
+          });
         });
       });
-      return self.wordsLoaded[rel];
     }));
   };
 
@@ -438,14 +456,21 @@
   var status = document.getElementById("search-status");
   if (!input || !list) return;
   var prefix = document.body.getAttribute("data-prefix") || "/";
-  var index = new Index(function (rel) {
+  function loader(rel) {
+    // a fetch that rejects (offline, connection dropped) or a server error may work next time;
+    // a 404 is a file the site lacks
+    function transient(msg) { var e = new Error(msg); e.transient = true; return e; }
     return fetch(prefix + "search/" + rel).then(function (r) {
-      if (!r.ok) throw new Error("search/" + rel + ": HTTP " + r.status);
-      return r.arrayBuffer();
-    });
-  });
+      if (!r.ok) {
+        var msg = "search/" + rel + ": HTTP " + r.status;
+        throw r.status >= 500 || r.status === 408 || r.status === 429 ? transient(msg) : new Error(msg);
+      }
+      return r.arrayBuffer().catch(function (e) { throw transient("search/" + rel + ": " + e.message); });
+    }, function (e) { throw transient("search/" + rel + ": " + e.message); });
+  }
+  var index = new Index(loader);
   root.kbSearch.site = index;
-  var active = -1, timer = null, seq = 0, broken = false, open = false, enterPending = false;
+  var active = -1, timer = null, seq = 0, broken = false, retry = false, open = false, enterPending = false;
   var box = input.closest(".search") || input.parentNode;
   var popup = document.getElementById("search-popup");
   var live = document.getElementById("search-live");
@@ -467,9 +492,18 @@
   function show() { open = true; sync(); }
   function close() { open = false; setActive(-1); sync(); }
   function fail(err) {
-    broken = true;
+    var msg = err && err.message ? err.message : err;
     list.textContent = "";
-    say("Search is unavailable: " + (err && err.message ? err.message : err) + ". Rebuild the site to fix the index.");
+    list.removeAttribute("data-query");
+    active = -1;
+    enterPending = false;  // an Enter pressed before the failure opens nothing later on
+    if (err && err.transient) {  // the next keystroke, Enter or the connection's return tries again
+      retry = true;
+      say("Search could not load (" + msg + "); it will try again as you type.");
+      return;
+    }
+    broken = true;
+    say("Search is unavailable: " + msg + ". Rebuild the site to fix the index.");
   }
   function options() { return list.querySelectorAll("[role=option]"); }
   function setActive(i) {
@@ -524,7 +558,8 @@
     // no note contains any of the query's words (gibberish, or a word the vault never uses): the
     // results are only the nearest in meaning, and the reader should know that
     say(!results.length ? "No results" : results.usesWords === false
-      ? "No note contains these words; " + results.length + " closest in meaning" : results.length + " results");
+      ? "No note contains these words; " + results.length + " closest in meaning"
+      : results.length + (results.length === 1 ? " result" : " results"));
   }
   function run(force) {
     var q = input.value.trim(), my = ++seq;
@@ -534,12 +569,13 @@
     // and the selection, and leave the popup as it is: the typing's own run (80 ms later) must not
     // reopen what Escape closed meanwhile; force: a new encoder (the full model) must rank them again
     if (!force && q === list.getAttribute("data-query") && list.children.length) { sync(); return; }
+    retry = false;
     index.search(q, 10).then(function (res) {
       if (my !== seq) return;  // a newer query is on its way
       render(res);
       list.setAttribute("data-query", q);
       if (enterPending) { enterPending = false; go(0); }
-    }, fail);
+    }, function (err) { if (my === seq) fail(err); });
   }
   function go(i) {
     var pick = options()[i];
@@ -561,6 +597,21 @@
     say("Loading search…");
     index.open().then(function () { if (!input.value.trim()) say(""); else run(); startModel(); }, fail);
   });
+  window.addEventListener("online", function () { if (retry && input.value.trim()) run(); });
+  // kb serve rewrote search/: forget every file read so far (the manifest and index.bin no longer
+  // match the new shards) and search what the box says again
+  root.kbSearch.refresh = function () {
+    index = root.kbSearch.site = new Index(loader);
+    broken = retry = false;
+    seq++;  // a search still running on the old files is dropped
+    list.removeAttribute("data-query");
+    var focused = document.activeElement === input;
+    if (!focused && !input.value.trim()) return;  // the next focus loads the new index
+    index.open().then(function () {
+      if (input.value.trim()) run(true);
+      if (focused) startModel();
+    }, fail);
+  };
   input.addEventListener("input", function () {
     open = true;
     enterPending = false;
