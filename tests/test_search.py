@@ -652,3 +652,17 @@ def test_cli_output_into_a_closed_pipe_is_not_a_traceback(tmp_path):
         err = proc.stderr.read().decode()
         proc.stderr.close()
         assert proc.wait(60) == 141 and err == "", err
+
+
+def test_search_box_says_what_it_searches_by(tmp_path):
+    """A site without embeddings (--no-embed, or the model missing) finds words only: its box must not
+    promise search by meaning. The / shortcut is announced to screen readers and shown on hover."""
+    from conftest import write_vault
+
+    files = vault(3)
+    semantic = build_hash(tmp_path, files)
+    lexical = build(write_vault(tmp_path / "v2", files), tmp_path / "lex", hash_config(), embed=False)
+    for r, says in ((semantic, "Search by meaning…"), (lexical, "Search words…")):
+        page = (r.ctx.out / "bread" / "note-001" / "index.html").read_text()
+        box = page[page.index('<input id="search-input"') :].split(">", 1)[0]
+        assert f'placeholder="{says}"' in box and 'aria-keyshortcuts="/"' in box

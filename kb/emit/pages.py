@@ -39,7 +39,11 @@ def _tag_slug(part: str) -> str:
 
 
 def base_context(ctx: BuildContext) -> dict[str, Any]:
-    return {"site": ctx.config, "prefix": ctx.config.prefix, "tag_url": tag_url, "search": ctx.config.search.enabled}
+    state = ctx.extra.get("search")
+    # embeddings are made before any page (related notes need them): without them the box finds words only
+    by_meaning = getattr(state, "vectors", None) is not None
+    return {"site": ctx.config, "prefix": ctx.config.prefix, "tag_url": tag_url, "search": ctx.config.search.enabled,
+            "search_by_meaning": by_meaning}
 
 
 def note_context(ctx: BuildContext, note: Note) -> dict[str, Any]:
