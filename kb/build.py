@@ -23,7 +23,7 @@ from kb.emit.assets import emit_assets
 from kb.emit.common import fresh_output
 from kb.emit.diagrams import prepare_diagrams
 from kb.emit.feeds import emit_feeds
-from kb.emit.pages import emit_lists, emit_notes, template_where
+from kb.emit.pages import emit_lists, emit_notes, shared_titles, template_where
 from kb.load import load
 from kb.model import BuildContext, Diagnostic
 from kb.parallel import fork_map
@@ -137,9 +137,11 @@ def emit(ctx: BuildContext, *, search: bool = True) -> list[str]:
 def emit_notes_parallel(ctx: BuildContext, env, meanwhile: Callable[[], None] | None = None) -> list[str]:
     """Note pages are most of the output: render them on every core (and run `meanwhile` here)."""
 
+    shared = shared_titles(ctx.notes.values())  # counted once here, not in each worker's task
+
     def job(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
         before = len(ctx.diagnostics)
-        written = emit_notes(ctx, env, only=set(paths))
+        written = emit_notes(ctx, env, only=set(paths), shared=shared)
         return written, ctx.diagnostics[before:]
 
     written: list[str] = []

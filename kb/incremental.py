@@ -15,13 +15,13 @@ navigation stale. Here the dependencies are read off the notes themselves.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from kb.emit.common import page_path
-from kb.emit.pages import tag_url
+from kb.emit.pages import tag_url, title_key
 from kb.model import BuildContext, Diagnostic, Note
 from kb.transform.resolve import outgoing
 
@@ -120,6 +120,22 @@ def _embedders(after: dict[str, NoteInfo], seeds: set[str]) -> set[str]:
     return found
 
 
+def _retold(before: dict[str, NoteInfo], after: dict[str, NoteInfo], relabeled: set[str]) -> set[str]:
+    """Notes not in `relabeled` whose title is shared with another note now and was not before, or
+    the other way round: lists show their path after the title (kb/emit/pages.py tell_apart), or no
+    longer. Only the titles of `relabeled` notes (retitled, new or gone) can change that."""
+    keys = {title_key(side[p].title) for p in relabeled for side in (before, after) if p in side}
+    if not keys:
+        return set()
+
+    def shared(side: dict[str, NoteInfo]) -> set[str]:
+        counts = Counter(k for k in (title_key(i.title) for i in side.values()) if k in keys)
+        return {k for k, c in counts.items() if c > 1}
+
+    flipped = shared(before) ^ shared(after)
+    return {p for p, info in after.items() if p not in relabeled and title_key(info.title) in flipped}
+
+
 def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: set[str]) -> Affected:
     """`changed`: notes whose file was edited, created or deleted (drafts count as deleted).
 
@@ -168,6 +184,12 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
         for dest in old_out.keys() | cur_out.keys():
             if label_changed or old_out.get(dest) != cur_out.get(dest):
                 render.add(dest)
+    # a title that became shared, or unique again, changes how lists name the other notes that have it
+    retold = _retold(before, after, relabeled)
+    for p in retold:
+        render.update(dest for dest, _ in after[p].out)  # their backlinks lists name it
+    relabeled |= retold
+    relisted |= retold
     if relabeled:  # "related notes" lists show titles and URLs too
         render.update(p for p, info in after.items() if not relabeled.isdisjoint(info.related))
     a.render = render & after.keys()

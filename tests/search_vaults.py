@@ -39,3 +39,16 @@ SEMANTIC_VAULT = {
     "themes.md": "# Custom CSS themes\n\nChange colours and fonts with a CSS snippet in the appearance settings.\n",
     "graph.md": "# The graph view\n\nSee links between notes as a network of nodes.\n",
 }
+
+
+# Two notes titled alike (case aside) in different folders, one folder with an HTML-special name, both
+# linking to a third note that links back to them; their tags and dates put them on tag pages, the home
+# page and the archive. "Unique" is the control: a title no other note has.
+SAME_TITLES = {
+    "people/Gnopps.md": "---\ntags: [people]\ndate: 2024-02-01\n---\n# Obsidian\n\nA person who writes Obsidian "
+                        "plugins, see [[hub]].\n",
+    "R&D/Obsidian.md": "---\ntags: [people]\ndate: 2024-02-03\n---\n# obsidian\n\nThe Obsidian app for notes and "
+                       "plugins, see [[hub]].\n",
+    "hub.md": "# Hub\n\nAbout Obsidian plugins: [[people/Gnopps]] and [[R&D/Obsidian]], and [[unique]].\n",
+    "unique.md": "---\ntags: [people]\n---\n# Unique\n\nObsidian plugins again, see [[hub]].\n",
+}

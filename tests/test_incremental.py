@@ -104,6 +104,14 @@ def test_unrelated_note_untouched_by_permalink_change(tmp_path):
     assert "a/index.html" in a.removed and "e.md" not in a.render
 
 
+def test_a_title_that_becomes_shared_rewrites_the_pages_that_list_the_other_note(tmp_path):
+    # e takes f's title: the lists that name f now show its path after the title (kb/emit/pages.py)
+    before, after, changed = two_builds(tmp_path, {"e.md": "# F\nAlone, links to [[nothing]].\n"})
+    a = affected(before, after, changed)
+    assert a.render == {"e.md", "a.md"}  # f is among a's backlinks
+    assert a.lists
+
+
 # --- Rebuilder: incremental result equals a fresh full build ----------------
 
 
@@ -149,6 +157,33 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
         assert live.wait_idle(60)
         assert_same_as_full_build(vault, ctx.out, tmp_path)
     live.stop()
+
+
+def test_rebuilder_follows_titles_becoming_shared_and_unique_again(tmp_path):
+    vault = write_vault(tmp_path / "v", VAULT)
+    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    live = LiveSearch(vault, ctx.out, CFG, embed=False, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule  # search/ follows the edits too, as under kb serve
+    steps: list[dict[str, str | None]] = [
+        {"e.md": "# F\nnow titled as f is\n"},  # f, listed on a's page, is told apart from e
+        {"sub/f.md": "---\ntags: [x]\n---\n# f\nlinks to [[a]]\n"},  # a third one, on a tag page too
+        {"e.md": "# E\nback\n"},  # f and sub/f still share "F"
+        {"sub/f.md": None},  # f's title is its own again
+    ]
+    shown = []
+    for step in steps:
+        for rel, text in step.items():
+            if text is None:
+                (vault / rel).unlink()
+            else:
+                write_vault(vault, {rel: text})
+        rb.apply(set(step))
+        assert live.wait_idle(60)
+        assert_same_as_full_build(vault, ctx.out, tmp_path)
+        shown.append('<span class="note-path">f</span>' in (ctx.out / "a/index.html").read_text())
+    live.stop()
+    assert shown == [True, True, True, False]
 
 
 def test_links_to_a_note_that_becomes_a_draft_say_so_as_a_full_build_does(tmp_path):

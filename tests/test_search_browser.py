@@ -11,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from search_vaults import SEMANTIC_VAULT, vault
+from search_vaults import SAME_TITLES, SEMANTIC_VAULT, vault
 
 from kb.build import build
 from kb.config import Config, SearchConfig
@@ -293,4 +293,61 @@ def test_one_result_is_one_result(tmp_path, serve, browser):
     page.keyboard.type("metronome")
     assert len(results(page, "metronome")) == 1
     assert page.locator("#search-status").inner_text() == "1 result"
+    page.close()
+
+
+def option_names(page) -> list[str]:
+    """The accessible names of the shown options, in order."""
+    nodes = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    return [n["name"]["value"] for n in nodes if n.get("role", {}).get("value") == "option" and not n.get("ignored")]
+
+
+def test_results_of_notes_with_the_same_title_show_their_paths(tmp_path, serve, browser):
+    from conftest import write_vault
+
+    out = tmp_path / "site"
+    build(write_vault(tmp_path / "vault", SAME_TITLES), out, Config(base_url="http://127.0.0.1/"), embed=False)
+    page = browser.new_page()
+    page.goto(serve(out))
+    page.click("#search-input")
+    page.keyboard.type("plugins")  # every note has the word: both "Obsidian" notes, "Hub" and "Unique"
+    titles = results(page, "plugins")
+    assert sorted(titles) == ["Hub", "Obsidian", "Unique", "obsidian"]
+    paths = page.evaluate("""() => Array.from(document.querySelectorAll('#search-results [role=option]'))
+      .map(o => { const p = o.querySelector('.r-path'); return p ? p.textContent : null; })""")
+    shown = dict(zip(titles, paths, strict=True))
+    assert shown == {"Obsidian": "people/Gnopps", "obsidian": "R&D/Obsidian", "Hub": None, "Unique": None}
+    names = option_names(page)  # a screen reader hears them apart too
+    assert "Obsidian people/Gnopps" in names and "obsidian R&D/Obsidian" in names and "Hub" in names
+    # the path sits on the title's line, quieter than the title and readable in both themes
+    look = """() => { const p = document.querySelector('#search-results .r-path'), t = p.previousElementSibling;
+      const a = p.getBoundingClientRect(), b = t.getBoundingClientRect();
+      return [Math.abs(a.bottom - b.bottom), getComputedStyle(p).color, getComputedStyle(t).color,
+              getComputedStyle(document.getElementById('search-popup')).backgroundColor]; }"""
+    for theme in ("light", "dark"):
+        page.evaluate("t => document.documentElement.setAttribute('data-theme', t)", theme)
+        gap, colour, title_colour, popup = page.evaluate(look)
+        assert gap < 4 and colour != title_colour, theme
+        assert contrast(colour, popup) >= 4.5, (theme, colour, popup)
+    page.close()
+
+
+def test_related_notes_with_the_same_title_show_their_paths_quietly(tmp_path, serve, browser):
+    out = site(tmp_path, SAME_TITLES, "hash")
+    page = browser.new_page()
+    page.goto(serve(out) + "hub/")
+    rows = page.locator(".related li")
+    texts = [" ".join(t.split()) for t in rows.all_inner_texts()]
+    assert sorted(texts) == ["Obsidian people/Gnopps", "Unique", "obsidian R&D/Obsidian"]
+    look = """() => Array.from(document.querySelectorAll('.related .note-path')).map(p => {
+      const a = p.previousElementSibling, r = p.getBoundingClientRect(), l = a.getBoundingClientRect();
+      return [Math.abs(r.bottom - l.bottom), getComputedStyle(p).color, getComputedStyle(a).color,
+              getComputedStyle(document.body).backgroundColor]; })"""
+    for theme in ("light", "dark"):
+        page.evaluate("t => document.documentElement.setAttribute('data-theme', t)", theme)
+        spans = page.evaluate(look)
+        assert len(spans) == 2, theme
+        for gap, colour, link, background in spans:
+            assert gap < 4 and colour != link, theme  # on the link's line, not in the link's colour
+            assert contrast(colour, background) >= 4.5, (theme, colour, background)
     page.close()

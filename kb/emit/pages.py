@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Set
 from typing import Any
 
 import jinja2
@@ -12,6 +13,7 @@ from markupsafe import Markup
 
 from kb.emit.common import page_path, write
 from kb.emit.diagrams import has_diagram
+from kb.load import NOTE_EXT
 from kb.model import BuildContext, Note
 from kb.paths import slugify
 from kb.plaintext import math_as_written, math_in_text
@@ -38,33 +40,61 @@ def _tag_slug(part: str) -> str:
     return f"{slug or 'tag'}-{hashlib.sha1(part.encode()).hexdigest()[:6]}"
 
 
-def base_context(ctx: BuildContext) -> dict[str, Any]:
-    state = ctx.extra.get("search")
+def title_key(title: str) -> str:
+    """What two titles have in common when a reader would take them for the same one: case and
+    spacing aside."""
+    return " ".join(title.split()).lower()
+
+
+def shared_titles(notes: Iterable[Note]) -> frozenset[str]:
+    """The title_key of every title that more than one note has."""
+    counts = Counter(title_key(n.title) for n in notes)
+    return frozenset(k for k, c in counts.items() if c > 1)
+
+
+def tell_apart(note: Note, shared: Set[str]) -> str:
+    """What a list shows after `note`'s title when other notes have the same title, '' when none has:
+    its vault path without the extension. The folder alone would not do: obsidian-hub has a folder
+    of people pages titled "Obsidian", told apart only by their file names."""
+    if title_key(note.title) not in shared:
+        return ""
+    return note.path[: -len(NOTE_EXT)] if note.path.lower().endswith(NOTE_EXT) else note.path
+
+
+def base_context(ctx: BuildContext, shared: Set[str] | None = None) -> dict[str, Any]:
+    """`shared`: shared_titles(ctx.notes.values()), passed in by callers that render many pages."""
+    if shared is None:
+        shared = shared_titles(ctx.notes.values())
     # embeddings are made before any page (related notes need them): without them the box finds words only
-    by_meaning = getattr(state, "vectors", None) is not None
+    by_meaning = getattr(ctx.extra.get("search"), "vectors", None) is not None
     return {"site": ctx.config, "prefix": ctx.config.prefix, "tag_url": tag_url, "search": ctx.config.search.enabled,
-            "search_by_meaning": by_meaning}
+            "search_by_meaning": by_meaning,
+            "where_of": functools.partial(tell_apart, shared=shared)}  # the templates' lists call it
 
 
-def note_context(ctx: BuildContext, note: Note) -> dict[str, Any]:
+def note_context(ctx: BuildContext, note: Note, shared: Set[str] | None = None) -> dict[str, Any]:
     from kb.markdown.math import inline_mathml  # here: kb.markdown imports this module (tag_url)
 
     notes = ctx.notes
+    base = base_context(ctx, shared)
+    where_of = base["where_of"]
     backlinks = [
-        {"title": notes[b.source].title, "url": notes[b.source].url, "context": math_as_written(b.context),
+        {"title": notes[b.source].title, "url": notes[b.source].url, "where": where_of(notes[b.source]),
+         "context": math_as_written(b.context),
          "context_html": Markup(math_in_text(b.context, inline_mathml))}  # plain text, and HTML with MathML
         for b in sorted(note.backlinks, key=lambda b: (notes[b.source].title.lower(), b.source))
         if b.source in notes
     ]
-    related = [{"title": notes[p].title, "url": notes[p].url} for p in note.related if p in notes]
+    related = [{"title": notes[p].title, "url": notes[p].url, "where": where_of(notes[p])}
+               for p in note.related if p in notes]
     problems = ctx.extra.get("problems", {}).get(note.path, []) if ctx.config.problems_on_pages else []
     diagrams = bool(ctx.extra.get("mermaid")) and has_diagram(note)  # the page loads static/diagrams.js
-    return {**base_context(ctx), "note": note, "backlinks": backlinks, "related": related, "problems": problems,
+    return {**base, "note": note, "backlinks": backlinks, "related": related, "problems": problems,
             "diagrams": diagrams}
 
 
-def render_note(ctx: BuildContext, env: jinja2.Environment, note: Note) -> str:
-    return env.get_template("note.html").render(**note_context(ctx, note))
+def render_note(ctx: BuildContext, env: jinja2.Environment, note: Note, shared: Set[str] | None = None) -> str:
+    return env.get_template("note.html").render(**note_context(ctx, note, shared))
 
 
 def template_where(exc: BaseException) -> str:
@@ -80,13 +110,18 @@ def template_where(exc: BaseException) -> str:
     return where
 
 
-def emit_notes(ctx: BuildContext, env: jinja2.Environment, only: set[str] | None = None) -> list[str]:
+def emit_notes(ctx: BuildContext, env: jinja2.Environment, only: set[str] | None = None,
+               shared: Set[str] | None = None) -> list[str]:
+    """`shared`: shared_titles of the vault, when the caller has it (kb.build's workers each
+    write a slice of the pages: one count of the titles serves them all)."""
+    if shared is None:
+        shared = shared_titles(ctx.notes.values())
     written = []
     for note in ctx.notes.values():
         if only is not None and note.path not in only:
             continue
         try:
-            written.append(write(ctx.out, page_path(note.url), render_note(ctx, env, note)))
+            written.append(write(ctx.out, page_path(note.url), render_note(ctx, env, note, shared)))
         except jinja2.TemplateError:
             raise
         except Exception as exc:  # a single bad page never stops the others
@@ -105,7 +140,7 @@ def tag_tree(ctx: BuildContext) -> list[dict[str, Any]]:
 def emit_lists(ctx: BuildContext, env: jinja2.Environment, tags: set[str] | None = None, pages: bool = True) -> list[str]:
     """Home, tag index, tag pages, archive and 404. `kb serve` passes the tags whose
     pages changed (None: all) and pages=False when home/index/archive are unchanged."""
-    base = base_context(ctx)
+    base = base_context(ctx, shared_titles(ctx.notes.values()))  # once for all these pages
     notes = by_date(ctx.notes.values())
     tree = tag_tree(ctx)
     written = []

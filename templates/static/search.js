@@ -514,15 +514,30 @@
     input.setAttribute("aria-activedescendant", items[active].id);
     items[active].parentNode.scrollIntoView({ block: "nearest" });  // the row, snippet included
   }
+  // Keys of the titles that results of more than one note share (case and spacing aside, as
+  // kb/emit/pages.py title_key): those results show their note's path too, to tell them apart.
+  function titleKey(title) { return title.trim().split(/\s+/).join(" ").toLowerCase(); }
+  function sharedTitles(results) {
+    var paths = new Map(), shared = new Set();  // a Map: a title may be "__proto__"
+    results.forEach(function (r) {
+      var k = titleKey(r.title);
+      if (!paths.has(k)) paths.set(k, new Set());
+      paths.get(k).add(r.path);
+      if (paths.get(k).size > 1) shared.add(k);
+    });
+    return shared;
+  }
   function render(results) {
     list.textContent = "";
     active = -1;
+    var shared = sharedTitles(results);
     results.forEach(function (r, i) {
       // The link itself is the option (ARIA in HTML allows role=option on a[href]): a link inside an
       // option would be an interactive element nested in another (axe nested-interactive), and a
       // plain option would lose what a link gives: open in a new tab, copy link address.
-      // The option holds only the title and heading, so its name (from its content) is short and is
-      // all of its visible text (WCAG 2.5.3, axe label-content-name-mismatch). The snippet sits next
+      // The option holds only the title, the heading and, when another result has the same title, the
+      // note's path, so its name (from its content) is short, tells it apart, and is all of its
+      // visible text (WCAG 2.5.3, axe label-content-name-mismatch). The snippet sits next
       // to it as its description, hidden from the tree so it is not stray text in the listbox; the
       // link's ::after (style.css) stretches over the whole row, so a click on the snippet opens it too.
       var li = document.createElement("li");
@@ -537,6 +552,13 @@
       t.className = "r-title";
       t.textContent = r.title;
       a.appendChild(t);
+      if (shared.has(titleKey(r.title))) {  // inside the option: its name tells it apart from the other too
+        var w = document.createElement("span");
+        a.appendChild(document.createTextNode(" "));  // the name reads "title path", not "titlepath"
+        w.className = "r-path";
+        w.textContent = r.path.replace(/\.md$/i, "");  // the vault path, as the site's lists show it
+        a.appendChild(w);
+      }
       if (r.heading) {
         var h = document.createElement("span");
         h.className = "r-heading";
