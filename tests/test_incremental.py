@@ -147,16 +147,7 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
         {"e.md": "# E\nno heading now\n"},  # and one comes back
         {"a.md": "---\ntags: [x]\ndescription: On the home page\n---\n# Alpha\n[[e]]\n"},  # listings show it
     ]
-    for step in steps:
-        for rel, text in step.items():
-            if text is None:
-                (vault / rel).unlink()
-            else:
-                write_vault(vault, {rel: text})
-        rb.apply(set(step))
-        assert live.wait_idle(60)
-        assert_same_as_full_build(vault, ctx.out, tmp_path)
-    live.stop()
+    walk_steps(vault, rb, live, steps, tmp_path)
 
 
 def test_rebuilder_follows_titles_becoming_shared_and_unique_again(tmp_path):
@@ -171,7 +162,15 @@ def test_rebuilder_follows_titles_becoming_shared_and_unique_again(tmp_path):
         {"e.md": "# E\nback\n"},  # f and sub/f still share "F"
         {"sub/f.md": None},  # f's title is its own again
     ]
-    shown = []
+    shown = walk_steps(vault, rb, live, steps, tmp_path,
+                       lambda: '<span class="note-path">f</span>' in (ctx.out / "a/index.html").read_text())
+    assert shown == [True, True, True, False]
+
+
+def walk_steps(vault, rb, live, steps, tmp_path, look=None) -> list:  # noqa: ANN001
+    """Apply each step's edits (None: delete) as kb serve would, and after each check the served site
+    against a full build; `look()` is called after each step and its answers returned."""
+    seen = []
     for step in steps:
         for rel, text in step.items():
             if text is None:
@@ -180,10 +179,10 @@ def test_rebuilder_follows_titles_becoming_shared_and_unique_again(tmp_path):
                 write_vault(vault, {rel: text})
         rb.apply(set(step))
         assert live.wait_idle(60)
-        assert_same_as_full_build(vault, ctx.out, tmp_path)
-        shown.append('<span class="note-path">f</span>' in (ctx.out / "a/index.html").read_text())
+        assert_same_as_full_build(vault, rb.ctx.out, tmp_path)
+        seen.append(look() if look else None)
     live.stop()
-    assert shown == [True, True, True, False]
+    return seen
 
 
 def test_links_to_a_note_that_becomes_a_draft_say_so_as_a_full_build_does(tmp_path):
