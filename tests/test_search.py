@@ -634,6 +634,7 @@ def test_search_disabled_leaves_the_search_box_out(tmp_path):
         for page in (out / "index.html", out / "404.html", next(out.glob("*/note-000/index.html"))):
             html = page.read_text(encoding="utf-8")
             assert ('id="search-input"' in html) == enabled and ("static/search.js" in html) == enabled, page
+        assert ("Try the search box" in (out / "404.html").read_text(encoding="utf-8")) == enabled  # not one that is not there
 
 
 def test_cli_output_into_a_closed_pipe_is_not_a_traceback(tmp_path):
