@@ -125,3 +125,13 @@ def test_feeds_carry_boxed_and_cancel_as_standard_menclose(make_site):
         assert box and box.group(1).count("<mrow") == box.group(1).count("</mrow>") and "<mo" in box.group(1)
         assert '<menclose notation="updiagonalstrike downdiagonalstrike">' in content
         assert content.count("<menclose") == content.count("</menclose>") == 2
+
+
+def test_standard_enclosures_pair_each_row_with_its_own_end():
+    from kb.markdown.math import standard_enclosures
+
+    raw = '<math><mrow class="menclose-box"><mrow dir="rtl"><mi>x</mi></mrow><mrow/><mi>y</mi></mrow></math>'
+    assert standard_enclosures(raw) == (
+        '<math><menclose notation="box"><mrow dir="rtl"><mi>x</mi></mrow><mrow/><mi>y</mi></menclose></math>')
+    other = '<math><mrow class="menclose-box" dir="rtl"><mi>x</mi></mrow></math>'  # not kb's own: left alone
+    assert standard_enclosures(other) == other

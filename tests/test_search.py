@@ -383,7 +383,11 @@ def test_cli_json_and_broken_index(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("manifest, says", [
     ('{"format": "kb-search", "version": 2}', "unknown index mode None"),  # valid JSON, the rest gone
     ('{"format": "kb-search", "version": 2, "mode": "int8", "bm25_shards": 3}', "incomplete, no meta_block"),
-    ('["kb-search"]', "not a version 2 kb search index"),
+    ('["kb-search"]', "not a version 2 or 3 kb search index"),
+    ('{"format": "kb-search", "version": 2, "mode": []}', "unknown index mode []"),  # not a TypeError
+    ('\ufeff{"format": "kb-search", "version": 2, "mode": "pq", "note_lists": 3}', "bytes_per_chunk, note_probe:"),  # BOM read
+    ('{"format": "kb-search", "version": 3, "mode": "lexical", "bm25_shards": 1, "meta_block": 16, "candidates": 9, '
+     '"rrf_k": 3, "note_lists": 2}', "incomplete, no note_probe"),
     ('\x00{garbage', "unreadable: Expecting value"),  # not "'utf-16-be' codec can't decode"
 ])
 def test_cli_reports_a_damaged_manifest_without_a_traceback(tmp_path, capsys, manifest, says):
@@ -600,6 +604,7 @@ def listed_site(tmp_path_factory):
 def test_vault_past_note_scan_reads_only_its_best_note_lists(listed_site):
     m = json.loads((listed_site / "search" / "manifest.json").read_text())
     assert m["mode"] == "pq" and m["note_lists"] == 15 and m["note_probe"] == 4  # ceil(15 lists x 60 / 240 notes)
+    assert m["version"] == 3  # a reader of version 2 would look for notes.bin
     assert not (listed_site / "search" / "notes.bin").exists()
     ids = [unpack((listed_site / "search" / "notes" / f"{li}.bin").read_bytes(), "notes")[1]["ids"] for li in range(15)]
     assert sorted(int(i) for part in ids for i in part) == list(range(240))  # each note in exactly one list
@@ -667,3 +672,20 @@ def test_search_box_says_what_it_searches_by(tmp_path):
         page = (r.ctx.out / "bread" / "note-001" / "index.html").read_text()
         box = page[page.index('<input id="search-input"') :].split(">", 1)[0]
         assert f'placeholder="{says}"' in box and 'aria-keyshortcuts="/"' in box
+
+
+def test_note_lists_only_where_a_query_reads_fewer_than_all_and_none_empty(monkeypatch):
+    import kb.search.quantize as qz
+
+    monkeypatch.setattr(qz, "NOTE_SCAN", 100)
+    monkeypatch.setattr(qz, "NOTES_PER_LIST", 16)
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((100, 64)).astype(np.float32)
+    books, _ = qz.residual_stages(base, [16], 7, eta=qz.NOTE_ETA)
+    assert len(qz.note_lists(base, books)[0]) == 0  # at NOTE_SCAN: every note scanned, no lists
+    # just past it: 7 lists, and a query would read ceil(7 x 100 / 101) = 7 of them: one notes.bin is fewer files
+    assert len(qz.note_lists(np.concatenate([base, base[:1]]), books)[0]) == 0
+    tripled = np.concatenate([base, base, base])  # copies of each note (three copies of a vault)
+    assign, codes, probe = qz.note_lists(tripled, books)
+    assert len(assign) == 300 and len(codes) <= 19 and 0 < probe < len(codes)
+    assert sorted(set(assign.tolist())) == list(range(len(codes)))  # every list has notes: no probe slot wasted

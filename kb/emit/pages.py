@@ -66,7 +66,8 @@ def base_context(ctx: BuildContext, shared: Set[str] | None = None) -> dict[str,
     if shared is None:
         shared = shared_titles(ctx.notes.values())
     # embeddings are made before any page (related notes need them): without them the box finds words only
-    by_meaning = getattr(ctx.extra.get("search"), "vectors", None) is not None
+    # (kb serve builds without them and embeds in the background: it says so in ctx.extra)
+    by_meaning = getattr(ctx.extra.get("search"), "vectors", None) is not None or bool(ctx.extra.get("search_by_meaning"))
     return {"site": ctx.config, "prefix": ctx.config.prefix, "tag_url": tag_url, "search": ctx.config.search.enabled,
             "search_by_meaning": by_meaning,
             "where_of": functools.partial(tell_apart, shared=shared)}  # the templates' lists call it

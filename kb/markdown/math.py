@@ -84,7 +84,8 @@ def styled_enclosures(mathml: str) -> str:
     return mathml.replace("</menclose>", "</mrow>")
 
 
-_MROW_TAG = re.compile(r'<mrow(?: class="([^"]*)")?>|</mrow>')
+_MROW_TAG = re.compile(r"<mrow\b([^>]*)>|</mrow>")
+_CLASS_ATTR = re.compile(r'\bclass="([^"]*)"')
 
 
 def standard_enclosures(html: str) -> str:
@@ -98,7 +99,11 @@ def standard_enclosures(html: str) -> str:
     def swap(m: re.Match[str]) -> str:
         if m.group(0) == "</mrow>":
             return "</menclose>" if stack and stack.pop() else m.group(0)
-        words = (m.group(1) or "").split()
+        if m.group(1).rstrip().endswith("/"):  # <mrow/>: nothing to close
+            return m.group(0)
+        cls = _CLASS_ATTR.search(m.group(1))
+        # only kb's own <mrow class="menclose-…"> (no other attribute) stands for an enclosure
+        words = cls.group(1).split() if cls and m.group(1).strip() == cls.group(0) else []
         enclosure = bool(words) and all(w.startswith("menclose-") for w in words)
         stack.append(enclosure)
         return f'<menclose notation="{" ".join(w[9:] for w in words)}">' if enclosure else m.group(0)

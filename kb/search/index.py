@@ -8,7 +8,7 @@
                                 centroid, coded like a note; a query scores them and reads the best note_probe
     search/notes/<l>.bin        ... lists: the ids and codes of the notes in list l
     search/chunks/<n>.bin       pq mode: the chunk codes of note n (fetched for the best notes only)
-    search/meta/<b>.json        note path, url, title, heading, anchor, snippet of chunks b*64..
+    search/meta/<b>.json        note path, url, title, heading, anchor, snippet of chunks b*16..
     search/bm25/<s>.json        BM25 postings of the terms hashing to shard s (weights x100, ints)
     search/enc/words/<w>.txt    "word id id ..": the WordPiece ids of the vault's words and the vocabulary's
                                 whole words with fnv1a(word) % word_shards == w (one file per query word)
@@ -178,7 +178,8 @@ def write_index(
             arrays.update({f"note_codebook_{s}": b for s, b in enumerate(q.note_books)})
             if len(q.note_list):  # past NOTE_SCAN notes: lists of notes, a query reads the best few
                 nlists = len(q.list_codes)
-                manifest.update(note_lists=nlists, note_probe=q.note_probe)
+                # version 3: a reader of version 2 would look for notes.bin and report it missing
+                manifest.update(version=3, note_lists=nlists, note_probe=q.note_probe)
                 files["note-lists.bin"] = pack("notes", {"codes": q.list_codes})
                 for li in range(nlists):
                     ids = np.flatnonzero(q.note_list == li).astype(np.uint32)

@@ -349,8 +349,14 @@ def note_lists(nr: np.ndarray, books: list[np.ndarray]) -> tuple[np.ndarray, np.
         kept = np.linalg.norm(sums, axis=1) > 0  # an emptied list keeps its centroid
         cent[kept] = sums[kept] / np.linalg.norm(sums[kept], axis=1, keepdims=True)
     codes = encode_stages(cent, books, eta=NOTE_ETA)
-    probe = min(c, -(-c * NOTE_SCAN // n))
-    return np.argmax(x @ decode_notes(codes, books).T, axis=1).astype(np.int32), codes, probe
+    assign = np.argmax(x @ decode_notes(codes, books).T, axis=1)
+    # a list no note joined (duplicate centroids: copies of notes) would only take a probe slot
+    used, assign = np.unique(assign, return_inverse=True)
+    codes, c = codes[used], len(used)
+    probe = -(-c * NOTE_SCAN // n)
+    if probe >= c:  # just past NOTE_SCAN a query would read every list: one notes.bin is fewer files
+        return np.zeros(0, np.int32), np.zeros((0, 0), np.uint8), 0
+    return assign.astype(np.int32), codes, probe
 
 
 def reconstruct(q: Quantized) -> np.ndarray:

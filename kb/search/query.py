@@ -45,6 +45,7 @@ class Result:
 
 
 # the manifest entries a query reads, by index mode (search.js checks the same list)
+VERSIONS = (2, 3)  # 3: pq with lists of notes (past NOTE_SCAN notes), otherwise as 2
 MANIFEST_KEYS = {
     "lexical": ("bm25_shards", "meta_block", "candidates", "rrf_k"),
     "int8": ("bm25_shards", "meta_block", "candidates", "rrf_k", "dims", "rows_block", "vocab_shards", "nprobe"),
@@ -68,12 +69,14 @@ class SiteIndex:
         self.manifest = self.json("manifest.json")
         where = self.root / "manifest.json"
         if not isinstance(self.manifest, dict) or self.manifest.get("format") != "kb-search" \
-                or self.manifest.get("version") != 2:
-            raise FormatError(f"{where}: not a version 2 kb search index: rebuild the site")
+                or self.manifest.get("version") not in VERSIONS:
+            raise FormatError(f"{where}: not a version 2 or 3 kb search index: rebuild the site")
         self.mode = self.manifest.get("mode")
-        if self.mode not in MANIFEST_KEYS:
+        if not isinstance(self.mode, str) or self.mode not in MANIFEST_KEYS:
             raise FormatError(f"{where}: unknown index mode {self.mode!r}: rebuild the site")
         lacking = [k for k in MANIFEST_KEYS[self.mode] if k not in self.manifest]
+        if self.manifest.get("note_lists") and "note_probe" not in self.manifest:
+            lacking.append("note_probe")
         if lacking:
             raise FormatError(f"{where}: incomplete, no {', '.join(lacking)}: rebuild the site")
         self.header, self.arrays = unpack(self.get("index.bin"), "index", str(self.root / "index.bin"))
@@ -96,7 +99,7 @@ class SiteIndex:
 
     def json(self, rel: str) -> dict:
         try:  # UTF-8, as written: json.loads would take a stray NUL byte for UTF-16 and say so
-            return json.loads(self.get(rel).decode("utf-8"))
+            return json.loads(self.get(rel).decode("utf-8-sig"))  # a BOM, as the browser's TextDecoder takes it
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise FormatError(f"{self.root / rel}: unreadable: {exc}: rebuild the site") from exc
 

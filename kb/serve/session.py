@@ -297,7 +297,8 @@ class Session:
             # the setting read once and pinned, so the build and later note edits use what was checked
             config = replace(self.config, line_breaks=self._line_breaks(first))
             # never wait for the model here: kb.search.live embeds in the background
-            extra: dict[str, object] = {"said": self.said, **({"on_loaded": self._preview} if cold else {})}
+            extra: dict[str, object] = {"said": self.said, **({"on_loaded": self._preview} if cold else {}),
+                                        "search_by_meaning": self.embed}  # kb.search.live embeds it later
             result = build(self.vault, self.out, config, embed=False, extra=extra)
         except Exception as exc:  # BuildError, ConfigError, or a bug: keep serving either way
             if not isinstance(exc, (BuildError, ConfigError)):

@@ -158,9 +158,10 @@
     var self = this;
     if (this.ready) return this.ready;
     var ready = this.ready = this.json("manifest.json").then(function (m) {
-      if (!m || m.format !== "kb-search" || m.version !== 2) throw new Error("manifest.json: not a version 2 kb search index");
+      if (!m || m.format !== "kb-search" || (m.version !== 2 && m.version !== 3)) throw new Error("manifest.json: not a version 2 or 3 kb search index");
       if (!Object.prototype.hasOwnProperty.call(MANIFEST_KEYS, m.mode)) throw new Error("manifest.json: unknown index mode " + JSON.stringify(m.mode));
       var lacking = MANIFEST_KEYS[m.mode].filter(function (k) { return !(k in m); });
+      if (m.note_lists && !("note_probe" in m)) lacking.push("note_probe");
       if (lacking.length) throw new Error("manifest.json: incomplete, no " + lacking.join(", "));
       self.m = m;
       return self.bin("index.bin", "index");
@@ -613,26 +614,41 @@
     s.onerror = function () { index.modelState = "failed"; say("The full search model could not be loaded; using the quick encoder."); };
     document.head.appendChild(s);
   }
+  // the page says what the box searches by; the index knows (a model that failed to load under kb serve
+  // leaves a lexical index behind a page rendered before): a placeholder of this theme's own follows it
+  function placeholderFor(m) {
+    var ours = ["Search by meaning…", "Search words…"];
+    if (ours.indexOf(input.placeholder) >= 0) input.placeholder = ours[m.mode === "lexical" ? 1 : 0];
+  }
+  function opened(mine, then) {
+    return mine.open().then(function () {
+      if (mine !== index) return;  // kb serve swapped the index meanwhile: its own open() carries on
+      placeholderFor(mine.m);
+      then();
+    }, function (err) { if (mine === index) fail(err); });
+  }
   input.addEventListener("focus", function () {
     show();
+    if (index.m) startModel();  // after a refresh while the box was not focused, the full model starts here
     if (index.ready || broken) return;
     say("Loading search…");
-    index.open().then(function () { if (!input.value.trim()) say(""); else run(); startModel(); }, fail);
+    opened(index, function () { if (!input.value.trim()) say(""); else run(); startModel(); });
   });
   window.addEventListener("online", function () { if (retry && input.value.trim()) run(); });
   // kb serve rewrote search/: forget every file read so far (the manifest and index.bin no longer
   // match the new shards) and search what the box says again
   root.kbSearch.refresh = function () {
+    var hadModel = index.modelScript;  // the full model belongs to the old index: start it for the new one
     index = root.kbSearch.site = new Index(loader);
     broken = retry = false;
     seq++;  // a search still running on the old files is dropped
     list.removeAttribute("data-query");
     var focused = document.activeElement === input;
-    if (!focused && !input.value.trim()) return;  // the next focus loads the new index
-    index.open().then(function () {
+    if (!focused && !input.value.trim() && !hadModel) return;  // the next focus loads the new index
+    opened(index, function () {
       if (input.value.trim()) run(true);
-      if (focused) startModel();
-    }, fail);
+      if (focused || hadModel) startModel();
+    });
   };
   input.addEventListener("input", function () {
     open = true;
