@@ -38,7 +38,7 @@ from kb.build import build  # noqa: E402
 from kb.config import Config  # noqa: E402
 from kb.search.embed import load_embedder  # noqa: E402
 from kb.search.pipeline import first_pass_vectors  # noqa: E402
-from kb.search.quantize import _decode_stage, reconstruct, unpack4  # noqa: E402
+from kb.search.quantize import decode_notes, reconstruct  # noqa: E402
 from kb.search.query import SiteIndex  # noqa: E402
 
 # ../shared/corpora/obsidian-hub beside the checkout (or beside a worktree's parent); "" if none
@@ -75,11 +75,7 @@ def note_pass_ceiling(state, note_paths: list[str], q, qvecs: np.ndarray, rerank
     pos = {p: i for i, p in enumerate(note_paths)}
     chunk_note = np.array([pos[c.path] for c in state.chunks])
     exact_notes = first_pass_vectors(state, note_paths)
-    decoded, col = np.zeros((len(note_paths), q.dims), np.float32), 0
-    for book in q.note_books:  # residual stages add up
-        m = book.shape[0]
-        decoded += _decode_stage(book.astype(np.float32), unpack4(q.note_codes[:, col : col + m // 2]))
-        col += m // 2
+    decoded = decode_notes(q.note_codes, q.note_books)
     line = []
     for n in (rerank, 2 * rerank, 4 * rerank):
         for name, nv in (("note codes", decoded @ q.rotation), ("exact notes", exact_notes)):

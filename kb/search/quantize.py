@@ -333,9 +333,10 @@ def decode_notes(codes: np.ndarray, books: list[np.ndarray]) -> np.ndarray:
 
 
 def note_lists(nr: np.ndarray, books: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Past NOTE_SCAN notes: (each note's list, the lists' centroids coded with the note codebooks, how many
-    lists a query reads), else empty arrays and 0. Spherical k-means (the scores are inner products); each note then joins the list whose
-    *coded* centroid is nearest, since that code is what a query scores to choose the lists."""
+    """Past NOTE_SCAN notes: (each note's list, the lists' centroids coded with the note codebooks, how
+    many lists a query reads), else empty arrays and 0. Spherical k-means (the scores are inner
+    products); each note then joins the list whose *coded* centroid scores it highest, since that code
+    is what a query scores to choose the lists."""
     n = len(nr)
     if n <= NOTE_SCAN:
         return np.zeros(0, np.int32), np.zeros((0, 0), np.uint8), 0
