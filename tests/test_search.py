@@ -689,3 +689,23 @@ def test_note_lists_only_where_a_query_reads_fewer_than_all_and_none_empty(monke
     assign, codes, probe = qz.note_lists(tripled, books)
     assert len(assign) == 300 and len(codes) <= 19 and 0 < probe < len(codes)
     assert sorted(set(assign.tolist())) == list(range(len(codes)))  # every list has notes: no probe slot wasted
+
+
+def test_meta_files_carry_the_build_of_their_manifest(tmp_path):
+    """A redeploy while a page is open mixes old and new files; the build id says which is which."""
+    files = vault(30, sections=2)
+    r1 = build_hash(tmp_path, files)
+    first = json.loads((r1.ctx.out / "search" / "manifest.json").read_text())["build"]
+    assert build_hash(tmp_path, files, name="again").ctx.extra["search"] is not None
+    assert json.loads((tmp_path / "again" / "search" / "manifest.json").read_text())["build"] == first  # deterministic
+    for f in (r1.ctx.out / "search" / "meta").iterdir():
+        assert json.loads(f.read_text())["build"] == first
+    idx = SiteIndex(r1.ctx.out)
+    assert idx.search("sourdough crust", k=3)
+    files["bread/note-001.md"] += "\nA new line.\n"
+    r2 = build_hash(tmp_path, files, name="next")
+    assert json.loads((r2.ctx.out / "search" / "manifest.json").read_text())["build"] != first
+    shutil.copy(r2.ctx.out / "search" / "meta" / "0.json", r1.ctx.out / "search" / "meta" / "0.json")
+    with pytest.raises(FormatError, match="from another build than manifest.json"):
+        for q in ("sourdough crust", "compost tomatoes", "guitar", "phone backup", "pytest typing"):
+            SiteIndex(r1.ctx.out).search(q, k=30)

@@ -351,3 +351,36 @@ def test_related_notes_with_the_same_title_show_their_paths_quietly(tmp_path, se
             assert gap < 4 and colour != link, theme  # on the link's line, not in the link's colour
             assert contrast(colour, background) >= 4.5, (theme, colour, background)
     page.close()
+
+
+def test_a_page_open_across_a_redeploy_searches_the_new_index(tmp_path, serve, browser):
+    """The site is built and deployed again while a visitor's page is open: its search box read the old
+    manifest.json and index.bin, and the shards it has not fetched yet are the new index's. It must
+    notice (the build id in the meta files) and start over from the new index, not show a mix."""
+    from conftest import write_vault
+
+    files = vault(300, sections=2)
+    out = site(tmp_path, files, "hash")
+    url = serve(out)
+    page = browser.new_page()
+    page.goto(url)
+    page.evaluate("window.__kbMarker = 1")
+    page.click("#search-input")
+    page.keyboard.type("metronome guitar")  # music/: chunks in the middle of the numbering
+    assert results(page, "metronome guitar")[0].startswith("Music note")
+    # a note that sorts first: every later chunk's number moves, so old and new files disagree
+    bays = "\n\n".join(f"## Bay {i}\n\nAirship bay {i} by the hangar." for i in range(12))
+    write_vault(tmp_path / "vault", {"aaa/zeppelin.md": f"# Zeppelin hangar\n\n{bays}\n"})
+    build(tmp_path / "vault", out, Config(base_url="http://127.0.0.1/", search=SearchConfig(model="hash")), embed=True)
+    query = "airship hangar bay"
+    page.fill("#search-input", query)
+    seen = results(page, query)
+    assert "unavailable" not in page.inner_text("#search-status")
+    fresh = browser.new_page()
+    fresh.goto(url)
+    fresh.click("#search-input")
+    fresh.keyboard.type(query)
+    assert seen == results(fresh, query) and seen[0] == "Zeppelin hangar"
+    assert page.evaluate("window.__kbMarker") == 1  # the same page, not reloaded
+    page.close()
+    fresh.close()

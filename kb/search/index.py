@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
@@ -134,6 +135,7 @@ def write_index(
     """All files of the index as {relative path under search/: bytes}, and the manifest.
     `prefix`: the site's URL path prefix, so `kb search` prints the URLs a browser shows."""
     files: dict[str, bytes] = {}
+    metas: dict[str, dict] = {}
     note_idx = {n.path: i for i, n in enumerate(notes)}
     # chunk counts per note: u16 unless a note has more chunks than that holds (it gzips to little either way)
     counts = np.zeros(len(notes), np.uint32)
@@ -146,7 +148,7 @@ def write_index(
             "notes": {str(i): [notes[i].path, notes[i].url, notes[i].title] for i in used},
             "chunks": [[note_idx[c.path], c.heading, c.anchor, c.snippet] for c in block],
         }
-        files[f"meta/{b // META_BLOCK}.json"] = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
+        metas[f"meta/{b // META_BLOCK}.json"] = meta
     nshards, shards = bm25_shards(chunks)
     words = {t for post in shards.values() for t in post}  # the vault's words (BM25 terms: stopwords come from the vocabulary)
     for s in range(nshards):  # every shard exists, so a lookup never 404s
@@ -199,8 +201,25 @@ def write_index(
             files[f"enc/rows/{r // ROWS_BLOCK}.bin"] = pack(
                 "rows", {"scale": scale[r : r + ROWS_BLOCK], "rows": codes[r : r + ROWS_BLOCK]}, first=r)
     files["index.bin"] = pack("index", arrays, chunks=len(chunks), notes=len(notes), mode=manifest["mode"])
+    # which build wrote the index: a page still open while the site is deployed again would otherwise
+    # mix the manifest and index.bin it read before with shards of the new index. The meta files,
+    # read last for the results shown, carry it too, so a reader sees the mix and starts over.
+    manifest["build"] = build_id(files, metas)
+    for rel, meta in metas.items():
+        files[rel] = json.dumps({**meta, "build": manifest["build"]}, ensure_ascii=False, separators=(",", ":")).encode()
     files["manifest.json"] = json.dumps(manifest, indent=1, sort_keys=True).encode()
     return files, manifest
+
+
+def build_id(files: dict[str, bytes], metas: dict[str, dict]) -> str:
+    """A hash of everything the index holds: the same vault gives the same id (byte-identical sites)."""
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        h.update(f"{rel}\0{len(files[rel])}\0".encode())
+        h.update(files[rel])
+    for rel in sorted(metas):
+        h.update(f"{rel}\0".encode() + json.dumps(metas[rel], ensure_ascii=False, sort_keys=True).encode())
+    return h.hexdigest()[:16]
 
 
 def vocab_shard(piece: str) -> str:

@@ -288,6 +288,8 @@ class SiteIndex:
     def result(self, cid: int, score: float) -> Result:
         block = self.manifest["meta_block"]
         meta = self.json(f"meta/{cid // block}.json")
+        if meta.get("build") != self.manifest.get("build"):  # written by another build than the manifest
+            raise FormatError(f"{self.root}/meta/{cid // block}.json: from another build than manifest.json: rebuild the site")
         n, heading, anchor, snippet = meta["chunks"][cid % block]
         path, url, title = meta["notes"][str(n)]
         return Result(path, url, title, heading, anchor, snippet, round(score, 6))

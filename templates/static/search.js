@@ -439,8 +439,13 @@
   };
 
   Index.prototype.result = function (cid, score) {
-    var block = this.m.meta_block;
-    return this.json("meta/" + Math.floor(cid / block) + ".json").then(function (meta) {
+    var block = this.m.meta_block, build = this.m.build, rel = "meta/" + Math.floor(cid / block) + ".json";
+    return this.json(rel).then(function (meta) {
+      if (meta.build !== build) {  // the site was built again since manifest.json was read (kb/search/index.py build_id)
+        var e = new Error(rel + ": from another build than manifest.json");
+        e.stale = true;
+        throw e;
+      }
       var c = meta.chunks[cid % block], note = meta.notes[String(c[0])];
       return { path: note[0], url: note[1], title: note[2], heading: c[1], anchor: c[2], snippet: c[3], score: score };
     });
@@ -457,11 +462,11 @@
   var status = document.getElementById("search-status");
   if (!input || !list) return;
   var prefix = document.body.getAttribute("data-prefix") || "/";
-  function loader(rel) {
+  function loader(rel, init) {
     // a fetch that rejects (offline, connection dropped) or a server error may work next time;
     // a 404 is a file the site lacks
     function transient(msg) { var e = new Error(msg); e.transient = true; return e; }
-    return fetch(prefix + "search/" + rel).then(function (r) {
+    return fetch(prefix + "search/" + rel, init).then(function (r) {
       if (!r.ok) {
         var msg = "search/" + rel + ": HTTP " + r.status;
         throw r.status >= 500 || r.status === 408 || r.status === 429 ? transient(msg) : new Error(msg);
@@ -469,6 +474,8 @@
       return r.arrayBuffer().catch(function (e) { throw transient("search/" + rel + ": " + e.message); });
     }, function (e) { throw transient("search/" + rel + ": " + e.message); });
   }
+  // after a redeploy, files the browser kept from before must be checked with the server again
+  function freshLoader(rel) { return loader(rel, { cache: "no-cache" }); }
   var index = new Index(loader);
   root.kbSearch.site = index;
   var active = -1, timer = null, seq = 0, broken = false, retry = false, open = false, enterPending = false;
@@ -598,7 +605,21 @@
       render(res);
       list.setAttribute("data-query", q);
       if (enterPending) { enterPending = false; go(0); }
-    }, function (err) { if (my === seq) fail(err); });
+    }, function (err) { if (my === seq) redeployed(err); });
+  }
+  // A file that does not fit the index this page read (missing, the wrong size, or another build's)
+  // is most often a site deployed again while the page was open: if manifest.json has changed, start
+  // over from the new index, once, revalidating what the browser cached; otherwise the index is broken.
+  function redeployed(err) {
+    if (err && err.transient || index.rechecked || !index.m) return fail(err);
+    var was = index;
+    was.rechecked = true;
+    fetch(prefix + "search/manifest.json", { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (m) {
+        if (was !== index) return;  // kb serve swapped the index meanwhile
+        if (m && m.build !== was.m.build) root.kbSearch.refresh(true);
+        else fail(err);
+      }, function () { if (was === index) fail(err); });
   }
   function go(i) {
     var pick = options()[i];
@@ -637,9 +658,10 @@
   window.addEventListener("online", function () { if (retry && input.value.trim()) run(); });
   // kb serve rewrote search/: forget every file read so far (the manifest and index.bin no longer
   // match the new shards) and search what the box says again
-  root.kbSearch.refresh = function () {
+  root.kbSearch.refresh = function (fresh) {
     var hadModel = index.modelScript;  // the full model belongs to the old index: start it for the new one
-    index = root.kbSearch.site = new Index(loader);
+    index = root.kbSearch.site = new Index(fresh ? freshLoader : loader);
+    index.rechecked = !!fresh;  // a second mismatch right after a redeploy's restart is a broken index
     broken = retry = false;
     seq++;  // a search still running on the old files is dropped
     list.removeAttribute("data-query");
