@@ -374,7 +374,7 @@
       var probe = cs.slice(0, m.note_probe).map(function (p) { return p[1]; }).sort(function (a, b) { return a - b; });
       return Promise.all(probe.map(function (li) { return self.bin("notes/" + li + ".bin", "notes"); }));
     }).then(function (files) {
-      return files ? [].concat.apply([], files.map(function (f) { return codeScores(f, nstages, f.arrays.ids); })) : [];
+      return [].concat.apply([], files.map(function (f) { return codeScores(f, nstages, f.arrays.ids); }));
     });
   };
 
@@ -441,11 +441,9 @@
   Index.prototype.result = function (cid, score) {
     var block = this.m.meta_block, build = this.m.build, rel = "meta/" + Math.floor(cid / block) + ".json";
     return this.json(rel).then(function (meta) {
-      if (meta.build !== build) {  // the site was built again since manifest.json was read (kb/search/index.py build_id)
-        var e = new Error(rel + ": from another build than manifest.json");
-        e.stale = true;
-        throw e;
-      }
+      // the site was built again since manifest.json was read (kb/search/index.py build_id): the box's
+      // redeployed() looks at manifest.json again
+      if (meta.build !== build) throw new Error(rel + ": from another build than manifest.json");
       var c = meta.chunks[cid % block], note = meta.notes[String(c[0])];
       return { path: note[0], url: note[1], title: note[2], heading: c[1], anchor: c[2], snippet: c[3], score: score };
     });
@@ -614,7 +612,7 @@
     if (err && err.transient || index.rechecked || !index.m) return fail(err);
     var was = index;
     was.rechecked = true;
-    fetch(prefix + "search/manifest.json", { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; })
+    loader("manifest.json", { cache: "no-store" }).then(function (buf) { return JSON.parse(new TextDecoder().decode(buf)); })
       .then(function (m) {
         if (was !== index) return;  // kb serve swapped the index meanwhile
         if (m && m.build !== was.m.build) root.kbSearch.refresh(true);
