@@ -358,8 +358,13 @@ def test_cli_json_and_broken_index(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["search", "guitar chords", "--site", str(r.ctx.out), "--json", "-k", "3"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert len(out) == 3 and set(out[0]) == {"path", "url", "anchor", "title", "heading", "score"}
+    assert len(out) == 3 and set(out[0]) == {"path", "url", "anchor", "title", "heading", "score", "found_by"}
     assert out[0]["path"].startswith("music/") and out[0]["score"] >= out[1]["score"]
+    assert out[0]["found_by"] == ["meaning", "words"]  # its text has "guitar" and "chords"
+    # no note has the word: the vectors alone answer, and each result says so, as the text output does
+    assert main(["search", "zqxv wblorf", "--site", str(r.ctx.out), "--json"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert alone and all(x["found_by"] == ["meaning"] for x in alone)
     assert main(["search", "how to", "--site", str(r.ctx.out)]) == 0  # only stopwords: no "no note contains" line
     assert "no note contains" not in capsys.readouterr().out
     for bad in ("0", "-2"):

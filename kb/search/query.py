@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +36,15 @@ class Result:
     anchor: str
     snippet: str
     score: float
+    # which rankings put the note in the results: "meaning" (the vectors), "words" (BM25: a chunk of
+    # it contains query terms); "meaning" alone is what the box calls "closest in meaning"
+    found_by: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
         # url: the note's page, relative to the site's root (`kb search --json` adds the site's
         # path prefix); anchor: the id of the section that matched there ("" for the top)
         return {"path": self.path, "url": self.url, "anchor": self.anchor, "title": self.title, "heading": self.heading,
-                "score": self.score}
+                "score": self.score, "found_by": list(self.found_by)}
 
 
 # the manifest entries a query reads, by index mode (search.js checks the same list)
@@ -252,14 +255,16 @@ class SiteIndex:
     def search(self, query: str, k: int = 10, vector: np.ndarray | None = None, use_vector: bool = True) -> list[Result]:
         fused: dict[int, float] = {}
         chunk_of: dict[int, tuple[int, int]] = {}  # note -> (its largest single share of the fused score, chunk)
+        found_by: dict[int, tuple[str, ...]] = {}
         rrf_k = self.manifest["rrf_k"]
 
-        def add(ranking: list[tuple[int, int, int]], weight: Callable[[int], float], ties: bool) -> None:
+        def add(ranking: list[tuple[int, int, int]], weight: Callable[[int], float], ties: bool, by: str) -> None:
             # a result shows the chunk that gave its note the larger share; `ties`: this ranking's chunk
             # also wins an equal share (BM25's: the section holding the query's words is what to show)
             for rank, (n, c, _) in enumerate(ranking):
                 share = weight(c) / (rrf_k + rank + 1)
                 fused[n] = fused.get(n, 0.0) + share
+                found_by[n] = found_by.get(n, ()) + (by,)
                 cur, qs = chunk_of.get(n), qround(share)
                 if cur is None or qs > cur[0] or (ties and qs == cur[0]):
                     chunk_of[n] = (qs, c)
@@ -268,16 +273,16 @@ class SiteIndex:
         if self.mode != "lexical" and use_vector:
             q = vector if vector is not None else self.encode_static(query)
             if q is not None:
-                add(self.note_ranking(self.vector_scores(q)), lambda c: 1.0, False)
+                add(self.note_ranking(self.vector_scores(q)), lambda c: 1.0, False, "meaning")
                 dense = True
         scores, matched, nterms = self.bm25(query)
         # next to a vector ranking, a BM25 entry counts by the share of the query's terms its chunk
         # contains, to the power bm25_coverage (a soft AND): one shared word is weak evidence, all of
         # them strong. Alone, BM25's order stands.
         p = self.manifest.get("bm25_coverage", 0) if dense else 0
-        add(self.note_ranking(scores), lambda c: (matched[c] / nterms) ** p if p else 1.0, True)
+        add(self.note_ranking(scores), lambda c: (matched[c] / nterms) ** p if p else 1.0, True, "words")
         top = sorted(fused, key=lambda n: (-qround(fused[n]), n))[:k]
-        return [self.result(chunk_of[n][1], fused[n]) for n in top]
+        return [replace(self.result(chunk_of[n][1], fused[n]), found_by=found_by[n]) for n in top]
 
     def uses_words(self, query: str) -> bool:
         """Whether any note contains one of the query's terms (BM25 has postings for it). When none
