@@ -92,7 +92,8 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser("search", help="search the built site's index from the terminal")
     q.add_argument("query")
     q.add_argument("-k", type=_positive, default=10, help="how many results (default 10)")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true",
+                   help="print a JSON list: path, url, anchor, title, heading, score, found_by (meaning, words)")
     q.add_argument("--site", default="site", help="the built site to search (default: site/, where kb build writes)")
     q.add_argument("--full-model", action="store_true", help="encode the query with the full model (the site's shipped ONNX file if it has one)")
     q.set_defaults(func=cmd_search)
