@@ -79,9 +79,12 @@ class Note:
     title_anchor: str = ""  # id of the leading H1 that repeated the title: the page's title carries it
     block_ids: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)  # vault paths of referenced files
-    summary: str = ""  # its opening prose, at most 160 characters: the page's meta description without a `description`
+    opening: tuple[str, ...] = ()  # the text of its first paragraphs and list items (kb.transform.htmltext)
     # --- resolve ---
     backlinks: list[Backlink] = field(default_factory=list)
+    # its opening less text a tenth of the notes share, at most 160 characters: the page's meta
+    # description without a `description`
+    summary: str = ""
     # --- related ---
     related: list[str] = field(default_factory=list)  # vault paths, best first
     # --- anything a plugin wants to carry ---

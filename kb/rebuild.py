@@ -30,7 +30,7 @@ from kb.load import read_note
 from kb.model import Backlink, BuildContext, Diagnostic, Note
 from kb.theme import make_env
 from kb.transform.parse import Renderer
-from kb.transform.resolve import resolve_links, tag_index
+from kb.transform.resolve import resolve_links, set_summaries, tag_index
 
 LOAD_CODES = {"frontmatter", "encoding", "read"}  # found by kb.load, not by parsing
 SLUG_CODES = {"duplicate-slug"}
@@ -237,6 +237,7 @@ class Rebuilder:
         self._sync_problems(a.reparse)
         after.update(snapshot(ctx, a.reparse - fresh))
         self._backlinks(before, after, refresh | gone | a.reparse)
+        a.render |= set_summaries(ctx.notes)  # a line that became shared, or no longer, changes other pages
         if a.tags or a.lists:
             ctx.tags = tag_index(ctx.notes)
         self.info = after

@@ -190,6 +190,24 @@ def test_meta_description_shows_formulas_as_their_tex(make_site):
     assert summary("<p>A <math><mi>a</mi></math> and <math><mi>b</mi></math></p>", formulas=known) == "A a and b_0"
 
 
+def test_a_description_leaves_out_text_that_a_tenth_of_the_notes_share(make_site):
+    # obsidian-hub's template footer closed half its pages' descriptions; a line in a few notes is theirs
+    footer = "\n# This note in GitHub\n\n[Edit In GitHub](https://example.org/e) | Copy this note\n"
+    files = {f"n{i:02}.md": f"# Note {i}\n\nBody of note {i}.\n{footer}" for i in range(20)}
+    files["bare.md"] = "# Bare\n" + footer  # only the template: no description of its own
+    files |= {f"few{i}.md": f"# Few {i}\n\nSee also.\n\nOwn words {i}.\n" for i in range(3)}
+    r = make_site(files)
+    assert r.ctx.notes["n07.md"].summary == "Body of note 7."
+    assert '<meta name="description" content="Body of note 7.">' in read(r.ctx.out, "n07/index.html")
+    assert r.ctx.notes["bare.md"].summary == ""
+    assert r.ctx.notes["few1.md"].summary == "See also. Own words 1."  # shared by 3 of 24 notes: kept
+    from kb.transform.htmltext import summaries
+
+    openings = {f"{i}.md": ("Shared line", f"own {i}") for i in range(19)}
+    assert summaries(openings)["3.md"] == "Shared line own 3"  # 19 notes: under the floor of 20
+    assert summaries(openings | {"19.md": ("Shared line",)})["3.md"] == "own 3"
+
+
 def test_summary_and_text_of_html():
     from kb.transform.htmltext import cut_at_word, html_to_text, summary
 
@@ -198,6 +216,9 @@ def test_summary_and_text_of_html():
             '<div class="callout"><div class="callout-title">Note</div><div class="callout-content"><p>Inside &amp; out</p></div></div>'
             '<ul><li>one<br>two</li></ul><section class="footnotes"><ol><li>The note</li></ol></section>')
     assert summary(html) == "An x, y and x2. Inside & out one two"
+    # a line of #tags only is metadata (obsidian-hub's "#placeholder/description"); a tag in a sentence is a word
+    tags = '<p><a class="tag" href="/tags/todo/">#todo</a> <a class="tag" href="/tags/a/b/">#a/b</a></p><p>I like <a class="tag">#python</a>.</p>'
+    assert summary(tags) == "I like #python."
     assert html_to_text(html).startswith("Title An x, y and x2[1]. Mermaid diagram source: z a Note Inside & out one two")
     assert cut_at_word("one two three", 13) == "one two three"
     assert cut_at_word("one two, three", 12) == "one two…" and cut_at_word("one two three", 8) == "one two…"

@@ -167,6 +167,24 @@ def test_rebuilder_follows_titles_becoming_shared_and_unique_again(tmp_path):
     assert shown == [True, True, True, False]
 
 
+def test_rebuilder_follows_a_line_becoming_shared_by_a_tenth_of_the_notes(tmp_path):
+    # 19 notes end with a line: still theirs; a 20th makes it a template's, which no description shows
+    footer = "\n\nEdit this note on the web\n"
+    files = {f"n{i:02}.md": f"# N{i}\nOwn {i}.{footer}" for i in range(19)}
+    vault = write_vault(tmp_path / "v", files)
+    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    live = LiveSearch(vault, ctx.out, CFG, embed=False, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule
+    steps: list[dict[str, str | None]] = [
+        {"n19.md": f"# N19\nOwn 19.{footer}"},  # the 20th: the line leaves every description
+        {"n03.md": "# N3\nOwn 3, no footer now.\n"},  # 19 again: it comes back in the others
+    ]
+    shown = walk_steps(vault, rb, live, steps, tmp_path,
+                       lambda: "Edit this note" in (ctx.out / "n00/index.html").read_text().split("</head>")[0])
+    assert shown == [False, True]
+
+
 def walk_steps(vault, rb, live, steps, tmp_path, look=None) -> list:  # noqa: ANN001
     """Apply each step's edits (None: delete) as kb serve would, and after each check the served site
     against a full build; `look()` is called after each step and its answers returned."""

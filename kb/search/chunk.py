@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from kb.model import Note
 from kb.paths import anchor as make_anchor
 from kb.plaintext import _MARKS, _WS, code_spans_escaped, fence_after, for_display, heading_text, strip_comments, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
+from kb.transform.htmltext import template_floor
 
 MAX_PIECES = 254  # the model's 256 minus [CLS] and [SEP]
 
@@ -182,7 +183,7 @@ def boilerplate_as_note_top(chunks: list[Chunk], titles: dict[str, str]) -> list
     A chunk with no text of its own (a section of embeds only, the top of a note that opens with a
     heading) is shown the same way: what it matches is its note's title and its heading, and a result
     with an empty snippet told nothing."""
-    floor = max(20, len(titles) // 10)
+    floor = template_floor(len(titles))
     bodies = [c.text.removeprefix(titles.get(c.path, "")) for c in chunks]
     notes_with: dict[str, set[str]] = {}
     for c, body in zip(chunks, bodies, strict=True):

@@ -24,7 +24,7 @@ from kb.parallel import fork_map
 from kb.paths import Resolver, anchor
 from kb.plaintext import fence_after, heading_text
 from kb.sanitize import clean_html
-from kb.transform.htmltext import summary
+from kb.transform.htmltext import opening
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
@@ -181,7 +181,7 @@ class Renderer:
         tags = list(note.tags) + [t for t in dict.fromkeys(env.tags) if t not in note.tags]
         return ParseResult(
             page, env.links, tags, env.headings, env.block_ids, sorted(set(env.attachments)), env.diagnostics,
-            env.title_anchor, summary(page, formulas=env.formulas),
+            env.title_anchor, opening(page, formulas=env.formulas),
         )
 
     def parse(self, note: Note) -> list[Diagnostic]:
@@ -199,10 +199,10 @@ class ParseResult:
     attachments: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     title_anchor: str = ""
-    summary: str = ""
+    opening: tuple[str, ...] = ()
 
     def apply(self, note: Note) -> list[Diagnostic]:
-        note.html, note.summary, note.links = self.html, self.summary, self.links
+        note.html, note.opening, note.links = self.html, self.opening, self.links
         if self.tags is not None:
             note.tags = self.tags
         note.headings, note.block_ids, note.attachments = self.headings, self.block_ids, self.attachments

@@ -1,4 +1,4 @@
-"""Vault-wide step: resolved targets, backlinks with context, tag index, attachments.
+"""Vault-wide step: resolved targets, backlinks with context, tag index, attachments, summaries.
 
 Split into small functions so `kb serve` can re-run them for a few notes
 (kb.rebuild) instead of the whole vault.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from kb.model import Backlink, BuildContext, Note
 from kb.paths import Resolver
 from kb.plaintext import code_spans_escaped, cut_marked, display_links, for_display, strip_comments, strip_markup
+from kb.transform.htmltext import summaries
 
 
 def context_line(source: str | list[str], body_line: int, line: int) -> str:
@@ -63,3 +64,14 @@ def resolve(ctx: BuildContext) -> None:
             ctx.notes[dest].backlinks.append(Backlink(note.path, context))
         ctx.attachments.update(note.attachments)
     ctx.tags = tag_index(ctx.notes)
+    set_summaries(ctx.notes)
+
+
+def set_summaries(notes: dict[str, Note]) -> set[str]:
+    """Give each note its summary (kb.transform.htmltext.summaries) -> the notes whose summary changed.
+    Vault-wide: a note's edit can make a line shared, or no longer, and so change other notes' pages."""
+    new = summaries({p: note.opening for p, note in notes.items()})
+    changed = {p for p, text in new.items() if notes[p].summary != text}
+    for p in changed:
+        notes[p].summary = new[p]
+    return changed
