@@ -184,8 +184,6 @@ def test_meta_description_shows_formulas_as_their_tex(make_site):
     page = read(r.ctx.out, "pythagoras/index.html")
     assert '<meta name="description" content="In a right triangle a^2+b^2=c^2, so c=\\sqrt{a^2+b^2} and x&lt;y when' in page
     assert page.count("<math ") == 4 and "a^2" not in page.split("</head>")[1]
-    from kb.transform.htmltext import summary
-
     known = {"<math><mi>b</mi></math>": "b_0"}  # MathML kb did not write (raw HTML) reads as text
     assert summary("<p>A <math><mi>a</mi></math> and <math><mi>b</mi></math></p>", formulas=known) == "A a and b_0"
 
@@ -208,8 +206,15 @@ def test_a_description_leaves_out_text_that_a_tenth_of_the_notes_share(make_site
     assert summaries(openings | {"19.md": ("Shared line",)})["3.md"] == "own 3"
 
 
+def summary(fragment: str, formulas: dict[str, str] | None = None) -> str:
+    """One note's meta description, as a build gives it (the note alone shares no text)."""
+    from kb.transform.htmltext import opening, summaries
+
+    return summaries({"n.md": opening(fragment, formulas=formulas)})["n.md"]
+
+
 def test_summary_and_text_of_html():
-    from kb.transform.htmltext import cut_at_word, html_to_text, summary
+    from kb.transform.htmltext import cut_at_word, html_to_text
 
     html = ('<h2>Title</h2><p>An <a href="/x">x</a>, <code>y</code> and x<sup>2</sup><sup class="footnote-ref"><a>[1]</a></sup>.</p>'
             '<figure class="plugin-block"><figcaption>Mermaid diagram source: z</figcaption><pre><code>a</code></pre></figure>'

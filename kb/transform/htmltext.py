@@ -43,12 +43,6 @@ def html_to_text(fragment: str) -> str:
     return _WS.sub(" ", html.unescape(text)).strip()
 
 
-def summary(fragment: str, limit: int = SUMMARY_MAX, formulas: Mapping[str, str] | None = None) -> str:
-    """The text of the first paragraphs and list items of `fragment`, cut at a word to at most `limit`
-    characters ending in "…" when cut; "" when it has no prose."""
-    return cut_at_word(" ".join(opening(fragment, limit, formulas)), limit)
-
-
 def opening(fragment: str, limit: int = OPENING_MAX, formulas: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The text of each of the first paragraphs and list items of `fragment`, until more than `limit`
     characters. `formulas` (RenderEnv.formulas: the MathML of a formula -> its TeX) gives the TeX each
