@@ -55,7 +55,11 @@ def init_vault(target: Path) -> int:
         return 1
     # hidden entries (.git from `git init`, .obsidian) are fine: kb writes none of them
     if target.exists() and any(not p.name.startswith(".") for p in target.iterdir()):
-        print(f"kb init: {target} exists and is not empty; nothing written", file=sys.stderr)
+        # an existing Obsidian vault needs no init: say how to build it, not only what was refused
+        hint = ("" if (target / "kb.toml").exists() else
+                f"\n  a folder of notes builds as it is, kb.toml is optional: kb build {target}"
+                "\n  (for the settings, run kb init in a new folder and copy its kb.toml here)")
+        print(f"kb init: {target} exists and is not empty; nothing written{hint}", file=sys.stderr)
         return 1
     try:
         target.mkdir(parents=True, exist_ok=True)

@@ -125,11 +125,19 @@ def parse_yaml(fm: str, rel: str) -> tuple[dict[str, Any], Diagnostic | None]:
 
 def as_list(value: Any, spaces: bool = True) -> list[str]:
     """Frontmatter lists may be written as a list, a comma string or (tags: `spaces`) a space string.
-    An alias may hold spaces, so `aliases: my other name` is one alias, as Obsidian reads it."""
-    if value is None:
+    An alias may hold spaces, so `aliases: my other name` is one alias, as Obsidian reads it.
+    A list in a list (`tags: [[foo]]`, a wikilink left unquoted) gives its items; a mapping gives nothing
+    (its Python repr is no tag or alias)."""
+    if value is None or isinstance(value, dict):
         return []
     if isinstance(value, (list, tuple)):
-        return [str(v).strip() for v in value if v is not None and str(v).strip()]
+        out: list[str] = []
+        for v in value:
+            if isinstance(v, (list, tuple)):
+                out += as_list(v, spaces)
+            elif v is not None and not isinstance(v, dict) and str(v).strip():
+                out.append(str(v).strip())
+        return out
     text = str(value)
     parts = text.split(",") if "," in text or not spaces else text.split()
     return [p.strip() for p in parts if p.strip()]

@@ -56,6 +56,19 @@ def test_title_sources():
     assert make_note("x/My File.md", b"no heading")[0].title == "My File"
 
 
+def test_nested_frontmatter_lists_give_their_items_not_python_reprs():
+    """`tags: [[foo]]` (a wikilink left unquoted: YAML reads a list in a list) gave the tag "['foo']"
+    and the page a #['foo'] chip; a mapping gave "{'a':" and "1}". Nested lists are flattened, mappings dropped."""
+    def note(fm: str):
+        return make_note("a.md", f"---\n{fm}\n---\nbody\n".encode())[0]
+
+    assert note("tags: [[foo]]").tags == ["foo"]
+    assert note("tags:\n  - [a, b]\n  - c").tags == ["a", "b", "c"]
+    assert note("tags: [x, {y: 2}]").tags == ["x"]
+    assert note("tags: {a: 1}").tags == []
+    assert note("aliases: [[Other name]]").aliases == ["Other name"]
+
+
 def test_drafts_excluded_everywhere(make_site):
     r = make_site({"pub.md": "---\ndate: 2024-01-01\n---\n[[secret]]", "secret.md": "---\ndraft: true\ndate: 2024-02-01\n---\nhidden"})
     assert not (r.ctx.out / "secret").exists()

@@ -227,12 +227,17 @@ def test_build_error_type(tmp_path):
         build(tmp_path / "missing", tmp_path / "s", Config())
 
 
-def test_init_writes_a_vault_that_builds(tmp_path):
+def test_init_writes_a_vault_that_builds(tmp_path, capsys):
     assert main(["init", str(tmp_path / "new")]) == 0
     assert (tmp_path / "new/kb.toml").is_file()
     assert main(["build", str(tmp_path / "new"), "--out", str(tmp_path / "s"), "--strict", "--no-embed"]) == 0
     assert (tmp_path / "s/welcome/index.html").is_file()
     assert main(["init", str(tmp_path / "new")]) == 1  # never overwrites
+    assert "kb build" not in capsys.readouterr().err  # it is a kb vault already
+    (tmp_path / "vault").mkdir()
+    (tmp_path / "vault" / "Old note.md").write_text("x")  # an Obsidian vault, no kb.toml
+    assert main(["init", str(tmp_path / "vault")]) == 1 and not (tmp_path / "vault" / "kb.toml").exists()
+    assert f"kb build {tmp_path / 'vault'}" in capsys.readouterr().err  # says how to build it as it is
     assert main(["init", str(tmp_path / "new" / "kb.toml")]) == 1  # a file: an error message, no traceback
     (tmp_path / "repo" / ".git").mkdir(parents=True)  # `git init` first is fine
     (tmp_path / "repo" / ".gitignore").write_text("*.log\n")

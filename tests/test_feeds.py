@@ -103,6 +103,19 @@ def test_feed_fragment_links_point_into_the_note_page(make_site):
         assert 'href=&quot;#' not in text and "https://example.org/a/#end" in text, feed
 
 
+def test_feed_embeds_of_pdfs_point_at_the_site(make_site):
+    """![[doc.pdf]] is an <object data="/doc.pdf">: in a feed its data URL is absolute too,
+    as img src and a href are (a reader has no site root to resolve it against)."""
+    r = make_site({"a.md": "---\ndate: 2024-05-01\n---\n![[doc.pdf]]\n", "doc.pdf": b"%PDF-1.4\n%%EOF\n"})
+    page = (r.ctx.out / "a" / "index.html").read_text(encoding="utf-8")
+    assert 'data="/doc.pdf"' in page
+    rss = ET.parse(r.ctx.out / "rss.xml").find("channel/item/description")
+    atom = ET.parse(r.ctx.out / "atom.xml").find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}content")
+    for content in (rss.text, atom.text):
+        assert 'data="https://example.org/doc.pdf"' in content and 'data="/' not in content
+        assert 'href="https://example.org/doc.pdf"' in content
+
+
 def test_sitemap_lastmod_is_the_notes_own_date(make_site):
     r = make_site({"a.md": "---\ndate: 2024-05-01\nupdated: 2024-06-02\n---\nx", "b.md": "---\ndate: 2023-01-09\n---\ny", "c.md": "z"})
     sitemap = (r.ctx.out / "sitemap.xml").read_text(encoding="utf-8")

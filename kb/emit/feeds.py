@@ -21,13 +21,14 @@ def _abs(ctx: BuildContext, url: str) -> str:
 
 
 def absolutize(html: str, ctx: BuildContext, page: str = "") -> str:
-    """Feed readers need absolute URLs: root-relative hrefs get the site origin, and a link to a
-    #fragment (footnotes, headings) the page's own URL `page`."""
+    """Feed readers need absolute URLs: root-relative hrefs, srcs and <object data> (a PDF embed)
+    get the site origin, and a link to a #fragment (footnotes, headings) the page's own URL `page`."""
     from urllib.parse import urlparse
 
     u = urlparse(ctx.config.base_url)
     origin = f"{u.scheme}://{u.netloc}"
-    html = html.replace('href="/', f'href="{origin}/').replace('src="/', f'src="{origin}/')
+    for attr in ("href", "src", "data"):  # ' data="/' only: a data-* attribute is no URL
+        html = html.replace(f' {attr}="/', f' {attr}="{origin}/')
     return html.replace('href="#', f'href="{escape(page)}#') if page else html
 
 
