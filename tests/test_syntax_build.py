@@ -140,13 +140,17 @@ def test_embeds_sections_blocks_and_cycles(make_site):
 
 def test_attachments_resolve_and_are_copied(make_site):
     files = {
-        "notes/a.md": "![alt](../img/pic.png) ![[pic.png|300]] ![[pic.png|300x200]] ![sized|120](../img/pic.png)\n",
+        "notes/a.md": "![alt](../img/pic.png) ![[pic.png|300]] ![[pic.png|300x200]] ![sized|120](../img/pic.png)\n"
+                      "![[pic.png|A red box|100]] ![[pic.png|A red box]]\n",
         "img/pic.png": PNG,
     }
     r = make_site(files)
     page = read(r.ctx.out, "notes/a/index.html")
-    assert page.count('src="/img/pic.png"') == 4
+    assert page.count('src="/img/pic.png"') == 6
+    assert 'alt="pic.png" width="300" loading' in page  # a size alone: the file name stays the text
     assert 'width="300" height="200"' in page and 'alt="sized" width="120"' in page
+    # text and size in a wikilink embed, as Obsidian reads them: not alt="A red box|100"
+    assert 'alt="A red box" width="100"' in page and 'alt="A red box" loading' in page
     assert (r.ctx.out / "img/pic.png").read_bytes() == PNG
     assert diags(r) == []
 

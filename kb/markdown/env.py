@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import posixpath
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -164,6 +165,10 @@ _NAMED_BY: tuple[Callable[[Heading], str], ...] = (
     lambda h: anchor(h.text),
     lambda h: anchor(h.source) if h.source else "",
 )
+
+
+# "alt text|300" or "alt text|300x200": Obsidian's size after an image's text (![alt|300](x.png), ![[x.png|alt|300]])
+ALT_SIZE = re.compile(r"^(.*?)\|\s*(\d+(?:x\d+)?)\s*$", re.S)
 
 
 def media_html(url: str, name: str, size: str, alt: str) -> str:

@@ -21,10 +21,9 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
-from kb.markdown.env import IMAGE_EXT, RenderEnv, media_html
+from kb.markdown.env import ALT_SIZE, IMAGE_EXT, RenderEnv, media_html
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_SIZE = re.compile(r"^(.*?)\|\s*(\d+(?:x\d+)?)\s*$", re.S)
 _YOUTUBE = re.compile(
     r"^https?://(?:www\.|m\.)?(?:youtube\.com/(?:watch\?(?:[^#]*&)?v=|embed/|shorts/|live/)|youtu\.be/)([A-Za-z0-9_-]{11})"
     r"(?:[^#]*?[?&]t=(\d+)s?\b)?"
@@ -55,7 +54,7 @@ def render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options:
     kb: RenderEnv | None = env.get("kb")
     alt = self.renderInlineAsText(tok.children or [], options, env)
     size = ""
-    m = _SIZE.match(alt)
+    m = ALT_SIZE.match(alt)
     if m:
         alt, size = m.group(1).strip(), m.group(2)
     src = str(tok.attrGet("src") or "")

@@ -21,7 +21,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
-from kb.markdown.env import MEDIA_EXT, RenderEnv, embed_key, media_html
+from kb.markdown.env import ALT_SIZE, MEDIA_EXT, RenderEnv, embed_key, media_html
 from kb.model import Link
 
 MAX_EMBED_DEPTH = 8
@@ -92,8 +92,10 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         url = kb.resolve_file(target, line, written)
         if url is None:
             return f'<span class="unresolved embed" title="missing attachment">{html.escape(written)}</span>'
-        size = alias if _SIZE.match(alias) else ""
-        return media_html(url, target, size, "" if size else alias)
+        if _SIZE.match(alias):  # ![[x.png|300]]: a size, no text
+            return media_html(url, target, alias, "")
+        m = ALT_SIZE.match(alias)  # ![[x.png|A red box|300]]
+        return media_html(url, target, m.group(2), m.group(1).strip()) if m else media_html(url, target, "", alias)
     if is_attachment(target, kb) and kb.resolver.file(target, kb.path):
         url = kb.resolve_file(target, line, written)
         return f'<a class="internal attachment" href="{html.escape(url or "", quote=True)}">{html.escape(label)}</a>'
