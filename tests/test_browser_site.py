@@ -180,6 +180,7 @@ def test_links_embeds_and_images(site, browser):
     img.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
     assert img.evaluate("i => i.getBoundingClientRect().width") == 300
+    assert img.get_attribute("alt") == "Green hills under a yellow sun"  # ![[…|text|300]]
     # every internal link goes to a page that exists
     hrefs = page.eval_on_selector_all(".note-body a.internal", "els => els.map(e => e.href)")
     assert len(hrefs) >= 6
