@@ -23,7 +23,7 @@ from datetime import datetime
 from kb.emit.common import page_path
 from kb.emit.pages import tag_url, title_key
 from kb.model import BuildContext, Diagnostic, Note
-from kb.transform.resolve import outgoing
+from kb.transform.resolve import line_breaks, outgoing
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def anchors_of(note: Note) -> frozenset[object]:
     return frozenset([(h.anchor, h.text, h.source) for h in note.headings] + ["^" + b for b in note.block_ids])
 
 
-def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic] = ()) -> NoteInfo:
+def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic] = (), breaks: bool = False) -> NoteInfo:
     return NoteInfo(
         slug=note.slug,
         title=note.title,
@@ -68,7 +68,7 @@ def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic]
         tags=tuple(note.tags),
         targets=tuple(link.resolved for link in note.links),
         embeds=frozenset(link.resolved for link in note.links if link.embed and link.resolved),
-        out=tuple(outgoing(note, notes).items()),
+        out=tuple(outgoing(note, notes, breaks).items()),
         related=tuple(note.related),
         anchors=anchors_of(note),
         anchored=frozenset(link.resolved for link in note.links if link.heading and link.resolved),
@@ -80,7 +80,8 @@ def note_info(note: Note, notes: dict[str, Note], problems: Iterable[Diagnostic]
 def snapshot(ctx: BuildContext, paths: Iterable[str] | None = None) -> dict[str, NoteInfo]:
     problems = ctx.extra.get("problems", {})
     keys = ctx.notes.keys() if paths is None else [p for p in paths if p in ctx.notes]
-    return {p: note_info(ctx.notes[p], ctx.notes, problems.get(p, ())) for p in keys}
+    breaks = line_breaks(ctx)
+    return {p: note_info(ctx.notes[p], ctx.notes, problems.get(p, ()), breaks) for p in keys}
 
 
 @dataclass

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
+from kb.config import Config
+
 _HREF = re.compile(r'(?:href|src)="(/[^"#?]*)')
 
 
@@ -98,6 +100,22 @@ def test_backlinks_use_resolved_targets(make_site):
     note_a = r.ctx.notes["note A.md"]
     assert [b.source for b in note_a.backlinks] == ["index-note.md"]
     assert r.ctx.notes["a/b/dup.md"].backlinks[0].source == "index-note.md"
+
+
+def test_backlink_context_is_the_whole_wrapped_paragraph_or_list_item(make_site):
+    src = ("# A\n\nFirst paragraph.\n\nSee the alpha project and\n[[b]] for the goals, which\nwe wrote last year.\n"
+           "## Next\n- one item\n- links [[c]] and\n  goes on here\n- another item\n## About [[d]]\nText under it.\n")
+    r = make_site({"a.md": src, "b.md": "B\n", "c.md": "C\n", "d.md": "D\n"})
+    assert r.ctx.notes["d.md"].backlinks[0].context == "About d"  # a heading is a line of its own
+    assert r.ctx.notes["b.md"].backlinks[0].context == "See the alpha project and b for the goals, which we wrote last year."
+    assert r.ctx.notes["c.md"].backlinks[0].context == "links c and goes on here"
+    # where a single newline shows as a line break (Obsidian with "Strict line breaks" off), the line is what reads
+    r = make_site({"a.md": src, "b.md": "B\n", "c.md": "C\n", "d.md": "D\n"}, Config(line_breaks=True))
+    assert r.ctx.notes["b.md"].backlinks[0].context == "b for the goals, which"
+    long = " ".join(f"word{i}" for i in range(60))  # 480 characters: the link's part is shown
+    r = make_site({"a.md": f"{long}\nand then [[b]] at last.\n", "b.md": "B\n"})
+    context = r.ctx.notes["b.md"].backlinks[0].context
+    assert context.startswith("…") and "and then b at last." in context and len(context) <= 241
 
 
 def test_backlink_context_drops_comments(make_site):
@@ -286,10 +304,12 @@ def test_backlink_math_keeps_its_tex_escapes_and_is_never_cut_in_half(make_site)
     from kb.plaintext import MATH_OPEN, cut_marked, math_as_written
 
     r = make_site({"a.md": "[[b]] set $\\{a, b\\}$ is $50\\%$ of $a\\,b$, std::vector\\<int>\n", "b.md": "B\n",
-                   "c.md": "w" * 234 + " $x+y+z+w$ [[b]]\n"})
+                   "c.md": "[[b]] " + "w" * 232 + " $x+y+z+w$\n", "d.md": "w" * 234 + " $x+y+z+w$ [[b]]\n"})
     contexts = {bl.source: bl.context for bl in r.ctx.notes["b.md"].backlinks}
     assert math_as_written(contexts["a.md"]) == "b set $\\{a, b\\}$ is $50\\%$ of $a\\,b$, std::vector<int>"
     shown = read(r.ctx.out, "b/index.html")
     assert '<mo stretchy="false">{</mo>' in shown and "<mn>50</mn><mi>%</mi>" in shown and '<mspace width="0.167em">' in shown
-    assert MATH_OPEN not in contexts["c.md"] and contexts["c.md"] == "w" * 234  # the formula did not fit: left out
+    assert MATH_OPEN not in contexts["c.md"] and contexts["c.md"] == "b " + "w" * 232  # the formula did not fit: left out
+    # a link past the first 240 characters: the context starts a little before it, never inside a formula
+    assert math_as_written(contexts["d.md"]) == "…$x+y+z+w$ b"
     assert cut_marked(MATH_OPEN + "x" + "\ue101", 2) == ""
