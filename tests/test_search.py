@@ -309,6 +309,36 @@ def test_cache_reembeds_only_changed_chunks(tmp_path):
     assert np.allclose(r3.ctx.extra["search"].vectors[:6], r1.ctx.extra["search"].vectors[:6])
 
 
+def test_a_tuned_vault_keeps_token_states_and_a_rebuild_gives_what_a_fresh_build_does(tmp_path, monkeypatch):
+    import kb.search.pipeline as pipeline
+    import kb.search.static as static
+
+    for module in (pipeline, static):  # tune (and so sum token states) on this small vault
+        monkeypatch.setattr(module, "TUNE_MIN_CHUNKS", 30)
+    files = vault(20)
+    r1 = build_hash(tmp_path, files)
+    assert list((tmp_path / "vault" / ".kb-cache").glob("context-*.npz"))
+    assert not [x for x in r1.ctx.extra["search"].report if "token states" in x]  # summed while embedding
+    files["sync/note-003.md"] += "\nA new paragraph about tablets.\n"
+    (tmp_path / "vault" / "sync" / "note-003.md").write_text(files["sync/note-003.md"])
+    r2 = build_hash(tmp_path, files)
+    # the new chunk's states came with its embedding; the one it replaced ran again, to be taken out
+    assert "query encoder: token states of 1 chunks" in " ".join(r2.ctx.extra["search"].report)
+
+    def kept() -> dict[str, np.ndarray]:
+        (f,) = (tmp_path / "vault" / ".kb-cache").glob("context-*.npz")
+        with np.load(f) as z:
+            return {k: z[k] for k in ("keys", "sizes", "ids", "sums", "counts")}
+
+    updated = kept()
+    shutil.rmtree(tmp_path / "vault" / ".kb-cache")
+    r3 = build_hash(tmp_path, files, name="fresh")
+    assert all(np.array_equal(a, kept()[k]) for k, a in updated.items())  # the sums less the chunk that left
+    got, fresh = r2.ctx.out / "search", r3.ctx.out / "search"
+    assert sorted(p.relative_to(got) for p in got.rglob("*")) == sorted(p.relative_to(fresh) for p in fresh.rglob("*"))
+    assert all(p.read_bytes() == (fresh / p.relative_to(got)).read_bytes() for p in got.rglob("*") if p.is_file())
+
+
 def test_related_notes_rendered_in_page(tmp_path):
     r = build_hash(tmp_path, vault(15))
     note = r.ctx.notes["garden/note-000.md"]

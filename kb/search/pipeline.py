@@ -15,7 +15,8 @@ from kb.model import BuildContext, Note
 from kb.parallel import fork_map
 from kb.search.chunk import Chunk, boilerplate_as_note_top, note_chunks
 from kb.search.counting import piece_counter
-from kb.search.embed import Embedder, EmbeddingCache, load_embedder, packaged_model_path
+from kb.search.embed import ContextCache, Embedder, EmbeddingCache, StateSums, load_embedder, packaged_model_path
+from kb.search.static import TUNE_MIN_CHUNKS
 from kb.search.tokenize import WordPiece
 
 RELATED = 5
@@ -31,6 +32,8 @@ class SearchState:
     notices: list[str] = field(default_factory=list)  # the same after every kb serve refresh: said once
     quantized: object = None  # kb.search.quantize.Quantized, once emit_search has run (benchmarks read it)
     rows: np.ndarray | None = None  # the static encoder's rows written with it (kb serve keeps them)
+    # token states of the chunks embedded by this build, summed in the same pass (kb.search.static.in_context)
+    embedded_states: tuple[list[str], StateSums] | None = None
 
 
 def _say(msg: str) -> None:
@@ -126,7 +129,10 @@ def related(ctx: BuildContext) -> None:
         return
     cache = EmbeddingCache(ctx.vault / ".kb-cache", embedder.model_id, embedder.dims, scheme=embedder.scheme)
     before, start = embedder.calls, time.perf_counter()
-    state.vectors = cache.embed(embedder, [c.text for c in chunks], progress=sys.stderr.isatty())
+    # a vault big enough to tune the query encoder on also wants the chunks' token states: summed in this pass
+    states = StateSums(embedder.vocab_size, embedder.dims) if len(chunks) >= TUNE_MIN_CHUNKS else None
+    state.vectors = cache.embed(embedder, [c.text for c in chunks], progress=sys.stderr.isatty(), states=states)
+    state.embedded_states = (cache.embedded, states) if states is not None else None
     done = embedder.calls - before
     state.report.append(f"embedded {done} of {len(chunks)} chunks in {time.perf_counter() - start:.1f} s "
                         f"({len(chunks) - done} from cache) with {embedder.model_id}"
@@ -188,12 +194,25 @@ def _window_teacher(ctx: BuildContext, e: Embedder) -> Callable[[list[str]], np.
     return teach
 
 
+def _context_sums(ctx: BuildContext, e: Embedder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each token's states in the chunks, summed (kb.search.static.in_context); cached in .kb-cache, so a
+    rebuild runs the model over only the chunks that changed."""
+    t = time.perf_counter()
+    cache = ContextCache(ctx.vault / ".kb-cache", e.model_id, e.dims, scheme=e.scheme)
+    state: SearchState = ctx.extra["search"]
+    out = cache.sums(e, texts, state.embedded_states)
+    state.embedded_states = None  # 94 MB for MiniLM: not kept past this
+    if cache.ran:
+        state.report.append(f"query encoder: token states of {cache.ran} chunks in {time.perf_counter() - t:.1f} s")
+    return out
+
+
 def emit_search(ctx: BuildContext) -> list[str]:
     """Write search/ (see kb.search.index); returns the written paths."""
     from kb.emit.common import write
     from kb.search.index import NoteInfo, write_index
     from kb.search.quantize import quantize, reconstruct, requantize
-    from kb.search.static import TUNE_MIN_CHUNKS, fit_rows, token_table
+    from kb.search.static import fit_rows, token_table
 
     state: SearchState | None = ctx.extra.get("search")
     if state is None:
@@ -220,8 +239,9 @@ def emit_search(ctx: BuildContext) -> list[str]:
         else:
             t = time.perf_counter()
             table = token_table(e, vocab, ctx.vault / ".kb-cache")  # only to fit: a 47 MB read per refresh otherwise
-            rows = fit_rows(table, wp, [c.text for c in state.chunks], q.rotation, state.vectors, ctx.vault / ".kb-cache",
-                            teacher=_window_teacher(ctx, e))
+            texts = [c.text for c in state.chunks]
+            rows = fit_rows(table, wp, texts, q.rotation, state.vectors, ctx.vault / ".kb-cache",
+                            teacher=_window_teacher(ctx, e), context=lambda: _context_sums(ctx, e, texts))
             if len(state.chunks) >= TUNE_MIN_CHUNKS:
                 state.report.append(f"query encoder tuned on the vault's {len(state.chunks)} chunks "
                                     f"({time.perf_counter() - t:.1f} s; kept in .kb-cache for the next build)")
