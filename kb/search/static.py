@@ -4,7 +4,8 @@ folded into the rows.
 
 A query vector is then normalize(sum of its tokens' rows): a few rows fetched, no network model.
 (model2vec's `distill` needs extras that conflict here, so the distillation is done directly:
-each vocabulary entry is run through the model as `[CLS] token [SEP]`.)
+each vocabulary entry is run through the model as `[CLS] token [SEP]`. On a vault big enough to
+tune on, a token the chunks use starts instead from the mean of its states in them, `in_context`.)
 """
 
 from __future__ import annotations
