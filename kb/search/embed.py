@@ -370,6 +370,11 @@ def _no_hf_progress_bars() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+def text_key(model_id: str, text: str) -> bytes:
+    """What the caches in .kb-cache know a text by."""
+    return hashlib.sha256(f"{model_id}\0{text}".encode()).digest()[:16]
+
+
 class EmbeddingCache:
     """sha256(model id + text) -> vector, one .npz per model under `<vault>/.kb-cache/`."""
 
@@ -396,7 +401,7 @@ class EmbeddingCache:
                 print(f"kb: ignoring unreadable embedding cache {self.file}: {exc}", file=sys.stderr)
 
     def key(self, text: str) -> bytes:
-        return hashlib.sha256(f"{self.model_id}\0{text}".encode()).digest()[:16]
+        return text_key(self.model_id, text)
 
     def embed(self, embedder: Embedder, texts: list[str], progress: bool, states: StateSums | None = None) -> np.ndarray:
         """Vectors of `texts`; those not cached are embedded (`states`, when given, gets their token states:
@@ -441,7 +446,7 @@ class ContextCache:
         self.ran = 0  # texts run through the model by the last `sums`
 
     def key(self, text: str) -> bytes:
-        return hashlib.sha256(f"{self.model_id}\0{text}".encode()).digest()[:16]
+        return text_key(self.model_id, text)
 
     def sums(self, embedder: Embedder, texts: list[str],
              ready: tuple[list[str], StateSums] | None = None) -> tuple[np.ndarray, np.ndarray]:
