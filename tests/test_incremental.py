@@ -8,6 +8,7 @@ from pathlib import Path
 from kb.build import build
 from kb.config import Config
 from kb.incremental import affected, snapshot
+from kb.model import BuildContext
 from kb.rebuild import Rebuilder
 from kb.search.live import LiveSearch
 from tests.conftest import write_vault
@@ -129,11 +130,7 @@ def assert_same_as_full_build(vault: Path, site: Path, tmp_path: Path, config: C
 
 def test_rebuilder_sequence_matches_full_build(tmp_path):
     vault = write_vault(tmp_path / "v", VAULT)
-    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
-    rb = Rebuilder(ctx)
-    # the search index is refreshed by its own thread after each rebuild (as under kb serve)
-    live = LiveSearch(vault, ctx.out, CFG, embed=False, apply_related=rb.apply_related, debounce=0)
-    ctx.extra["on_rebuilt"] = live.schedule
+    ctx, rb, live = served(vault, tmp_path)
     steps: list[dict[str, str | None]] = [
         {"b.md": VAULT["b.md"].replace("Body of b.", "Changed [[e]] and #newtag")},
         {"nothing.md": "---\ndate: 2023-05-05\naliases: [nada]\n---\n# Nothing\nHere.\n"},
@@ -152,10 +149,7 @@ def test_rebuilder_sequence_matches_full_build(tmp_path):
 
 def test_rebuilder_follows_titles_becoming_shared_and_unique_again(tmp_path):
     vault = write_vault(tmp_path / "v", VAULT)
-    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
-    rb = Rebuilder(ctx)
-    live = LiveSearch(vault, ctx.out, CFG, embed=False, apply_related=rb.apply_related, debounce=0)
-    ctx.extra["on_rebuilt"] = live.schedule  # search/ follows the edits too, as under kb serve
+    ctx, rb, live = served(vault, tmp_path)
     steps: list[dict[str, str | None]] = [
         {"e.md": "# F\nnow titled as f is\n"},  # f, listed on a's page, is told apart from e
         {"sub/f.md": "---\ntags: [x]\n---\n# f\nlinks to [[a]]\n"},  # a third one, on a tag page too
@@ -172,10 +166,7 @@ def test_rebuilder_follows_a_line_becoming_shared_by_a_tenth_of_the_notes(tmp_pa
     footer = "\n\nEdit this note on the web\n"
     files = {f"n{i:02}.md": f"# N{i}\nOwn {i}.{footer}" for i in range(19)}
     vault = write_vault(tmp_path / "v", files)
-    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
-    rb = Rebuilder(ctx)
-    live = LiveSearch(vault, ctx.out, CFG, embed=False, apply_related=rb.apply_related, debounce=0)
-    ctx.extra["on_rebuilt"] = live.schedule
+    ctx, rb, live = served(vault, tmp_path)
     steps: list[dict[str, str | None]] = [
         {"n19.md": f"# N19\nOwn 19.{footer}"},  # the 20th: the line leaves every description
         {"n03.md": "# N3\nOwn 3, no footer now.\n"},  # 19 again: it comes back in the others
@@ -183,6 +174,16 @@ def test_rebuilder_follows_a_line_becoming_shared_by_a_tenth_of_the_notes(tmp_pa
     shown = walk_steps(vault, rb, live, steps, tmp_path,
                        lambda: "Edit this note" in (ctx.out / "n00/index.html").read_text().split("</head>")[0])
     assert shown == [False, True]
+
+
+def served(vault: Path, tmp_path: Path) -> tuple[BuildContext, Rebuilder, LiveSearch]:
+    """A build and what kb serve keeps of it: the rebuilder, and the search index refreshed by its own
+    thread after each rebuild."""
+    ctx = build(vault, tmp_path / "site", CFG, embed=False).ctx
+    rb = Rebuilder(ctx)
+    live = LiveSearch(vault, ctx.out, CFG, embed=False, apply_related=rb.apply_related, debounce=0)
+    ctx.extra["on_rebuilt"] = live.schedule
+    return ctx, rb, live
 
 
 def walk_steps(vault, rb, live, steps, tmp_path, look=None) -> list:  # noqa: ANN001
