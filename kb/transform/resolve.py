@@ -44,12 +44,11 @@ def context_line(source: str | list[str], body_line: int, line: int, target: str
     if not 0 <= i < len(lines):
         return ""
     first, last = (i, i) if breaks else paragraph_of(lines, i)
-    before = " ".join(ln.strip() for ln in lines[first:i])
-    at = lines[i].find(target) if target else -1
     raw = " ".join(ln.strip() for ln in lines[first : last + 1])
     text = _as_text(raw)
     if len(text) > CONTEXT_MAX:
-        start = _window_start(raw, len(before) + (1 if before else 0) + max(at - (len(lines[i]) - len(lines[i].lstrip())), 0))
+        line_at = len(" ".join(ln.strip() for ln in lines[first : i + 1])) - len(lines[i].strip())
+        start = _window_start(raw, line_at + max(lines[i].strip().find(target) if target else 0, 0))
         if start:
             text = "…" + _as_text(raw[start:])
     return cut_marked(text, CONTEXT_MAX)
