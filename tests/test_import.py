@@ -280,6 +280,12 @@ def test_into_defaults_to_the_vault_and_exit_codes(tmp_path, monkeypatch, capsys
     assert sorted(p.name for p in (tmp_path / "content").iterdir()) == ["plain-text-entry.md", "tables-math.md"]
     assert main(["import", "feed.xml"]) == 0  # all unchanged is still a success
     assert "created 0, updated 0, unchanged 2, skipped 0" in capsys.readouterr().out
+    # --into a note by mistake: said so, and the note is left as it was
+    note = tmp_path / "content" / "tables-math.md"
+    before = note.read_bytes()
+    assert main(["import", "feed.xml", "--into", str(note)]) == 2
+    assert f"--into {note} is a file; pass the vault folder" in capsys.readouterr().err
+    assert note.read_bytes() == before
 
 
 def test_rendered_katex_and_mathjax_become_latex_again():

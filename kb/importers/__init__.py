@@ -143,6 +143,9 @@ def run_import(args: argparse.Namespace) -> int:
     if not args.into and not into.is_dir():
         print(f"kb import: error: vault folder {into} not found; pass --into DIR", file=sys.stderr)
         return 2
+    if into.exists() and not into.is_dir():  # --into names a note, not the folder to write notes into
+        print(f"kb import: error: --into {into} is a file; pass the vault folder (or a folder in it)", file=sys.stderr)
+        return 2
     try:
         report = import_source(args.source, into, fmt=args.format, title=args.title,
                                dry_run=args.dry_run, force=args.force)
