@@ -309,12 +309,10 @@ def test_cache_reembeds_only_changed_chunks(tmp_path):
     assert np.allclose(r3.ctx.extra["search"].vectors[:6], r1.ctx.extra["search"].vectors[:6])
 
 
-def test_a_tuned_vault_keeps_token_states_and_a_rebuild_gives_what_a_fresh_build_does(tmp_path, monkeypatch):
-    import kb.search.pipeline as pipeline
+def test_token_states_are_kept_and_a_rebuild_gives_what_a_fresh_build_does(tmp_path, monkeypatch):
     import kb.search.static as static
 
-    for module in (pipeline, static):  # tune (and so sum token states) on this small vault
-        monkeypatch.setattr(module, "TUNE_MIN_CHUNKS", 30)
+    monkeypatch.setattr(static, "TUNE_MIN_CHUNKS", 30)  # the tuning too, which starts from the states
     files = vault(20)
     r1 = build_hash(tmp_path, files)
     assert list((tmp_path / "vault" / ".kb-cache").glob("context-*.npz"))

@@ -16,7 +16,6 @@ from kb.parallel import fork_map
 from kb.search.chunk import Chunk, boilerplate_as_note_top, note_chunks
 from kb.search.counting import piece_counter
 from kb.search.embed import ContextCache, Embedder, EmbeddingCache, StateSums, load_embedder, packaged_model_path
-from kb.search.static import TUNE_MIN_CHUNKS
 from kb.search.tokenize import WordPiece
 
 RELATED = 5
@@ -129,10 +128,10 @@ def related(ctx: BuildContext) -> None:
         return
     cache = EmbeddingCache(ctx.vault / ".kb-cache", embedder.model_id, embedder.dims, scheme=embedder.scheme)
     before, start = embedder.calls, time.perf_counter()
-    # a vault big enough to tune the query encoder on also wants the chunks' token states: summed in this pass
-    states = StateSums(embedder.vocab_size, embedder.dims) if len(chunks) >= TUNE_MIN_CHUNKS else None
+    # the query encoder starts from the chunks' token states (kb.search.static.in_context): summed in this pass
+    states = StateSums(embedder.vocab_size, embedder.dims)
     state.vectors = cache.embed(embedder, [c.text for c in chunks], progress=sys.stderr.isatty(), states=states)
-    state.embedded_states = (cache.embedded, states) if states is not None else None
+    state.embedded_states = (cache.embedded, states)
     done = embedder.calls - before
     state.report.append(f"embedded {done} of {len(chunks)} chunks in {time.perf_counter() - start:.1f} s "
                         f"({len(chunks) - done} from cache) with {embedder.model_id}"
@@ -212,7 +211,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
     from kb.emit.common import write
     from kb.search.index import NoteInfo, write_index
     from kb.search.quantize import quantize, reconstruct, requantize
-    from kb.search.static import fit_rows, token_table
+    from kb.search.static import TUNE_MIN_CHUNKS, fit_rows, token_table
 
     state: SearchState | None = ctx.extra.get("search")
     if state is None:

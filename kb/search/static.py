@@ -4,8 +4,8 @@ folded into the rows.
 
 A query vector is then normalize(sum of its tokens' rows): a few rows fetched, no network model.
 (model2vec's `distill` needs extras that conflict here, so the distillation is done directly:
-each vocabulary entry is run through the model as `[CLS] token [SEP]`. On a vault big enough to
-tune on, a token the chunks use starts instead from the mean of its states in them, `in_context`.)
+each vocabulary entry is run through the model as `[CLS] token [SEP]`. A token the vault's chunks
+use starts instead from the mean of its states in them, `in_context`.)
 """
 
 from __future__ import annotations
@@ -99,13 +99,13 @@ def fit_rows(
     (heading paths and 3-10 word windows, each embedded by the model itself) 0.39-0.44, and mixed
     half-and-half with the unmapped rows 0.52-0.55: still worse, so still not used.
 
-    With the chunks' own `vectors` and at least TUNE_MIN_CHUNKS of them, the rows are then tuned on the
-    vault (`tune_rows`); `teacher` (texts -> the model's vectors) adds the model's own ranking to that,
-    and `context` (-> Embedder.context_sums over the chunks) starts them from each token's mean state
-    in the vault's own sentences instead (`in_context`).
+    `context` (-> Embedder.context_sums over the chunks) starts the rows from each token's mean state in
+    the vault's own sentences instead of `table` (`in_context`). With the chunks' own `vectors` and at
+    least TUNE_MIN_CHUNKS of them, the rows are then tuned on the vault (`tune_rows`); `teacher` (texts
+    -> the model's vectors) adds the model's own ranking to that.
     """
     tune = vectors is not None and len(texts) >= TUNE_MIN_CHUNKS
-    if tune and context is not None:
+    if context is not None:
         table = in_context(table, *context())
     counts = token_counts(wp, texts, len(table))
     p = counts / max(counts.sum(), 1.0)
@@ -130,8 +130,9 @@ def in_context(table: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> np.nd
     the `table` rows back in traded hit@10 for MRR@10 and met neither target better: bench/README.md.)
 
     Measured on obsidian-hub (static encoder alone, exact float32 chunks, queries.json / holdout
-    hit@10): before tuning 0.644 / 0.414 -> 0.621 / 0.534; tuned as shipped, window seeds 0 and 1,
-    0.644 / 0.569 and 0.632 / 0.517 -> 0.690 / 0.603 and 0.655 / 0.603 (bench/README.md)."""
+    hit@10): tuned as shipped, window seeds 0 and 1, 0.644 / 0.569 and 0.632 / 0.517 -> 0.690 / 0.603
+    and 0.655 / 0.603; on parts of it too small to tune on (the queries' notes and others, 31-522
+    notes), 0.79-0.88 -> 0.88-1.0 in 15 of 16 measures (bench/README.md)."""
     used = np.any(table != 0, axis=1)  # [CLS], [SEP] have states but are never a query's token
     seen = (counts > 0) & used
     out = table.astype(np.float64)
