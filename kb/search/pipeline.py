@@ -200,7 +200,6 @@ def _context_sums(ctx: BuildContext, e: Embedder, texts: list[str]) -> tuple[np.
     cache = ContextCache(ctx.vault / ".kb-cache", e.model_id, e.dims, scheme=e.scheme)
     state: SearchState = ctx.extra["search"]
     out = cache.sums(e, texts, state.embedded_states)
-    state.embedded_states = None  # 94 MB for MiniLM: not kept past this
     if cache.ran:
         state.report.append(f"query encoder: token states of {cache.ran} chunks in {time.perf_counter() - t:.1f} s")
     return out
@@ -245,6 +244,7 @@ def emit_search(ctx: BuildContext) -> list[str]:
                 state.report.append(f"query encoder tuned on the vault's {len(state.chunks)} chunks "
                                     f"({time.perf_counter() - t:.1f} s; kept in .kb-cache for the next build)")
         state.rows = rows
+        state.embedded_states = None  # 94 MB for MiniLM: not kept past this (kb serve keeps the state)
         model_id = e.model_id
         state.report.append(f"index: {q.mode} ({q.bytes_per_chunk} B/chunk"
                             f"{f', {q.note_codes.shape[1]} B/note' if q.mode == 'pq' else ''}), "

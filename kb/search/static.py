@@ -104,7 +104,6 @@ def fit_rows(
     least TUNE_MIN_CHUNKS of them, the rows are then tuned on the vault (`tune_rows`); `teacher` (texts
     -> the model's vectors) adds the model's own ranking to that.
     """
-    tune = vectors is not None and len(texts) >= TUNE_MIN_CHUNKS
     if context is not None:
         table = in_context(table, *context())
     counts = token_counts(wp, texts, len(table))
@@ -116,7 +115,7 @@ def fit_rows(
     rows = centered * weights[:, None]
     rows[~np.any(table != 0, axis=1)] = 0  # ids the model never sees stay empty
     rows = rows.astype(np.float32)
-    if tune:
+    if vectors is not None and len(texts) >= TUNE_MIN_CHUNKS:
         rows = tuned_rows(rows, wp, texts, vectors, cache_dir, teacher)
     return (rows.astype(np.float64) @ rotation.T.astype(np.float64)).astype(np.float32)
 
