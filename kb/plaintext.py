@@ -7,6 +7,8 @@ import html
 import re
 from collections.abc import Callable
 
+from kb.mathtext import tex_as_text
+
 _COMMENT = re.compile(r"<!--.*?-->|%%.*?%%", re.S)
 _EMBED = re.compile(r"!\[\[[^\]]*\]\]|!\[[^\]]*\]\([^)]*\)")
 _WIKILINK = re.compile(r"\[\[([^\]|#]*)(#[^\]|]*)?(?:\|([^\]]*))?\]\]")
@@ -134,14 +136,14 @@ _MARKED_MATH = re.compile("\ue100(.*?)\ue101")
 _MATHY = re.compile(r"[\\^_={}<>+]")
 # footnotes: a reference [^1], an inline one ^[words], a definition's label "[^1]:" (its words stay)
 _FOOTNOTE = re.compile(r"\[\^[^\]\s]+\]:?|\^\[[^\]]*\]")
-_MATH_MODES = {"strip": ("", ""), "keep": ("$", "$"), "mark": (MATH_OPEN, MATH_CLOSE)}  # what goes around the TeX
+_MATH_MODES = {"strip": ("", ""), "text": ("", ""), "mark": (MATH_OPEN, MATH_CLOSE)}  # what goes around the TeX
 
 
 def for_display(text: str, math: str = "strip") -> str:
     """Plain text (strip_markup's output) cleaned for a one-line snippet: no single-star emphasis,
     callout markers, footnotes, rules, heading marks or display math; whitespace
-    collapsed. Inline math: its TeX without the delimiters ("strip": headings, titles), between
-    dollars ("keep": search snippets), or between MATH_OPEN and MATH_CLOSE ("mark": backlink contexts,
+    collapsed. Inline math: its TeX without the delimiters ("strip": headings, titles), as Unicode text
+    (kb.mathtext, "text": search snippets: θ, x², a/b), or between MATH_OPEN and MATH_CLOSE ("mark": backlink contexts,
     which pages render with `math_in_text`). \\(…\\) and \\[…\\] are math as $…$ and $$…$$ are."""
     if "$$" in text or "\\[" in text:
         text = _DISPLAY_MATH.sub(_display_math, text)
@@ -179,6 +181,7 @@ def _inline_math(math: str) -> Callable[[re.Match[str]], str]:
     """The replacement of one inline formula, $…$ (group 1) or \\(…\\) (group 2), in `math` mode."""
     before, after = _MATH_MODES[math]
     keep = math != "strip"
+    shown = tex_as_text if math == "text" else (lambda tex: tex)
 
     def sub(m: re.Match[str]) -> str:
         tex = m.group(1)
@@ -186,7 +189,7 @@ def _inline_math(math: str) -> Callable[[re.Match[str]], str]:
             tex = m.group(2).strip()
             if not tex:
                 return m.group(0)
-        return before + (_park(tex) if keep else tex) + after
+        return before + (_park(shown(tex)) if keep else tex) + after
 
     return sub
 

@@ -186,19 +186,33 @@ def test_meta_description_is_the_opening_prose_cut_at_a_word(make_site):
     assert '<meta name="description" content="' + (r.ctx.config.description or r.ctx.config.title) in read(r.ctx.out, "empty/index.html")
 
 
-def test_meta_description_shows_formulas_as_their_tex(make_site):
-    """A formula's MathML read as text runs it together ("a2+b2=c2"): the description shows its TeX,
-    inline or display, in the note itself or in an embed at its top. The page keeps its MathML."""
+def test_meta_description_shows_formulas_as_text(make_site):
+    """A formula's MathML read as text runs it together ("a2+b2=c2"): the description shows it as text
+    from its TeX (x², √(…), a/b), inline or display, in the note itself or in an embed at its top. The
+    page keeps its MathML."""
     src = ("# Pythagoras\n\nIn a right triangle $a^2+b^2=c^2$, so $$c=\\sqrt{a^2+b^2}$$ and \\(x<y\\) when\n"
            "$$\n\\frac{x}{y} < 1\n$$\nholds.\n")
     r = make_site({"pythagoras.md": src, "euler.md": "![[identity]]\n", "identity.md": "Euler: $e^{i\\pi}+1=0$.\n"})
-    assert r.ctx.notes["pythagoras.md"].summary == "In a right triangle a^2+b^2=c^2, so c=\\sqrt{a^2+b^2} and x<y when \\frac{x}{y} < 1 holds."
-    assert r.ctx.notes["euler.md"].summary == "Euler: e^{i\\pi}+1=0."
+    assert r.ctx.notes["pythagoras.md"].summary == "In a right triangle a²+b²=c², so c=√(a²+b²) and x<y when x/y < 1 holds."
+    assert r.ctx.notes["euler.md"].summary == "Euler: e^(iπ)+1=0."
     page = read(r.ctx.out, "pythagoras/index.html")
-    assert '<meta name="description" content="In a right triangle a^2+b^2=c^2, so c=\\sqrt{a^2+b^2} and x&lt;y when' in page
+    assert '<meta name="description" content="In a right triangle a²+b²=c², so c=√(a²+b²) and x&lt;y when' in page
     assert page.count("<math ") == 4 and "a^2" not in page.split("</head>")[1]
     known = {"<math><mi>b</mi></math>": "b_0"}  # MathML kb did not write (raw HTML) reads as text
-    assert summary("<p>A <math><mi>a</mi></math> and <math><mi>b</mi></math></p>", formulas=known) == "A a and b_0"
+    assert summary("<p>A <math><mi>a</mi></math> and <math><mi>b</mi></math></p>", formulas=known) == "A a and b₀"
+
+
+def test_formulas_read_as_text():
+    """Symbols from pylatexenc's table, short scripts as Unicode super- and subscripts, longer ones in
+    parentheses; spaces between commands kept; TeX it cannot read (unbalanced braces) shown as written."""
+    from kb.mathtext import tex_as_text
+
+    assert tex_as_text(r"\sum_{k=1}^{n} k = \frac{n(n+1)}{2}") == "∑ₖ₌₁ⁿ k = n(n+1)/2"
+    assert tex_as_text(r"\alpha \leq \beta") == "α ≤ β"
+    assert tex_as_text(r"x \in \mathbb{R}^{d}, \theta^{(t)}, y^q") == "x ∈ ℝᵈ, θ⁽ᵗ⁾, y^q"  # Unicode has no superscript q
+    assert tex_as_text(r"\int_{-\infty}^{\infty} e^{-x^2} \, dx") == "∫_(-∞)^∞ e^(-x^2) dx"
+    assert tex_as_text(r"\|x\|_2 + \hat{y}_{ij}") == "‖x‖₂ + ŷᵢⱼ"
+    assert tex_as_text(r"\frac{a}{") == r"\frac{a}{"
 
 
 def test_a_description_leaves_out_text_that_a_tenth_of_the_notes_share(make_site):

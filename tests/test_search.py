@@ -81,7 +81,7 @@ def test_title_h1_chunk_links_to_the_page_top_and_snippets_read_as_text(tmp_path
     assert [(c.anchor, c.heading) for c in chunks] == [("", ""), ("mobile", "Mobile")]
     page = (r.ctx.out / r.ctx.notes["sync.md"].url / "index.html").read_text()
     assert 'id="mobile"' in page
-    assert chunks[0].snippet == "Keep the laptop and phone in step. Tip Use $x^2 = y$ here."  # inline TeX as written
+    assert chunks[0].snippet == "Keep the laptop and phone in step. Tip Use x² = y here."  # inline TeX as text
     from kb.plaintext import for_display
 
     assert for_display(r"a cake $6. A single \$ is escaped, \*not emphasis\* and *emphasis*") == (
@@ -96,19 +96,19 @@ def test_display_text_reads_bracket_math_like_dollar_math():
     def shown(md: str, math: str) -> str:
         return for_display(strip_markup(md), math=math)
 
-    for math, (before, after) in {"strip": ("", ""), "keep": ("$", "$"), "mark": (MATH_OPEN, MATH_CLOSE)}.items():
-        want = f"Pythagoras: {before}a^2+b^2=c^2{after}, so. Then"
+    for math, formula in {"strip": "a^2+b^2=c^2", "text": "a²+b²=c²", "mark": f"{MATH_OPEN}a^2+b^2=c^2{MATH_CLOSE}"}.items():
+        want = f"Pythagoras: {formula}, so. Then"
         assert shown(r"Pythagoras: \( a^2+b^2=c^2 \), so \[ \int_0^1 x\,dx \]. Then", math) == want
         assert shown(r"Pythagoras: $a^2+b^2=c^2$, so $$ \int_0^1 x\,dx $$. Then", math) == want
     # not math, as on the page: an escaped \\(, a blank \( \), a bracketed \[1\] or escaped \[\[link\]\]
-    assert shown(r"\\(x\) and \( \) and \[1\] and \[\[Links\]\]", "keep") == r"\(x) and ( ) and [1] and [[Links]]"
+    assert shown(r"\\(x\) and \( \) and \[1\] and \[\[Links\]\]", "text") == r"\(x) and ( ) and [1] and [[Links]]"
 
 
 def test_snippets_leave_out_footnotes_nested_quotes_task_statuses_and_removed_embeds():
     from kb.plaintext import for_display, strip_markup
 
     def shown(md: str) -> str:
-        return for_display(strip_markup(md), math="keep")
+        return for_display(strip_markup(md), math="text")
 
     assert shown("Asides go out of the way.[^paper] Or inline.^[Inline ones need no label.] A book[^book].\n\n"
                  "[^paper]: Paper notebooks.") == "Asides go out of the way. Or inline. A book. Paper notebooks."
@@ -242,7 +242,7 @@ def test_snippet_keeps_code_spans_as_written(tmp_path):
     files["shell.md"] = "# Shell\n\nType `\\(x\\)` or `$HOME` and `\\[a+b\\]` in the shell, and $y^2$ here.\n"
     r = build_hash(tmp_path, files)
     (chunk,) = [c for c in r.ctx.extra["search"].chunks if c.path == "shell.md"]
-    assert chunk.snippet == "Type \\(x\\) or $HOME and \\[a+b\\] in the shell, and $y^2$ here."
+    assert chunk.snippet == "Type \\(x\\) or $HOME and \\[a+b\\] in the shell, and y² here."
 
 
 _FILLER = " ".join(["shell"] * 250)  # one word piece each: 250 fill a part
@@ -257,7 +257,7 @@ def test_later_parts_of_a_long_section_keep_code_spans_as_written(wp, src):
     chunks = note_chunks(make_note("shell.md", src.encode())[0], lambda s: len(wp.encode(s)))
     assert len(chunks) >= 2 and [c.id for c in chunks] == [f"shell.md#:{i}" for i in range(len(chunks))]
     # the last part starts before the first code span ("Type" may end the part before it)
-    assert chunks[-1].snippet.endswith("\\(x\\) or echo $HOME and $PATH and \\[a+b\\] in the shell, and $y^2$ here.")
+    assert chunks[-1].snippet.endswith("\\(x\\) or echo $HOME and $PATH and \\[a+b\\] in the shell, and y² here.")
     # what gets embedded is what strip_markup left, not the escaped code
     assert " ".join(c.text.removeprefix("shell\n") for c in chunks).split() == strip_markup(src).split()
 

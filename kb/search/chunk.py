@@ -162,7 +162,7 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
             ordinal = seen.get(anc, 0)
             seen[anc] = ordinal + 1
             # for the eye only: the embedded text keeps the markup it has
-            plain = for_display(display, math="keep")
+            plain = for_display(display, math="text")
             snippet = plain[:200].rsplit(" ", 1)[0] + "…" if len(plain) > 200 else plain
             chunks.append(Chunk(f"{note.path}#{anc}:{ordinal}", note.path, heading, anc, f"{prefix}\n{part}".strip(), snippet))
     if not chunks:  # a note with only a title still deserves to be found

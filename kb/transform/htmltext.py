@@ -3,7 +3,8 @@
 tenth of the notes share, such as a template footer, describes none of them).
 
 Only block-level elements separate words: "<a>Second note</a>," is "Second note,", not
-"Second note ,", and "x<sup>2</sup>" is "x2". A summary shows a formula kb rendered as its TeX.
+"Second note ,", and "x<sup>2</sup>" is "x2". A summary shows a formula kb rendered as text (θ, x², a/b:
+kb.mathtext), not as its MathML's run-together text.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from html.parser import HTMLParser
+
+from kb.mathtext import tex_as_text
 
 # elements that start a new line of text; every other tag (a, code, em, span, sup, math …) is inline
 BLOCK = frozenset(
@@ -46,10 +49,10 @@ def html_to_text(fragment: str) -> str:
 def opening(fragment: str, limit: int = OPENING_MAX, formulas: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The text of each of the first paragraphs and list items of `fragment`, until more than `limit`
     characters. `formulas` (RenderEnv.formulas: the MathML of a formula -> its TeX) gives the TeX each
-    formula shows as: its MathML's text runs it together ("a2+b2" for $a^2+b^2$). MathML it does not
-    name (raw HTML) reads as text."""
+    formula shows as text from: its MathML's text runs it together ("a2+b2" for $a^2+b^2$, not "a² + b²").
+    MathML it does not name (raw HTML) reads as text."""
     if formulas and "<math" in fragment:
-        fragment = _as_tex(fragment, formulas)
+        fragment = _formulas_as_text(fragment, formulas)
     parser = _Prose(limit)
     for at in range(0, len(fragment), 4096):  # a note's opening is enough: stop reading there
         parser.feed(fragment[at : at + 4096])
@@ -69,12 +72,12 @@ def summaries(openings: Mapping[str, tuple[str, ...]], limit: int = SUMMARY_MAX)
     return {path: cut_at_word(" ".join(b for b in blocks if b not in shared), limit) for path, blocks in openings.items()}
 
 
-def _as_tex(fragment: str, formulas: Mapping[str, str]) -> str:
-    """`fragment` with each formula that `formulas` names as its TeX, escaped: it is read as HTML."""
+def _formulas_as_text(fragment: str, formulas: Mapping[str, str]) -> str:
+    """`fragment` with each formula that `formulas` names as text from its TeX, escaped: it is read as HTML."""
 
     def tex(m: re.Match[str]) -> str:
         source = formulas.get(m.group(0))
-        return m.group(0) if source is None else html.escape(source, quote=False)
+        return m.group(0) if source is None else html.escape(tex_as_text(source), quote=False)
 
     return _MATH.sub(tex, fragment)
 

@@ -1,0 +1,61 @@
+"""A TeX formula as plain text a reader can follow: `\\theta` as θ, `x^2` as x², `\\frac{a}{b}` as a/b.
+
+For the places that can only show text: search result snippets and a page's meta description. Pages
+themselves render formulas as MathML (kb.markdown.math). The symbols and commands come from pylatexenc's
+latex-to-text converter (a maintained table of several hundred macros, rather than one of our own);
+kb adds Unicode super- and subscripts for the short ones (x², aᵢ, ∑ₖ₌₁ⁿ), which pylatexenc writes as
+"x^2" and, with braces dropped, "∑_k=1^n" (an ambiguous reading of `\\sum_{k=1}^{n}`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+# every character Unicode has a super- or subscript form of (no superscript q, few capitals, few subscripts)
+_SUPER = dict(zip("0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVW",
+                  "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂ", strict=True))
+_SUB = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True))
+# ^x, _x, ^{…} or _{…} with no braces inside; a command argument (\hat{…}) is not a script
+_SCRIPT = re.compile(r"(?<!\\)([\^_])(?:\{([^{}]*)\}|([A-Za-z0-9]))")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+# TeX lets a command swallow the space after it ("\alpha \leq \beta" reads "α≤β"); an empty group keeps
+# it, but not before an argument ("\frac {a}{b}")
+_SPACE_AFTER_COMMAND = re.compile(r"(\\[A-Za-z]+)(?=\s+[^\s{\[])")
+_SPACES = re.compile(r"\s+")
+logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)  # it logs every macro it cannot expand
+
+
+def tex_as_text(tex: str) -> str:
+    """`tex` as Unicode text; a formula pylatexenc cannot read stays as written."""
+    return _as_text(tex.strip())
+
+
+@lru_cache(maxsize=4096)  # notes repeat formulas, and the same text reaches snippets and descriptions
+def _as_text(tex: str) -> str:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    if tex.count("{") != tex.count("}"):  # pylatexenc would fill in "%s" for a missing argument
+        return tex
+    source = _SPACE_AFTER_COMMAND.sub(r"\1{}", _SCRIPT.sub(_script, tex)).replace("\\|", "‖")  # a norm; pylatexenc drops it
+    try:
+        text = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=False).latex_to_text(source)
+    except Exception:  # noqa: BLE001 - pylatexenc raises its own and Python's errors on broken TeX
+        return tex
+    text = _SPACES.sub(" ", text).strip()
+    return tex if not text or "%s" in text else text
+
+
+def _script(m: re.Match[str]) -> str:
+    """One super- or subscript as Unicode characters when it has one for every character (after an empty
+    group: "\\sumₖ" would read as one unknown command), else a longer one in parentheses: pylatexenc
+    drops the braces, and "e^-x" or "∫_-∞^∞" leave its end unclear."""
+    body = (m.group(2) if m.group(2) is not None else m.group(3)).strip()
+    table = _SUPER if m.group(1) == "^" else _SUB
+    squeezed = body.replace(" ", "")
+    if squeezed and all(c in table for c in squeezed):
+        return "{}" + "".join(table[c] for c in squeezed)
+    if len(body) > 1 and not _COMMAND.fullmatch(body) and not (body[0] == "(" and body[-1] == ")"):
+        return m.group(1) + "(" + body + ")"
+    return m.group(0)
