@@ -131,11 +131,22 @@ def test_embeds_sections_blocks_and_cycles(make_site):
     assert "A block</p>" in host and 'id="^blk"' not in host  # ids stay unique on the host page
     assert host.count('class="embed cycle"') == 1
     assert "<p><div" not in host
-    cycles = diags(r, "embed-cycle")
-    assert "a.md:1: warning[embed-cycle] embed cycle: a.md -> b.md -> a.md" in cycles
-    assert "b.md:1: warning[embed-cycle] embed cycle: b.md -> a.md -> b.md" in cycles
+    # one cycle, one warning: on its first note's page, though b's and host's pages meet it too
+    assert diags(r, "embed-cycle") == ["a.md:1: warning[embed-cycle] embed cycle: a.md -> b.md -> a.md"]
     # links inside embedded content belong to the embedded note, not the host
     assert [link.target for link in r.ctx.notes["host.md"].links] == ["part", "part", "a"]
+
+
+def test_an_embed_cycle_is_warned_once_whichever_pages_meet_it(make_site):
+    r = make_site({"c.md": "C embeds ![[a]]\n", "a.md": "A embeds ![[b]]\n", "b.md": "B\n\n![[c]]\n",
+                   "d.md": "D embeds ![[b]]\n",  # leads into the cycle, is not in it
+                   "s.md": "## One\n![[t]]\n", "t.md": "T embeds ![[s#One]]\n"})  # through a section of s
+    assert sorted(diags(r, "embed-cycle")) == [
+        "a.md:1: warning[embed-cycle] embed cycle: a.md -> b.md -> c.md -> a.md",
+        "s.md:2: warning[embed-cycle] embed cycle: s.md#one -> t.md -> s.md#one",
+    ]
+    for page in ("a", "b", "c", "d", "s", "t"):  # every page that meets it still shows where it stops
+        assert read(r.ctx.out, f"{page}/index.html").count('class="embed cycle"') == 1, page
 
 
 def test_attachments_resolve_and_are_copied(make_site):

@@ -108,7 +108,14 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         dest = kb.resolver.note(target, kb.path) or kb.path
         key = embed_key(dest, heading)
         if key in kb.embed_stack:
-            kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (key,))}")
+            cycle = kb.embed_stack[kb.embed_stack.index(key) :]
+            # each page that reaches a cycle shows it, but it is one problem: warned once, on the page of
+            # the cycle's first note (every note of a cycle reaches it from its own page), starting there
+            notes = [k.split("#", 1)[0] for k in cycle]
+            if (kb.path if kb.collect else kb.root[0]) == min(notes):
+                start = notes.index(min(notes))
+                loop = cycle[start:] + cycle[:start]
+                kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(loop + loop[:1])}")
             return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'
         if len(kb.embed_stack) > MAX_EMBED_DEPTH:  # a long chain of embeds: stop, link instead
             kb.warn_page(line, "embed-depth", f"embeds nested deeper than {MAX_EMBED_DEPTH}: {dest} not embedded")
