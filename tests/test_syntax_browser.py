@@ -37,6 +37,8 @@ def served(make_site):
                 "$$\n(-\\infty, x - \\infty)\n$$\n"
             ),
             "e.md": "Inline $\\boxed{E=mc^2}$ and $\\cancel{x}+y$.\n\n$$\\boxed{a^2+b^2=c^2}$$\n",
+            "t.md": "| Plugin | Description | Release |\n|---|---|---|\n| Dataview | Treat your vault as a database you can query "
+                    "| " + "unbroken" * 10 + " |\n| Templater | Templates with prompts | `" + "v" * 60 + "` |\n",
         }
     )
     handler = functools.partial(_Quiet, directory=str(r.ctx.out))
@@ -115,3 +117,16 @@ def test_boxed_has_a_border_and_cancel_a_stroke_in_chromium(served):
     page.evaluate("document.querySelectorAll('math')[1].querySelector(':scope > mrow > :first-child').style.background = 'none'")
     unchanged = page.screenshot(clip=clip) == struck  # the stroke is what differs: x alone looks otherwise
     assert not unchanged, "\\cancel{x} looks the same without its stroke"
+
+
+def test_a_long_word_in_a_table_breaks_and_leaves_the_other_columns_their_words(served):
+    """On a phone (375 px) an 80-letter word or code span in a cell breaks inside itself: the table fits
+    the page, and the other columns keep their words whole ("Plugin", "Description" on one line each)."""
+    page, base = served
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.goto(base + "/t/")
+    table = page.evaluate("(t => [t.scrollWidth, t.clientWidth])(document.querySelector('main table'))")
+    assert table[0] <= table[1]  # no sideways scrolling
+    one_line = page.evaluate("""[...document.querySelectorAll('main th')].slice(0, 2).map(th => {
+        const r = document.createRange(); r.selectNodeContents(th); return r.getClientRects().length; })""")
+    assert one_line == [1, 1]

@@ -149,6 +149,16 @@ def test_an_embed_cycle_is_warned_once_whichever_pages_meet_it(make_site):
         assert read(r.ctx.out, f"{page}/index.html").count('class="embed cycle"') == 1, page
 
 
+def test_long_words_in_table_cells_may_break_and_short_ones_stay_whole(make_site):
+    long = "a<b" + "x" * 30
+    r = make_site({"t.md": f"| Name | Link |\n|---|---|\n| Plugin | see {long} now |\n| Code | `{'y' * 30}` |\n\n"
+                           f"Outside a table {long} stays text.\n"})
+    page = read(r.ctx.out, "t/index.html")
+    assert f'<td>see <span class="long-word">a&lt;b{"x" * 30}</span> now</td>' in page
+    assert f'<code class="long-word">{"y" * 30}</code>' in page
+    assert "<td>Plugin</td>" in page and f"<p>Outside a table a&lt;b{'x' * 30} stays text.</p>" in page
+
+
 def test_attachments_resolve_and_are_copied(make_site):
     files = {
         "notes/a.md": "![alt](../img/pic.png) ![[pic.png|300]] ![[pic.png|300x200]] ![sized|120](../img/pic.png)\n"

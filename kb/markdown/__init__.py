@@ -29,6 +29,7 @@ from kb.markdown.images import images_plugin
 from kb.markdown.lines import lines_plugin
 from kb.markdown.math import math_plugin
 from kb.markdown.rawhtml import SafeRenderer
+from kb.markdown.tables import tables_plugin
 from kb.markdown.tags import tags_plugin
 from kb.markdown.tasks import tasks_plugin
 from kb.markdown.urls import fast_normalize_link
@@ -114,6 +115,7 @@ def make_md(line_breaks: bool = False, fast: bool = True) -> MarkdownIt:
     md.use(embeds_plugin)
     md.use(headings_plugin)
     md.use(embedded_ids_plugin)
+    md.use(tables_plugin)
     if fast:  # fast=False: markdown-it's own code paths, for tests that compare the two
         md.use(fastpath_plugin)  # last: its dispatchers read the final rule lists
     return md
