@@ -12,9 +12,10 @@ embeddings, then for each labeled query ({"query", "relevant": [vault paths]}):
   static-only  the static encoder over the compressed index without BM25
 hit@10 and MRR@10 are at note level. Then recall@10 of the compressed index vs exact float32
 (MiniLM query vectors, chunk level), reconstruction cosine, bytes per chunk, and the bytes a
-cold first query downloads (raw and gzip). Last, an unlabeled guard for exact lookups: 150 words
-(7+ letters) that occur in exactly one note each, drawn with a fixed seed; how often `kb search
-"<word>"` puts that note first / in its top 3.
+cold first query downloads (raw and gzip). Last, two unlabeled guards for exact lookups, drawn with a
+fixed seed: 150 words (7+ letters) that occur in exactly one note each, and 150 names of several parts
+(markdown-link-check, update-mocs.py) that the indexed text of exactly one note has; how often
+`kb search "<word>"` puts that note first / in its top 3.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from kb.search.embed import load_embedder  # noqa: E402
 from kb.search.pipeline import first_pass_vectors  # noqa: E402
 from kb.search.quantize import decode_notes, reconstruct  # noqa: E402
 from kb.search.query import SiteIndex  # noqa: E402
+from kb.search.tokenize import compounds  # noqa: E402
 
 # ../shared/corpora/obsidian-hub beside the checkout (or beside a worktree's parent); "" if none
 HUB = str(next((p / "shared" / "corpora" / "obsidian-hub" for p in ROOT.parents
@@ -99,6 +101,20 @@ def rare_word_lookup(vault: Path, site: Path, note_paths: list[str], count: int 
             continue
         for w in set(re.findall(r"\b[a-z]{7,}\b", text)):
             where.setdefault(w, set()).add(rel)
+    lookup("rare-word lookup", "words", where, site, count)
+
+
+def name_lookup(chunks: list, site: Path, count: int = 150) -> None:  # kb.search.chunk.Chunk
+    """Names of several parts that the indexed text of exactly one note has: is that note first?"""
+    where: dict[str, set[str]] = {}
+    for c in chunks:
+        for name in compounds(c.text):
+            if re.search(r"[a-z]{3}", name):  # a name, not a date or a version number
+                where.setdefault(name, set()).add(c.path)
+    lookup("name lookup", "names", where, site, count)
+
+
+def lookup(label: str, what: str, where: dict[str, set[str]], site: Path, count: int) -> None:
     rare = sorted(w for w, notes in where.items() if len(notes) == 1)
     words = random.Random(0).sample(rare, min(count, len(rare)))
     index = SiteIndex(site)
@@ -107,7 +123,7 @@ def rare_word_lookup(vault: Path, site: Path, note_paths: list[str], count: int 
         got = [r.path for r in index.search(w, k=3)]
         first += got[:1] == [next(iter(where[w]))]
         top3 += next(iter(where[w])) in got
-    print(f"rare-word lookup ({len(words)} words in one note each): note first {first / len(words):.3f}, "
+    print(f"{label} ({len(words)} {what} in one note each): note first {first / len(words):.3f}, "
           f"top 3 {top3 / len(words):.3f}")
 
 
@@ -230,6 +246,7 @@ def main() -> int:
         print(f"  re-rank {rerank:3}: default hit@10 {h:.3f} MRR@10 {mrr:.3f}, cold query gzip mean {np.mean(gzs) / 1e3:.0f} kB")
     print(f"whole index on disk: {total / 1e6:.1f} MB; python query time mean {np.mean(per_query_ms):.0f} ms")
     rare_word_lookup(vault, site, list(result.ctx.notes))
+    name_lookup(state.chunks, site)
     if args.seeds > 1:
         seed_spread(result.ctx, args.seeds, qtexts, qvecs, relevant,
                     {"default": metrics(runs["default"], relevant), "full-model": metrics(runs["full-model"], relevant)})

@@ -467,6 +467,25 @@ const idx = new api.Index(rel => {{ const b = fs.readFileSync(path.join({json.du
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_python_and_javascript_find_the_same_terms_and_compound_names():
+    import random
+
+    from kb.search.tokenize import terms
+
+    rng = random.Random(5)
+    pool = list("abcxyz019-_.-_./`'\"(),;:!?@#KİÉé") + [" ", " ", "\t", "\n", "\u00a0", "\u3000", "\u2028", "\u200b", "中", "🎉"]
+    samples = ["Use `process.versions.chrome`.", "markdown-link-check, update-mocs.py", "--background-primary",
+               "e.g. 2021-12-03!", "github.com/a/b-c", "\u212aelvin-scale", "a - b", "x.", "café-bar ünï-cöde"]
+    samples += ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(1500)]
+    script = (f"const api = require({json.dumps(str(SEARCH_JS))});"
+              f"console.log(JSON.stringify({json.dumps(samples)}.map(api.terms)));")
+    js = json.loads(subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=120, check=True).stdout)
+    assert js == [terms(s) for s in samples]
+    assert terms("Use `process.versions.chrome`.")[-1] == "process.versions.chrome"
+    assert terms("markdown-link-check")[-1:] == ["markdown-link-check"] and terms("a - b") == ["b"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
 @pytest.mark.parametrize("n,sections", [(12, 1), (240, 8)])
 def test_python_and_javascript_rank_identically(tmp_path, n, sections):
     r = build_hash(tmp_path, vault(n, sections))

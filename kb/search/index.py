@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ from kb.search.container import pack
 from kb.search.quantize import Quantized
 from kb.search.static import quantize_rows
 from kb.search.tokenize import WordPiece, terms
+
+_JOINED = re.compile(r"[-_.]")
 
 META_BLOCK = 16  # a result costs one small file (measured: 64 -> 36 kB gzip per query, 16 -> ~10)
 # Shard sizes trade files on disk for bytes per query. Measured on obsidian-hub (mean gzip per cold query):
@@ -150,7 +153,9 @@ def write_index(
         }
         metas[f"meta/{b // META_BLOCK}.json"] = meta
     nshards, shards = bm25_shards(chunks)
-    words = {t for post in shards.values() for t in post}  # the vault's words (BM25 terms: stopwords come from the vocabulary)
+    # the vault's words (BM25 terms: stopwords come from the vocabulary); not its compound names, which a
+    # query's encoder never looks up (basic_tokens splits them at their "-", "_" and ".")
+    words = {t for post in shards.values() for t in post if not _JOINED.search(t)}
     for s in range(nshards):  # every shard exists, so a lookup never 404s
         post = shards.get(s, {})
         files[f"bm25/{s}.json"] = json.dumps(post, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()

@@ -84,9 +84,29 @@ def _basic_tokens_unicode(text: str) -> list[str]:
     return out
 
 
+# a name written as one word of parts joined by "-", "_" or ".": markdown-link-check, process.versions.chrome,
+# update-mocs.py, 2021-12-03 (whatever wraps it, such as quotes, backticks or a closing full stop, aside)
+_COMPOUND = re.compile(r"[^a-z0-9]*([a-z0-9]+(?:[-_.][a-z0-9]+)+)[^a-z0-9]*")
+COMPOUND_MAX = 64
+
+
 def terms(text: str) -> list[str]:
-    """BM25 terms: words that are not punctuation or stopwords."""
-    return [t for t in basic_tokens(text) if not (len(t) == 1 and _is_punct(t)) and t not in STOPWORDS]
+    """BM25 terms: words that are not punctuation or stopwords, then each compound name whole (`compounds`)."""
+    words = [t for t in basic_tokens(text) if not (len(t) == 1 and _is_punct(t)) and t not in STOPWORDS]
+    return words + compounds(text)
+
+
+def compounds(text: str) -> list[str]:
+    """The whitespace-separated words of `text` that are names of several parts ("markdown-link-check"),
+    lowercased, as terms of their own. Split into its parts, such a name is three common words that
+    thousands of chunks share; whole, it finds the one chunk that names it (`kb search markdown-link-check`
+    ranked its note 4th before)."""
+    out = []
+    for piece in _SPLIT.split(text.lower()):
+        m = _COMPOUND.fullmatch(piece) if "-" in piece or "_" in piece or "." in piece else None
+        if m and len(m.group(1)) <= COMPOUND_MAX:
+            out.append(m.group(1))
+    return out
 
 
 class WordPiece:

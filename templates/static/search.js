@@ -42,10 +42,17 @@
     return out;
   }
 
+  // kb/search/tokenize.py terms and compounds, rule for rule
+  var RE_SPLIT = /[ \t\n\r\p{Zs}]+/u, RE_COMPOUND = /^[^a-z0-9]*([a-z0-9]+(?:[-_.][a-z0-9]+)+)[^a-z0-9]*$/;
   function terms(text) {
-    return basicTokens(text).filter(function (t) {
+    var words = basicTokens(text).filter(function (t) {
       return !(Array.from(t).length === 1 && isPunct(t)) && !STOP[t];
     });
+    text.toLowerCase().split(RE_SPLIT).forEach(function (piece) {
+      var m = /[-_.]/.test(piece) ? RE_COMPOUND.exec(piece) : null;
+      if (m && m[1].length <= 64) words.push(m[1]);
+    });
+    return words;
   }
 
   function wordIds(ids, unk, word) {
