@@ -420,7 +420,7 @@ def test_cli_json_and_broken_index(tmp_path, capsys, monkeypatch):
     ('{"format": "kb-search", "version": 2, "mode": []}', "unknown index mode []"),  # not a TypeError
     ('\ufeff{"format": "kb-search", "version": 2, "mode": "pq", "note_lists": 3}', "bytes_per_chunk, note_probe:"),  # BOM read
     ('{"format": "kb-search", "version": 3, "mode": "lexical", "bm25_shards": 1, "meta_block": 16, "candidates": 9, '
-     '"rrf_k": 3, "note_lists": 2}', "incomplete, no note_probe"),
+     '"rrf_k": 3, "chunks": 40, "note_lists": 2}', "incomplete, no note_probe"),
     ('\x00{garbage', "unreadable: Expecting value"),  # not "'utf-16-be' codec can't decode"
 ])
 def test_cli_reports_a_damaged_manifest_without_a_traceback(tmp_path, capsys, manifest, says):

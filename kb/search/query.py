@@ -50,9 +50,9 @@ class Result:
 # the manifest entries a query reads, by index mode (search.js checks the same list)
 VERSIONS = (2, 3)  # 3: pq with lists of notes (past NOTE_SCAN notes), otherwise as 2
 MANIFEST_KEYS = {
-    "lexical": ("bm25_shards", "meta_block", "candidates", "rrf_k"),
-    "int8": ("bm25_shards", "meta_block", "candidates", "rrf_k", "dims", "rows_block", "vocab_shards", "nprobe"),
-    "pq": ("bm25_shards", "meta_block", "candidates", "rrf_k", "dims", "rows_block", "vocab_shards", "note_m",
+    "lexical": ("bm25_shards", "meta_block", "candidates", "rrf_k", "chunks"),
+    "int8": ("bm25_shards", "meta_block", "candidates", "rrf_k", "chunks", "dims", "rows_block", "vocab_shards", "nprobe"),
+    "pq": ("bm25_shards", "meta_block", "candidates", "rrf_k", "chunks", "dims", "rows_block", "vocab_shards", "note_m",
            "rerank", "bytes_per_chunk"),
 }
 
@@ -227,19 +227,23 @@ class SiteIndex:
                 out[cid] = qround(v)
         return out
 
-    def bm25(self, query: str) -> tuple[dict[int, int], dict[int, int], int]:
-        """chunk id -> BM25 score (the terms' integer weights summed), chunk id -> how many of the
-        query's distinct terms it contains, and the number of distinct terms."""
+    def bm25(self, query: str) -> tuple[dict[int, int], dict[int, int], int, int]:
+        """chunk id -> BM25 score (the terms' integer weights summed); chunk id -> how much of the query
+        its chunk has: the summed `term_weight` of the query's distinct terms in it; the sum over all of
+        them; and the number of distinct terms."""
         out: dict[int, int] = {}
         matched: dict[int, int] = {}
         nshards = self.manifest["bm25_shards"]
         distinct = list(dict.fromkeys(terms(query)))
+        total = 0
         for term in distinct:
             post = self.json(f"bm25/{fnv1a(term) % nshards}.json").get(term, [])
+            weight = term_weight(self.manifest, len(post) // 2)
+            total += weight
             for i in range(0, len(post), 2):
                 out[post[i]] = out.get(post[i], 0) + post[i + 1]
-                matched[post[i]] = matched.get(post[i], 0) + 1
-        return out, matched, len(distinct)
+                matched[post[i]] = matched.get(post[i], 0) + weight
+        return out, matched, total, len(distinct)
 
     def note_ranking(self, scores: dict[int, int]) -> list[tuple[int, int, int]]:
         """[(note, best chunk, score)] best first, top `candidates`."""
@@ -275,19 +279,19 @@ class SiteIndex:
             if q is not None:
                 add(self.note_ranking(self.vector_scores(q)), lambda c: 1.0, False, "meaning")
                 dense = True
-        scores, matched, nterms = self.bm25(query)
-        # next to a vector ranking, a BM25 entry counts by the share of the query's terms its chunk
-        # contains, to the power bm25_coverage (a soft AND): one shared word is weak evidence, all of
-        # them strong. Alone, BM25's order stands.
+        scores, matched, total, _ = self.bm25(query)
+        # next to a vector ranking, a BM25 entry counts by the share of the query its chunk contains (by
+        # term_weight), to the power bm25_coverage (a soft AND): a shared common word is weak evidence,
+        # the query's rare words or all of it strong. Alone, BM25's order stands.
         p = self.manifest.get("bm25_coverage", 0) if dense else 0
-        add(self.note_ranking(scores), lambda c: (matched[c] / nterms) ** p if p else 1.0, True, "words")
+        add(self.note_ranking(scores), lambda c: (matched[c] / total) ** p if p else 1.0, True, "words")
         top = sorted(fused, key=lambda n: (-qround(fused[n]), n))[:k]
         return [replace(self.result(chunk_of[n][1], fused[n]), found_by=found_by[n]) for n in top]
 
     def uses_words(self, query: str) -> bool:
         """Whether any note contains one of the query's terms (BM25 has postings for it). When none
         does, results come from meaning alone, and the search box says so."""
-        scores, _, nterms = self.bm25(query)
+        scores, _, _, nterms = self.bm25(query)
         return nterms == 0 or bool(scores)  # only stopwords ("how to"): nothing to say
 
     def result(self, cid: int, score: float) -> Result:
@@ -298,6 +302,17 @@ class SiteIndex:
         n, heading, anchor, snippet = meta["chunks"][cid % block]
         path, url, title = meta["notes"][str(n)]
         return Result(path, url, title, heading, anchor, snippet, round(score, 6))
+
+
+def term_weight(manifest: dict, postings: int) -> int:
+    """How much one query term counts in the share of the query a chunk has (bm25_share): its idf in
+    thousandths, from the number of chunks it is posted for (at most the index's 300 per term, which tells
+    a rare word from a common one) and the number of chunks, when the manifest says "idf"; else 1, every
+    term alike (sites built before it). An integer, so that Python and JavaScript sum it alike."""
+    if manifest.get("bm25_share") != "idf":
+        return 1
+    n = manifest["chunks"]
+    return math.floor(1000 * math.log(1 + (n - postings + 0.5) / (postings + 0.5)) + 0.5)
 
 
 def rerank_notes(order: list[int], note_chunks: np.ndarray, notes: int, chunks: int) -> list[int]:

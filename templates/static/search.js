@@ -122,7 +122,7 @@
   }
 
   // the manifest entries a query reads, by index mode (kb/search/query.py MANIFEST_KEYS)
-  var COMMON = ["bm25_shards", "meta_block", "candidates", "rrf_k"], VECTOR = COMMON.concat(["dims", "rows_block", "vocab_shards"]);
+  var COMMON = ["bm25_shards", "meta_block", "candidates", "rrf_k", "chunks"], VECTOR = COMMON.concat(["dims", "rows_block", "vocab_shards"]);
   var MANIFEST_KEYS = { lexical: COMMON, int8: VECTOR.concat(["nprobe"]), pq: VECTOR.concat(["note_m", "rerank", "bytes_per_chunk"]) };
 
   // An index reads files through `load(rel) -> Promise<ArrayBuffer>` and caches them. A load that
@@ -385,22 +385,29 @@
     });
   };
 
-  // BM25: chunk id -> score (the terms' integer weights summed), chunk id -> how many of the
-  // query's distinct terms it contains, and the number of distinct terms
+  // BM25: chunk id -> score (the terms' integer weights summed), chunk id -> the summed termWeight of
+  // the query's distinct terms its chunk contains, the sum over all of them, and the number of terms
   Index.prototype.bm25 = function (query) {
-    var self = this, out = new Map(), matched = new Map(), n = this.m.bm25_shards, seen = {};
+    var self = this, out = new Map(), matched = new Map(), n = this.m.bm25_shards, seen = {}, total = 0;
     var ts = terms(query).filter(function (t) { if (seen[t]) return false; seen[t] = true; return true; });
     return Promise.all(ts.map(function (t) { return self.json("bm25/" + (fnv1a(t) % n) + ".json"); })).then(function (shards) {
       shards.forEach(function (sh, i) {
-        var post = Object.prototype.hasOwnProperty.call(sh, ts[i]) ? sh[ts[i]] : [];
+        var post = Object.prototype.hasOwnProperty.call(sh, ts[i]) ? sh[ts[i]] : [], w = termWeight(self.m, post.length / 2);
+        total += w;
         for (var p = 0; p < post.length; p += 2) {
           out.set(post[p], (out.get(post[p]) || 0) + post[p + 1]);
-          matched.set(post[p], (matched.get(post[p]) || 0) + 1);
+          matched.set(post[p], (matched.get(post[p]) || 0) + w);
         }
       });
-      return { scores: out, matched: matched, terms: ts.length };
+      return { scores: out, matched: matched, total: total, terms: ts.length };
     });
   };
+
+  // kb/search/query.py term_weight: a term's idf in thousandths ("idf"), else 1
+  function termWeight(m, postings) {
+    if (m.bm25_share !== "idf") return 1;
+    return Math.floor(1000 * Math.log(1 + (m.chunks - postings + 0.5) / (postings + 0.5)) + 0.5);
+  }
 
   Index.prototype.noteRanking = function (scores) {
     var best = new Map(), self = this;
@@ -433,10 +440,10 @@
         });
       }
       if (scores[0]) add(self.noteRanking(scores[0]), function () { return 1; }, false);
-      // next to a vector ranking, a BM25 entry counts by the share of the query's terms its chunk
-      // contains, to the power bm25_coverage (a soft AND); alone, BM25's order stands
+      // next to a vector ranking, a BM25 entry counts by the share of the query its chunk contains (by
+      // termWeight), to the power bm25_coverage (a soft AND); alone, BM25's order stands
       var bm = scores[1], p = scores[0] && self.m.bm25_coverage ? self.m.bm25_coverage : 0;
-      add(self.noteRanking(bm.scores), function (c) { return p ? Math.pow(bm.matched.get(c) / bm.terms, p) : 1; }, true);
+      add(self.noteRanking(bm.scores), function (c) { return p ? Math.pow(bm.matched.get(c) / bm.total, p) : 1; }, true);
       var top = Array.from(fused.keys());
       top.sort(function (a, b) { return (qround(fused.get(b)) - qround(fused.get(a))) || (a - b); });
       top = top.slice(0, k);
