@@ -20,9 +20,15 @@ _SUB = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈
 # ^x, _x, ^{…} or _{…} with no braces inside; a command argument (\hat{…}) is not a script
 _SCRIPT = re.compile(r"(?<!\\)([\^_])(?:\{([^{}]*)\}|([A-Za-z0-9]))")
 _COMMAND = re.compile(r"\\[A-Za-z]+")
-# TeX lets a command swallow the space after it ("\alpha \leq \beta" reads "α≤β"); an empty group keeps
-# it, but not before an argument ("\frac {a}{b}")
-_SPACE_AFTER_COMMAND = re.compile(r"(\\[A-Za-z]+)(?=\s+[^\s{\[])")
+# TeX lets a command swallow the space after it ("\alpha \leq \beta" reads "α≤β"); an empty group keeps it
+# after a command that takes no argument (an argument may follow a space: "\frac 12", "\mathbb R")
+_SPACE_AFTER_COMMAND = re.compile(r"\\([A-Za-z]+)(?=\s+[^\s{\[])")
+_BRACE = re.compile(r"(?<!\\)[{}]")  # \{ and \} are braces to show, not groups
+# the words in \text{…} are text: my_var is not my with a subscript
+_TEXT_ARG = re.compile(r"\\(?:text|textrm|textit|textbf|texttt|mathrm|mathit|mathtt|operatorname|mbox)\s*\{([^{}]*)\}")
+# what pylatexenc reads wrong: \dfrac{a}{b} as "ab", \binom{n}{k} as "nk"
+_SAME_AS_FRAC = re.compile(r"\\[dt]frac(?![A-Za-z])")
+_BINOM = re.compile(r"\\binom\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _SPACES = re.compile(r"\s+")
 logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)  # it logs every macro it cannot expand
 
@@ -36,15 +42,38 @@ def tex_as_text(tex: str) -> str:
 def _as_text(tex: str) -> str:
     from pylatexenc.latex2text import LatexNodes2Text
 
-    if tex.count("{") != tex.count("}"):  # pylatexenc would fill in "%s" for a missing argument
+    braces = _BRACE.findall(tex)
+    if braces.count("{") != braces.count("}"):  # pylatexenc would fill in "%s" for a missing argument
         return tex
-    source = _SPACE_AFTER_COMMAND.sub(r"\1{}", _SCRIPT.sub(_script, tex)).replace("\\|", "‖")  # a norm; pylatexenc drops it
+    source = _TEXT_ARG.sub(_escape_underscores, tex)
+    source = _BINOM.sub(r"C(\1, \2)", _SAME_AS_FRAC.sub(r"\\frac", source))
+    source = _SPACE_AFTER_COMMAND.sub(_keep_space, _SCRIPT.sub(_script, source)).replace("\\|", "‖")  # a norm; pylatexenc drops it
     try:
         text = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=False).latex_to_text(source)
     except Exception:  # noqa: BLE001 - pylatexenc raises its own and Python's errors on broken TeX
         return tex
     text = _SPACES.sub(" ", text).strip()
     return tex if not text or "%s" in text else text
+
+
+def _escape_underscores(m: re.Match[str]) -> str:
+    """\\text{my_var} with its underscores escaped, so that _SCRIPT leaves them as they are."""
+    start = m.start(1) - m.start()
+    return m.group(0)[:start] + re.sub(r"(?<!\\)_", r"\\_", m.group(1)) + "}"
+
+
+def _keep_space(m: re.Match[str]) -> str:
+    """A command and an empty group after it, unless pylatexenc's table says it takes arguments."""
+    spec = _macros().get_macro_spec(m.group(1))
+    takes = spec is not None and getattr(spec.args_parser, "argspec", "")
+    return m.group(0) if takes else m.group(0) + "{}"
+
+
+@lru_cache(maxsize=1)
+def _macros():  # noqa: ANN202 - pylatexenc's LatexContextDb
+    from pylatexenc.latexwalker import get_default_latex_context_db
+
+    return get_default_latex_context_db()
 
 
 def _script(m: re.Match[str]) -> str:
