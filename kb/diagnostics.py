@@ -8,9 +8,21 @@ from typing import TextIO
 
 from kb.model import Diagnostic
 
+# problems that every page meeting them reports alike (an embed cycle, from each page that embeds into
+# it): said once, by the first such page
+ONCE = frozenset({"embed-cycle"})
+
 
 def unique_sorted(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
-    return sorted(set(diags))
+    out: list[Diagnostic] = []
+    said: set[tuple[str, str]] = set()
+    for d in sorted(set(diags)):
+        if d.code in ONCE:
+            if (d.code, d.message) in said:
+                continue
+            said.add((d.code, d.message))
+        out.append(d)
+    return out
 
 
 def report(diags: Iterable[Diagnostic], stream: TextIO | None = None) -> None:

@@ -310,8 +310,7 @@ class Rebuilder:
 
     def _report(self, out: Outcome, rebuilt: set[str], had: set[str]) -> None:
         problems = self.ctx.extra.get("problems", {})
-        for p in sorted(rebuilt):
-            out.reported.extend(problems.get(p, []))
+        out.reported.extend(unique_sorted(d for p in rebuilt for d in problems.get(p, [])))  # a cycle once
         out.fixed = sorted(p for p in had if p not in problems)
 
     # --- everything ------------------------------------------------------

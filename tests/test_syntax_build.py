@@ -149,6 +149,19 @@ def test_an_embed_cycle_is_warned_once_whichever_pages_meet_it(make_site):
         assert read(r.ctx.out, f"{page}/index.html").count('class="embed cycle"') == 1, page
 
 
+def test_an_embed_cycle_only_other_pages_meet_is_still_warned(make_site):
+    # p's own page hides the section that closes the cycle in a comment; embedded, the section is live.
+    # And from x's own page, a cycle of 9 through x's section runs into the depth limit first.
+    chain = {f"n{i}.md": f"![[n{i + 1}]]\n" for i in range(1, 8)}
+    r = make_site({"p.md": "Intro\n\n<!--\n## S\n![[q]]\n-->\n", "q.md": "Q ![[p#S]]\n",
+                   "x.md": "## S\n![[n1]]\n", **chain, "n8.md": "![[x#S]]\n"})
+    cycles = diags(r, "embed-cycle")
+    assert "q.md:1: warning[embed-cycle] embed cycle: p.md#s -> q.md -> p.md#s" in cycles
+    assert any(c.startswith("n1.md:1: ") and c.endswith("n1.md -> n2.md -> n3.md -> n4.md -> n5.md -> n6.md -> n7.md"
+                                                          " -> n8.md -> x.md#s -> n1.md") for c in cycles), cycles
+    assert len(cycles) == 2
+
+
 def test_long_words_in_table_cells_may_break_and_short_ones_stay_whole(make_site):
     long = "a<b" + "x" * 30
     r = make_site({"t.md": f"| Name | Link |\n|---|---|\n| Plugin | see {long} now |\n| Code | `{'y' * 30}` |\n\n"

@@ -109,13 +109,11 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         key = embed_key(dest, heading)
         if key in kb.embed_stack:
             cycle = kb.embed_stack[kb.embed_stack.index(key) :]
-            # each page that reaches a cycle shows it, but it is one problem: warned once, on the page of
-            # the cycle's first note (every note of a cycle reaches it from its own page), starting there
-            notes = [k.split("#", 1)[0] for k in cycle]
-            if (kb.path if kb.collect else kb.root[0]) == min(notes):
-                start = notes.index(min(notes))
-                loop = cycle[start:] + cycle[:start]
-                kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(loop + loop[:1])}")
+            # written from its first entry, whichever page met it: every page that meets one cycle then
+            # says the same, and kb.diagnostics.unique_sorted keeps one of them
+            start = cycle.index(min(cycle))
+            loop = cycle[start:] + cycle[:start]
+            kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(loop + loop[:1])}")
             return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'
         if len(kb.embed_stack) > MAX_EMBED_DEPTH:  # a long chain of embeds: stop, link instead
             kb.warn_page(line, "embed-depth", f"embeds nested deeper than {MAX_EMBED_DEPTH}: {dest} not embedded")
