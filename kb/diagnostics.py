@@ -8,19 +8,17 @@ from typing import TextIO
 
 from kb.model import Diagnostic
 
-# problems that every page meeting them reports alike (an embed cycle, from each page that embeds into
-# it): said once, by the first such page
-ONCE = frozenset({"embed-cycle"})
-
 
 def unique_sorted(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted, each problem once: of those with the same `same_as` (one embed cycle met from several
+    pages), the first."""
     out: list[Diagnostic] = []
-    said: set[tuple[str, str]] = set()
+    said: set[str] = set()
     for d in sorted(set(diags)):
-        if d.code in ONCE:
-            if (d.code, d.message) in said:
+        if d.same_as:
+            if d.same_as in said:
                 continue
-            said.add((d.code, d.message))
+            said.add(d.same_as)
         out.append(d)
     return out
 
@@ -31,8 +29,9 @@ def report(diags: Iterable[Diagnostic], stream: TextIO | None = None) -> None:
 
 
 def by_note(diags: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    """Each note's problems, each page its own (an embed cycle on every page that meets it)."""
     out: dict[str, list[Diagnostic]] = {}
-    for d in unique_sorted(diags):
+    for d in sorted(set(diags)):
         out.setdefault(d.path, []).append(d)
     return out
 

@@ -23,6 +23,9 @@ class Diagnostic:
     severity: str  # "warning" | "error"
     code: str
     message: str
+    # problems with the same non-empty `same_as` are one problem met from several pages (an embed cycle,
+    # from each page that embeds into it): each page keeps its own, a report says the first
+    same_as: str = field(default="", compare=False)
 
     def format(self) -> str:
         loc = f"{self.path}:{self.line}" if self.line else self.path

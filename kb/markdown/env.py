@@ -52,16 +52,16 @@ class RenderEnv:
         """Body-relative 0-based line -> 1-based file line."""
         return self.body_line + rel_line
 
-    def warn(self, rel_line: int, code: str, message: str) -> None:
+    def warn(self, rel_line: int, code: str, message: str, same_as: str = "") -> None:
         if self.collect:
-            self.diagnostics.append(Diagnostic(self.path, self.line(rel_line), "warning", code, message))
+            self.diagnostics.append(Diagnostic(self.path, self.line(rel_line), "warning", code, message, same_as))
 
-    def warn_page(self, rel_line: int, code: str, message: str) -> None:
+    def warn_page(self, rel_line: int, code: str, message: str, same_as: str = "") -> None:
         """Report on the page being built even from inside an embed (e.g. an embed cycle)."""
         if self.collect:
-            self.warn(rel_line, code, message)
+            self.warn(rel_line, code, message, same_as)
         else:
-            self.diagnostics.append(Diagnostic(self.root[0], self.root[1], "warning", code, message))
+            self.diagnostics.append(Diagnostic(self.root[0], self.root[1], "warning", code, message, same_as))
 
     def add_link(self, link: Link) -> None:
         if self.collect:

@@ -108,12 +108,12 @@ def render_wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, optio
         dest = kb.resolver.note(target, kb.path) or kb.path
         key = embed_key(dest, heading)
         if key in kb.embed_stack:
+            # each page that meets a cycle says how it got there; the cycle itself, from its first entry
+            # whichever page met it, tells a report that these are one problem (kb.diagnostics.unique_sorted)
             cycle = kb.embed_stack[kb.embed_stack.index(key) :]
-            # written from its first entry, whichever page met it: every page that meets one cycle then
-            # says the same, and kb.diagnostics.unique_sorted keeps one of them
             start = cycle.index(min(cycle))
-            loop = cycle[start:] + cycle[:start]
-            kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(loop + loop[:1])}")
+            same = " -> ".join(cycle[start:] + cycle[:start])
+            kb.warn_page(line, "embed-cycle", f"embed cycle: {' -> '.join(kb.embed_stack + (key,))}", same_as=same)
             return f'<div class="embed cycle">embed cycle: <a href="{html.escape(href, quote=True)}">{html.escape(label)}</a></div>'
         if len(kb.embed_stack) > MAX_EMBED_DEPTH:  # a long chain of embeds: stop, link instead
             kb.warn_page(line, "embed-depth", f"embeds nested deeper than {MAX_EMBED_DEPTH}: {dest} not embedded")
