@@ -29,6 +29,8 @@ _TEXT_ARG = re.compile(r"\\(?:text|textrm|textit|textbf|texttt|mathrm|mathit|mat
 # what pylatexenc reads wrong: \dfrac{a}{b} as "ab", \binom{n}{k} as "nk"
 _SAME_AS_FRAC = re.compile(r"\\[dt]frac(?![A-Za-z])")
 _BINOM = re.compile(r"\\binom\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+# \underset{θ}{\text{arg min}} as "arg min" with θ below: a subscript (pylatexenc runs the two together)
+_UNDER_OVER = re.compile(r"\\(under|over)set\s*\{([^{}]*)\}\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 _SPACES = re.compile(r"\s+")
 logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)  # it logs every macro it cannot expand
 
@@ -47,6 +49,7 @@ def _as_text(tex: str) -> str:
         return tex
     source = _TEXT_ARG.sub(_escape_underscores, tex)
     source = _BINOM.sub(r"C(\1, \2)", _SAME_AS_FRAC.sub(r"\\frac", source))
+    source = _UNDER_OVER.sub(lambda m: "{" + m.group(3) + "}" + ("_" if m.group(1) == "under" else "^") + "{" + m.group(2) + "}", source)
     source = _SPACE_AFTER_COMMAND.sub(_keep_space, _SCRIPT.sub(_script, source)).replace("\\|", "‖")  # a norm; pylatexenc drops it
     try:
         text = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=False).latex_to_text(source)

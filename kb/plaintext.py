@@ -241,7 +241,9 @@ def math_as_written(text: str) -> str:
     return _MARKED_MATH.sub(r"$\1$", text)
 
 
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# a code span: a run of backticks that no backslash escapes, up to the next run of the same length
+# (CommonMark: a shorter or longer run does not close it); or an escaped backtick, outside any span
+_CODE_SPAN = re.compile(r"\\`|(?<![\\`])(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 
 
 def code_spans_escaped(md: str) -> str:
@@ -249,4 +251,13 @@ def code_spans_escaped(md: str) -> str:
     strip_markup drops the backticks (for_display reads the escapes back as the characters)."""
     if "`" not in md or ("$" not in md and "\\" not in md):
         return md
-    return _CODE_SPAN.sub(lambda m: m.group(0).replace("\\", "\\\\").replace("$", "\\$"), md)
+    return _CODE_SPAN.sub(_escape_span, md)
+
+
+def _escape_span(m: re.Match[str]) -> str:
+    """A code span with its dollars and backslashes escaped. An escaped backtick ("\\`\\`$x$", TeX's
+    opening quotes) is a backtick to show: parked, so that strip_markup neither drops it as a code mark
+    nor leaves its backslash to escape what follows."""
+    if m.group(1) is None:
+        return _park("`")
+    return m.group(0).replace("\\", "\\\\").replace("$", "\\$")

@@ -217,6 +217,7 @@ def test_formulas_read_as_text():
     assert tex_as_text(r"\frac 12 + \sqrt 2, x \in \mathbb R^n, \hat x") == "1/2 + √(2), x ∈ ℝⁿ, x̂"
     assert tex_as_text(r"\text{my_var} + x_i = \{a, b\}") == "my_var + xᵢ = {a, b}"
     assert tex_as_text(r"\dfrac{a}{b} + \tfrac12 + \binom{n}{k}") == "a/b + 1/2 + C(n, k)"  # not "ab", "12", "nk"
+    assert tex_as_text(r"\underset{\theta, b}{\text{arg min}} L") == "arg min_(θ, b) L"  # not "θ, barg min L"
 
 
 def test_a_description_leaves_out_text_that_a_tenth_of_the_notes_share(make_site):

@@ -245,6 +245,14 @@ def test_snippet_keeps_code_spans_as_written(tmp_path):
     assert chunk.snippet == "Type \\(x\\) or $HOME and \\[a+b\\] in the shell, and y² here."
 
 
+def test_escaped_backticks_are_characters_and_the_formula_after_them_is_math():
+    # seed 004 writes TeX's opening quotes as \`\`: no code span starts there, so the $ after it opens math
+    from kb.plaintext import code_spans_escaped, for_display, strip_markup
+
+    md = "Thus, \\`\\`$\\underset{\\theta, b}{\\text{arg min}}$\u2019' means $\\theta$ and `$b`."
+    assert for_display(strip_markup(code_spans_escaped(md)), math="text") == "Thus, ``arg min_(θ, b)\u2019' means θ and $b."
+
+
 _FILLER = " ".join(["shell"] * 250)  # one word piece each: 250 fill a part
 _CODE = "Type `\\(x\\)` or `echo $HOME and $PATH` and `\\[a+b\\]` in the shell, and $y^2$ here."
 
