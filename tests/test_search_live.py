@@ -60,6 +60,14 @@ def test_background_index_follows_edits(tmp_path):
     live.stop()
 
 
+def test_kb_serve_says_its_first_index_is_lexical_only_until_the_embeddings_are_made(tmp_path):
+    v = write_vault(tmp_path / "v", vault(5))
+    waits = build(v, tmp_path / "a", CFG, embed=False, extra={"search_by_meaning": True}).ctx.extra["search"].notices
+    assert waits == ["lexical until the embeddings are ready (they are made in the background)"]
+    skipped = build(v, tmp_path / "b", CFG, embed=False).ctx.extra["search"].notices  # kb build --no-embed
+    assert skipped == ["lexical only: embedding skipped"]
+
+
 def test_missing_model_keeps_serving_the_lexical_index(tmp_path, capsys):
     v = write_vault(tmp_path / "v", vault(5))
     ctx = build(v, tmp_path / "site", CFG, embed=False).ctx

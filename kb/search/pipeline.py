@@ -123,8 +123,11 @@ def related(ctx: BuildContext) -> None:
     state = SearchState(chunks, embedder=embedder)
     ctx.extra["search"] = state
     if embedder is None:
-        state.notices.append("lexical only (no embeddings)" if ctx.extra.get("embed", True)
-                             else "lexical only: embedding skipped")
+        if ctx.extra.get("search_by_meaning"):  # kb serve: kb.search.live embeds next, in the background
+            state.notices.append("lexical until the embeddings are ready (they are made in the background)")
+        else:
+            state.notices.append("lexical only (no embeddings)" if ctx.extra.get("embed", True)
+                                 else "lexical only: embedding skipped")
         return
     cache = EmbeddingCache(ctx.vault / ".kb-cache", embedder.model_id, embedder.dims, scheme=embedder.scheme)
     before, start = embedder.calls, time.perf_counter()
