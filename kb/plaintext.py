@@ -31,7 +31,7 @@ _WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not al
 # for the eye only (snippets, backlink contexts): markup a reader should not see as characters
 _DISPLAY_LINK = re.compile(r"!?\[\[([^\]|#]*)(?:#\^?([^\]|]*))?(?:\|([^\]]*))?\]\]")
 # display math: $$…$$, or \[…\] when bracket_is_math (group 1: the bracket's TeX); not after an escaped \\
-_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$|(?<!\\)\\\[(.*?)\\\]", re.S)
+_DISPLAY_MATH = re.compile(r"\$\$(.*?)\$\$|(?<!\\)\\\[(.*?)\\\]", re.S)  # $$…$$ (group 1) or \[…\] (group 2)
 # inline math: $x$ (group 1), not "$5 and $10" or "$6 ... \\$"; or \(x\) (group 2), as kb's markdown reads both
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<![\s\\])\$(?!\d)|(?<!\\)\\\(([^\n]*?)\\\)")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark's escapes, any ASCII punctuation (imports have many): \$ -> $
@@ -141,12 +141,12 @@ _MATH_MODES = {"strip": ("", ""), "text": ("", ""), "mark": (MATH_OPEN, MATH_CLO
 
 def for_display(text: str, math: str = "strip") -> str:
     """Plain text (strip_markup's output) cleaned for a one-line snippet: no single-star emphasis,
-    callout markers, footnotes, rules, heading marks or display math; whitespace
-    collapsed. Inline math: its TeX without the delimiters ("strip": headings, titles), as Unicode text
+    callout markers, footnotes, rules or heading marks, and display math only as text ("text" mode);
+    whitespace collapsed. Inline math: its TeX without the delimiters ("strip": headings, titles), as Unicode text
     (kb.mathtext, "text": search snippets: θ, x², a/b), or between MATH_OPEN and MATH_CLOSE ("mark": backlink contexts,
     which pages render with `math_in_text`). \\(…\\) and \\[…\\] are math as $…$ and $$…$$ are."""
     if "$$" in text or "\\[" in text:
-        text = _DISPLAY_MATH.sub(_display_math, text)
+        text = _DISPLAY_MATH.sub(_display_math(math), text)
     # inline TeX first: kept or marked, it is parked whole, so that the escape and emphasis rules below
     # leave it as written (\{, \%, \, and _ mean something else there); stripped (a title), it reads
     # as text. An escaped \$ never opens or closes it (_INLINE_MATH)
@@ -169,12 +169,20 @@ def bracket_is_math(content: str, before: str = "") -> bool:
     return bool(content.strip()) and "\\[" not in content and not before.endswith("\\[") and bool(_MATHY.search(content))
 
 
-def _display_math(m: re.Match[str]) -> str:
-    """A display formula goes (a \\[1\\] that is not math stays, for the escape rule); where it stood
-    before punctuation, so does the space before it."""
-    if m.group(1) is not None and not bracket_is_math(m.group(1), m.string[max(0, m.start() - 2) : m.start()]):
-        return m.group(0)
-    return _GAP
+def _display_math(math: str) -> Callable[[re.Match[str]], str]:
+    """The replacement of one display formula, $$…$$ (group 1) or \\[…\\] (group 2): in "text" mode
+    (search snippets) its Unicode text, parked as inline math is, else nothing. A \\[1\\] that is not
+    math stays, for the escape rule; where the formula stood before punctuation, so does the space before it."""
+
+    def sub(m: re.Match[str]) -> str:
+        tex = m.group(1) if m.group(1) is not None else m.group(2)
+        if m.group(2) is not None and not bracket_is_math(tex, m.string[max(0, m.start() - 2) : m.start()]):
+            return m.group(0)
+        if math == "text" and tex.strip():
+            return _GAP + _park(tex_as_text(tex)) + _GAP
+        return _GAP
+
+    return sub
 
 
 def _inline_math(math: str) -> Callable[[re.Match[str]], str]:

@@ -73,7 +73,7 @@ def test_snippets_drop_single_emphasis_marks_but_keep_identifiers(wp):
 
 def test_title_h1_chunk_links_to_the_page_top_and_snippets_read_as_text(tmp_path):
     """The leading H1 that repeats the title is not rendered, so its chunk must not link to an id the
-    page lacks; snippets show no callout markers, rules or display math."""
+    page lacks; snippets show no callout markers or rules, and formulas as text."""
     src = ("# Sync your notes\n\nKeep the laptop and phone in step.\n\n> [!note] Tip\n> Use $x^2 = y$ here.\n\n---\n\n"
            "$$\n\\int_0^1 x\\,dx\n$$\n\n## Mobile\n\nOpen the vault.\n")
     r = build_hash(tmp_path, {"sync.md": src, "other.md": "# Other\n\nSomething else.\n"})
@@ -81,7 +81,7 @@ def test_title_h1_chunk_links_to_the_page_top_and_snippets_read_as_text(tmp_path
     assert [(c.anchor, c.heading) for c in chunks] == [("", ""), ("mobile", "Mobile")]
     page = (r.ctx.out / r.ctx.notes["sync.md"].url / "index.html").read_text()
     assert 'id="mobile"' in page
-    assert chunks[0].snippet == "Keep the laptop and phone in step. Tip Use x² = y here."  # inline TeX as text
+    assert chunks[0].snippet == "Keep the laptop and phone in step. Tip Use x² = y here. ∫₀¹ x dx"  # TeX as text
     from kb.plaintext import for_display
 
     assert for_display(r"a cake $6. A single \$ is escaped, \*not emphasis\* and *emphasis*") == (
@@ -97,7 +97,7 @@ def test_display_text_reads_bracket_math_like_dollar_math():
         return for_display(strip_markup(md), math=math)
 
     for math, formula in {"strip": "a^2+b^2=c^2", "text": "a²+b²=c²", "mark": f"{MATH_OPEN}a^2+b^2=c^2{MATH_CLOSE}"}.items():
-        want = f"Pythagoras: {formula}, so. Then"
+        want = f"Pythagoras: {formula}, so{' ∫₀¹ x dx' if math == 'text' else ''}. Then"  # display math: text only
         assert shown(r"Pythagoras: \( a^2+b^2=c^2 \), so \[ \int_0^1 x\,dx \]. Then", math) == want
         assert shown(r"Pythagoras: $a^2+b^2=c^2$, so $$ \int_0^1 x\,dx $$. Then", math) == want
     # not math, as on the page: an escaped \\(, a blank \( \), a bracketed \[1\] or escaped \[\[link\]\]
