@@ -222,8 +222,11 @@ class Session:
 
     def _process(self, batch: dict[str, str], rescan: bool) -> None:
         kinds = set(batch.values())
-        # an Obsidian setting other than line breaks changed, and nothing else (a folder rescan counts)
-        if not rescan and set(batch) == {f"{CONFIG}:{OBSIDIAN_APP}"} and self._same_line_breaks():
+        # an Obsidian setting other than line breaks changed, and nothing else (a folder rescan counts;
+        # the search thread's related notes, which may land in the same batch, are applied either way)
+        if not rescan and set(batch) - {f"{RELATED}:"} == {f"{CONFIG}:{OBSIDIAN_APP}"} and self._same_line_breaks():
+            if RELATED in kinds:
+                self._related()
             return None
         if CONFIG in kinds or self.rebuilder is None:
             return self._full_build()
