@@ -97,7 +97,8 @@ class Affected:
         return bool(self.reparse or self.render or self.tags or self.removed or self.lists or self.feeds)
 
 
-def _with_parents(tags: Iterable[str]) -> set[str]:
+def with_parents(tags: Iterable[str]) -> set[str]:
+    """The tags and every parent of each (a/b/c: a, a/b, a/b/c): the tag pages that list a note."""
     out = set()
     for tag in tags:
         parts = tag.split("/")
@@ -200,8 +201,8 @@ def affected(before: dict[str, NoteInfo], after: dict[str, NoteInfo], changed: s
     for p in listed:
         for side in (before, after):
             if p in side:
-                tags |= _with_parents(side[p].tags)
-    new_tags = _with_parents(t for info in after.values() for t in info.tags) if tags else set()
+                tags |= with_parents(side[p].tags)
+    new_tags = with_parents(t for info in after.values() for t in info.tags) if tags else set()
     a.tags = tags & new_tags
     a.lists = bool(listed)
     a.feeds = a.lists or any(after[p].date for p in a.reparse)

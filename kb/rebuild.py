@@ -25,7 +25,7 @@ from kb.emit.common import write
 from kb.emit.diagrams import MERMAID_DIR, diagram_files, prepare_diagrams
 from kb.emit.feeds import emit_feeds
 from kb.emit.pages import emit_lists, emit_notes
-from kb.incremental import Affected, NoteInfo, affected, snapshot
+from kb.incremental import Affected, NoteInfo, affected, snapshot, with_parents
 from kb.load import read_note
 from kb.model import Backlink, BuildContext, Diagnostic, Note
 from kb.theme import make_env
@@ -201,6 +201,7 @@ class Rebuilder:
         ctx = self.ctx
         out = Outcome(Affected())
         before = self.info
+        shown = {p: n.summary for p, n in ctx.notes.items()}  # an edited note is loaded anew, with no summary yet
         had_problems = {p for p in notes if p in ctx.extra.get("problems", {})}
         drafts = dict(ctx.extra.get("drafts", {}))
         changed, names = self._reload(notes, out)
@@ -238,6 +239,11 @@ class Rebuilder:
         after.update(snapshot(ctx, a.reparse - fresh))
         self._backlinks(before, after, refresh | gone | a.reparse)
         a.render |= set_summaries(ctx.notes)  # a line that became shared, or no longer, changes other pages
+        # and the lists that show a note's summary where it has no description (templates/macros.html)
+        listed = [p for p, n in ctx.notes.items() if n.summary != shown.get(p, n.summary) and not n.description]
+        if listed:
+            a.lists = True
+            a.tags |= with_parents(t for p in listed for t in ctx.notes[p].tags)
         if a.tags or a.lists:
             ctx.tags = tag_index(ctx.notes)
         self.info = after

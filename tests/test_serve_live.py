@@ -282,3 +282,15 @@ def test_obsidian_line_break_setting_rerenders_every_note(session):
     page = fetch(s, "/a/")[1]
     assert "edited<br" not in page and "edited\nagain" in page and "app.json" not in page
     assert_same_as_full_build(s.vault, s.out, s.vault.parent, s.config)
+
+
+def test_lists_show_a_note_s_opening_where_it_has_no_description_and_follow_its_edits(session, tmp_path):
+    s = session({"a.md": "---\ntags: [x]\n---\n# A\nThe first words of a.\n",
+                 "b.md": "---\ndescription: Told in the frontmatter.\n---\n# B\nBody of b.\n"})
+    home, tag = fetch(s, "/")[1], fetch(s, "/tags/x/")[1]
+    assert '<p class="post-summary">The first words of a.</p>' in home and "The first words of a." in tag
+    assert '<p class="post-summary">Told in the frontmatter.</p>' in home and "Body of b." not in home
+    (s.vault / "a.md").write_text("---\ntags: [x]\n---\n# A\n![[b]]\n", encoding="utf-8")  # no words of its own now
+    assert s.wait_idle()
+    assert "The first words of a." not in fetch(s, "/")[1] and "The first words of a." not in fetch(s, "/tags/x/")[1]
+    assert_same_as_full_build(s.vault, s.out, tmp_path, s.config)
