@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from kb.model import Note
 from kb.paths import anchor as make_anchor
 from kb.plaintext import _MARKS, _WS, code_spans_escaped, fence_after, for_display, heading_text, strip_comments, strip_markup  # noqa: F401 - _MARKS, _WS: tests check them here
-from kb.transform.htmltext import template_floor
+from kb.transform.htmltext import cut_at_word, template_floor
 
 MAX_PIECES = 254  # the model's 256 minus [CLS] and [SEP]
+SNIPPET_MAX = 200  # characters of a result's snippet, "…" included
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 
@@ -163,7 +164,7 @@ def note_chunks(note: Note, count: Callable[[str], int]) -> list[Chunk]:
             seen[anc] = ordinal + 1
             # for the eye only: the embedded text keeps the markup it has
             plain = for_display(display, math="text")
-            snippet = plain[:200].rsplit(" ", 1)[0] + "…" if len(plain) > 200 else plain
+            snippet = cut_at_word(plain, SNIPPET_MAX)  # "… the error…", not "… the error.…"
             chunks.append(Chunk(f"{note.path}#{anc}:{ordinal}", note.path, heading, anc, f"{prefix}\n{part}".strip(), snippet))
     if not chunks:  # a note with only a title still deserves to be found
         chunks.append(Chunk(f"{note.path}#:0", note.path, "", "", note.title, ""))
