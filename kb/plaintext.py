@@ -30,7 +30,7 @@ _EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])
 _WS = re.compile(r"\t[ \t]*| [ \t]+")  # runs of spaces and tabs that are not already one space
 # for the eye only (snippets, backlink contexts): markup a reader should not see as characters
 _DISPLAY_LINK = re.compile(r"!?\[\[([^\]|#]*)(?:#\^?([^\]|]*))?(?:\|([^\]]*))?\]\]")
-# display math: $$…$$, or \[…\] when bracket_is_math (group 1: the bracket's TeX); not after an escaped \\
+# display math: $$…$$, or \[…\] when bracket_is_math; not after an escaped \\
 _DISPLAY_MATH = re.compile(r"\$\$(.*?)\$\$|(?<!\\)\\\[(.*?)\\\]", re.S)  # $$…$$ (group 1) or \[…\] (group 2)
 # inline math: $x$ (group 1), not "$5 and $10" or "$6 ... \\$"; or \(x\) (group 2), as kb's markdown reads both
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<![\s\\])\$(?!\d)|(?<!\\)\\\(([^\n]*?)\\\)")
