@@ -91,10 +91,11 @@ class Affected:
     tags: set[str] = field(default_factory=set)  # tag pages to write (tags that still exist)
     removed: set[str] = field(default_factory=set)  # site-relative files to delete
     lists: bool = False  # home, tag index, archive, sitemap
+    home: bool = False  # the home page alone (a summary it shows changed)
     feeds: bool = False  # RSS and Atom
 
     def __bool__(self) -> bool:
-        return bool(self.reparse or self.render or self.tags or self.removed or self.lists or self.feeds)
+        return bool(self.reparse or self.render or self.tags or self.removed or self.lists or self.home or self.feeds)
 
 
 def with_parents(tags: Iterable[str]) -> set[str]:

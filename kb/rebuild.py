@@ -24,7 +24,7 @@ from kb.diagnostics import unique_sorted
 from kb.emit.common import write
 from kb.emit.diagrams import MERMAID_DIR, diagram_files, prepare_diagrams
 from kb.emit.feeds import emit_feeds
-from kb.emit.pages import emit_lists, emit_notes
+from kb.emit.pages import emit_lists, emit_notes, home_notes
 from kb.incremental import Affected, NoteInfo, affected, snapshot, with_parents
 from kb.load import read_note
 from kb.model import Backlink, BuildContext, Diagnostic, Note
@@ -239,11 +239,12 @@ class Rebuilder:
         after.update(snapshot(ctx, a.reparse - fresh))
         self._backlinks(before, after, refresh | gone | a.reparse)
         a.render |= set_summaries(ctx.notes)  # a line that became shared, or no longer, changes other pages
-        # and the lists that show a note's summary where it has no description (templates/macros.html)
-        listed = [p for p, n in ctx.notes.items() if n.summary != shown.get(p, n.summary) and not n.description]
+        # and the lists that show a note's summary where it has no description (templates/macros.html):
+        # its tag pages, and the home page if it is among the notes there
+        listed = {p for p, n in ctx.notes.items() if n.summary != shown.get(p, n.summary) and not n.description}
         if listed:
-            a.lists = True
             a.tags |= with_parents(t for p in listed for t in ctx.notes[p].tags)
+            a.home = any(n.path in listed for n in home_notes(ctx.notes.values()))
         if a.tags or a.lists:
             ctx.tags = tag_index(ctx.notes)
         self.info = after
@@ -281,8 +282,8 @@ class Rebuilder:
         ctx = self.ctx
         self._diagrams(out)
         out.written += emit_notes(ctx, self.env, only=a.render)
-        if a.tags or a.lists:
-            out.written += emit_lists(ctx, self.env, tags=a.tags, pages=a.lists)
+        if a.tags or a.lists or a.home:
+            out.written += emit_lists(ctx, self.env, tags=a.tags, pages=a.lists, home=a.home)
         if a.feeds:
             out.written += emit_feeds(ctx)
         for rel in sorted(a.removed):

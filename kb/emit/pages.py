@@ -138,15 +138,24 @@ def tag_tree(ctx: BuildContext) -> list[dict[str, Any]]:
     return [{"name": t, "url": tag_url(t), "count": len(paths), "depth": t.count("/")} for t, paths in ctx.tags.items()]
 
 
-def emit_lists(ctx: BuildContext, env: jinja2.Environment, tags: set[str] | None = None, pages: bool = True) -> list[str]:
+HOME_NOTES = 20  # the most recent notes the home page lists
+
+
+def home_notes(notes: Iterable[Note]) -> list[Note]:
+    return by_date(notes)[:HOME_NOTES]
+
+
+def emit_lists(ctx: BuildContext, env: jinja2.Environment, tags: set[str] | None = None, pages: bool = True,
+               home: bool = False) -> list[str]:
     """Home, tag index, tag pages, archive and 404. `kb serve` passes the tags whose
-    pages changed (None: all) and pages=False when home/index/archive are unchanged."""
+    pages changed (None: all), pages=False when home/index/archive are unchanged, and home=True
+    when only the home page is (a summary it shows)."""
     base = base_context(ctx, shared_titles(ctx.notes.values()))  # once for all these pages
     notes = by_date(ctx.notes.values())
     tree = tag_tree(ctx)
     written = []
-    if pages:
-        written.append(write(ctx.out, "index.html", env.get_template("index.html").render(**base, notes=notes[:20], tags=tree, total=len(notes))))
+    if pages or home:
+        written.append(write(ctx.out, "index.html", env.get_template("index.html").render(**base, notes=notes[:HOME_NOTES], tags=tree, total=len(notes))))
         written.append(write(ctx.out, "tags/index.html", env.get_template("tags.html").render(**base, tags=tree)))
     for tag, paths in ctx.tags.items():
         if tags is not None and tag not in tags:
